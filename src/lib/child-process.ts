@@ -1,0 +1,145 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { Duplex, Readable } from 'node:stream';
+import { AbortedError, PermanentError } from './errors.js';
+
+export interface ChildOptions {
+  /** name used in error messages, e.g. `zstd` or `mariadb-backup` */
+  readonly name?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** stderr lines matching this fail the stage even when the exit code is 0 */
+  readonly failOn?: RegExp;
+  /** called for each stderr line (for logging) */
+  readonly onStderrLine?: (line: string) => void;
+  readonly signal?: AbortSignal;
+  /** rewrites the failure error (e.g. to classify a decoder's complaint as an IntegrityError) */
+  readonly mapError?: (err: Error) => Error;
+}
+
+const STDERR_TAIL = 4096;
+
+/**
+ * Tracks a child until exit. Resolves only on exit code 0 with no `failOn` line; rejects with a
+ * PermanentError naming the command, the code or signal and the tail of stderr otherwise.
+ */
+function supervise(child: ChildProcess, command: string, opts: ChildOptions): Promise<void> {
+  const name = opts.name ?? command;
+  const mapped = (err: Error): Error => (opts.mapError ? opts.mapError(err) : err);
+  let tail = '';
+  let partial = '';
+  let badLine: string | undefined;
+  const onLine = (line: string): void => {
+    if (opts.failOn?.test(line) && badLine === undefined) badLine = line;
+    opts.onStderrLine?.(line);
+  };
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (text: string) => {
+    tail = (tail + text).slice(-STDERR_TAIL);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) onLine(line);
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'ENOENT' ? `command not found: ${command}` : err.message;
+      reject(mapped(new PermanentError(`${name}: ${why}`, { cause: err })));
+    });
+    child.once('close', (code, signal) => {
+      if (partial) onLine(partial);
+      const detail = tail.trim() ? `: ${tail.trim().split('\n').slice(-5).join(' | ')}` : '';
+      if (signal) reject(mapped(new PermanentError(`${name}: killed by ${signal}${detail}`)));
+      else if (code !== 0) reject(mapped(new PermanentError(`${name}: exited with code ${code}${detail}`)));
+      else if (badLine !== undefined) reject(mapped(new PermanentError(`${name}: reported an error: ${badLine.trim()}`)));
+      else resolve();
+    });
+  });
+}
+
+function start(command: string, args: readonly string[], opts: ChildOptions, stdin: 'pipe' | 'ignore'): ChildProcess {
+  return spawn(command, args, { stdio: [stdin, 'pipe', 'pipe'], env: opts.env ?? process.env, cwd: opts.cwd });
+}
+
+/** Forwards child stdout into `target`, ending it only after a clean exit so truncation is never success. */
+function forwardOutput(child: ChildProcess, exited: Promise<void>, target: Readable & { _resumeChild?: () => void }): void {
+  const out = child.stdout;
+  if (!out) throw new Error('child has no stdout');
+  out.on('data', (chunk: Buffer) => {
+    if (!target.push(chunk)) out.pause();
+  });
+  target._resumeChild = () => out.resume();
+  const outEnded = new Promise<void>((resolve) => out.once('end', resolve));
+  Promise.all([exited, outEnded]).then(
+    () => target.push(null),
+    (err: unknown) => target.destroy(err as Error),
+  );
+}
+
+function kill(child: ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+/** The stdout of a command as a Readable that errors when the command fails. */
+export function spawnSource(command: string, args: readonly string[], opts: ChildOptions = {}): Readable {
+  const child = start(command, args, opts, 'ignore');
+  const exited = supervise(child, command, opts);
+  const source = new (class extends Readable {
+    _resumeChild?: () => void;
+    override _read(): void {
+      this._resumeChild?.();
+    }
+    override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+      kill(child);
+      cb(err);
+    }
+  })();
+  forwardOutput(child, exited, source);
+  bindAbort(opts.signal, source);
+  return source;
+}
+
+/** A command used as a transform (stdin → stdout) that errors when the command fails. */
+export function spawnTransform(command: string, args: readonly string[], opts: ChildOptions = {}): Duplex {
+  const child = start(command, args, opts, 'pipe');
+  const exited = supervise(child, command, opts);
+  const stdin = child.stdin;
+  if (!stdin) throw new Error('child has no stdin');
+  // EPIPE on stdin means the child died; its exit status carries the real reason.
+  stdin.on('error', () => {});
+  const duplex = new (class extends Duplex {
+    _resumeChild?: () => void;
+    override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+      if (stdin.write(chunk)) cb();
+      else stdin.once('drain', () => cb());
+    }
+    override _final(cb: (err?: Error | null) => void): void {
+      stdin.end(() => cb());
+    }
+    override _read(): void {
+      this._resumeChild?.();
+    }
+    override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+      kill(child);
+      cb(err);
+    }
+  })();
+  forwardOutput(child, exited, duplex);
+  exited.catch((err: unknown) => duplex.destroy(err as Error));
+  bindAbort(opts.signal, duplex);
+  return duplex;
+}
+
+/** Runs a command to completion and returns its stdout; rejects like the streams above. */
+export async function run(command: string, args: readonly string[], opts: ChildOptions = {}): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of spawnSource(command, args, opts)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function bindAbort(signal: AbortSignal | undefined, stream: Readable | Duplex): void {
+  if (!signal) return;
+  const onAbort = (): void => {
+    stream.destroy(new AbortedError('process aborted', { cause: signal.reason }));
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+}
