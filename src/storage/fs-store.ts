@@ -15,7 +15,7 @@ import {
   type PutResult,
 } from './object-store.js';
 
-/** Directory for in-flight writes; never part of the key space. */
+/** Directory for in-flight writes (`<url-encoded key>~<random>`); never part of the key space. */
 const INCOMPLETE = '.incomplete';
 
 /**
@@ -34,7 +34,7 @@ export class FsStore implements ObjectStore {
   async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<PutResult> {
     const target = this.path(key);
     const tmpDir = join(this.root, INCOMPLETE);
-    const tmp = join(tmpDir, `${Date.now()}-${randomBytes(6).toString('hex')}`);
+    const tmp = join(tmpDir, `${encodeURIComponent(key)}~${randomBytes(6).toString('hex')}`);
     try {
       await mkdir(tmpDir, { recursive: true });
       const out = createWriteStream(tmp, { flags: 'wx' });
@@ -108,11 +108,12 @@ export class FsStore implements ObjectStore {
     return results;
   }
 
-  async cleanupIncomplete(_prefix: string, olderThan: Date): Promise<number> {
+  async cleanupIncomplete(prefix: string, olderThan: Date): Promise<number> {
     const dir = join(this.root, INCOMPLETE);
     const names = await readdir(dir).catch(() => [] as string[]);
     let removed = 0;
     for (const name of names) {
+      if (!decodeURIComponent(name.slice(0, name.lastIndexOf('~'))).startsWith(prefix)) continue;
       const st = await stat(join(dir, name)).catch(() => undefined);
       if (st && st.mtime < olderThan) {
         await rm(join(dir, name), { force: true });
