@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parseDocument } from 'yaml';
+import { parseDocument, stringify } from 'yaml';
 import type { z } from 'zod';
 import { type ConfigIssue, ConfigError } from '../src/lib/errors.js';
 import { Secret } from '../src/lib/secret.js';
@@ -129,4 +129,9 @@ function deepFreeze<T>(value: T): T {
 /** The config as plain data with every secret shown as `[redacted] (source)`. */
 export function redacted(config: Config): unknown {
   return JSON.parse(JSON.stringify(config));
+}
+
+/** The config as YAML with secrets redacted. */
+export function formatConfig(config: Config): string {
+  return stringify(redacted(config));
 }

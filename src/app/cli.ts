@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { type Config, formatConfig, loadConfig, redacted } from '../../config/load.js';
+import { LifeboatError, UsageError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { createLogger } from './logging.js';
+
+export interface CliIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+interface GlobalOptions {
+  config?: string;
+  json?: boolean;
+  logLevel?: 'error' | 'warn' | 'info' | 'debug';
+}
+
+/** What a command needs from the edge: options, config on demand, output, logger. */
+export interface CommandContext {
+  readonly options: GlobalOptions;
+  readonly io: CliIo;
+  readonly logger: Logger;
+  config(): Config;
+  /** prints `value` as JSON with --json, else as `human(value)` */
+  print<T>(value: T, human: (value: T) => string): void;
+}
+
+export const DEFAULT_CONFIG = '/etc/lifeboat/lifeboat.yaml';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/**
+ * Runs the `lifeboat` command line and returns the exit code: 0 ok, 1 failed, 2 usage or config
+ * error. Never throws; never calls process.exit.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const program = new Command('lifeboat');
+  let exitCode: number = EXIT.ok;
+  program
+    .description('Backups, staging sync and disaster recovery for Galera + GlusterFS clusters')
+    .version(version(), '-V, --version')
+    .option('-c, --config <path>', `config file (default: $LIFEBOAT_CONFIG or ${DEFAULT_CONFIG})`)
+    .option('--json', 'machine-readable output on stdout')
+    .addOption(new Option('--log-level <level>', 'log verbosity on stderr').choices(['error', 'warn', 'info', 'debug']))
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(s.startsWith('error:') ? `lifeboat: ${s}` : s),
+    })
+    .showHelpAfterError('(run lifeboat --help for usage)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 ok, 1 the operation failed, 2 usage or configuration error.\nConfig: see config/lifeboat.example.yaml.',
+    );
+
+  const context = (): CommandContext => {
+    const options = program.opts<GlobalOptions>();
+    let cached: Config | undefined;
+    return {
+      options,
+      io,
+      logger: createLogger({ level: options.logLevel ?? 'warn', format: options.json ? 'json' : 'text', stream: io.stderr }),
+      config: () => {
+        cached ??= loadConfig(options.config ?? io.env.LIFEBOAT_CONFIG ?? DEFAULT_CONFIG, { env: io.env });
+        return cached;
+      },
+      print: (value, human) => {
+        io.stdout.write(options.json ? `${JSON.stringify(value)}\n` : `${human(value)}\n`);
+      },
+    };
+  };
+
+  const action =
+    <A extends unknown[]>(fn: (ctx: CommandContext, ...args: A) => Promise<number | undefined> | number | undefined) =>
+    async (...args: A): Promise<void> => {
+      exitCode = (await fn(context(), ...args)) ?? EXIT.ok;
+    };
+
+  const config = program.command('config').description('inspect the configuration');
+  config
+    .command('check')
+    .description('validate the config and print it resolved, with secrets redacted')
+    .action(
+      action((ctx) => {
+        const resolved = ctx.config();
+        ctx.print(redacted(resolved), () => `# ${ctx.options.config ?? io.env.LIFEBOAT_CONFIG ?? DEFAULT_CONFIG}: ok\n${formatConfig(resolved)}`);
+        return EXIT.ok;
+      }),
+    );
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help'
+        ? EXIT.ok
+        : EXIT.usage;
+    }
+    reportError(err, io, program.opts<GlobalOptions>().json === true);
+    return exitCodeFor(err);
+  }
+}
+
+function reportError(err: unknown, io: CliIo, json: boolean): void {
+  const code = err instanceof LifeboatError ? err.code : 'internal';
+  const message = err instanceof Error ? err.message : String(err);
+  if (json) io.stdout.write(`${JSON.stringify({ ok: false, error: { code, message } })}\n`);
+  io.stderr.write(`lifeboat: ${code === 'internal' && err instanceof Error ? (err.stack ?? message) : message}\n`);
+}
+
+/** Parses a positive integer flag value; commander reports the failure as a usage error. */
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+export { UsageError };
