@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseDocument, stringify } from 'yaml';
 import type { z } from 'zod';
-import { type ConfigIssue, ConfigError } from '../src/lib/errors.js';
+import { ConfigError, type ConfigIssue } from '../src/lib/errors.js';
 import { Secret } from '../src/lib/secret.js';
 import { configSchema, type ParsedConfig, type secretInput } from './schema.js';
 
@@ -13,12 +13,21 @@ export type Config = DeepReadonly<
   Omit<ParsedConfig, 'database' | 'storage' | 'api' | 'cluster'> & {
     cluster: ParsedConfig['cluster'] & { node: string };
     database: Omit<ParsedConfig['database'], 'password'> & { password?: Secret };
-    storage: Omit<ParsedConfig['storage'], 'accessKeyId' | 'secretAccessKey'> & { accessKeyId?: Secret; secretAccessKey?: Secret };
+    storage: Omit<ParsedConfig['storage'], 'accessKeyId' | 'secretAccessKey'> & {
+      accessKeyId?: Secret;
+      secretAccessKey?: Secret;
+    };
     api: Omit<ParsedConfig['api'], 'token'> & { token?: Secret };
   }
 >;
 
-type DeepReadonly<T> = T extends Secret ? T : T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+type DeepReadonly<T> = T extends Secret
+  ? T
+  : T extends (infer U)[]
+    ? readonly DeepReadonly<U>[]
+    : T extends object
+      ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+      : T;
 
 export interface LoadOptions {
   readonly env?: NodeJS.ProcessEnv;
@@ -60,16 +69,17 @@ export function parseConfig(text: string, source: string, options: LoadOptions =
       message: `'${node}' is not one of cluster.nodes (${nodeNames.join(', ')}); set cluster.node or LIFEBOAT_NODE`,
     });
   }
-  duplicates(nodeNames).forEach((n) => issues.push({ path: 'cluster.nodes', message: `node name '${n}' appears twice` }));
+  for (const n of duplicates(nodeNames)) issues.push({ path: 'cluster.nodes', message: `node name '${n}' appears twice` });
   parsed.database.preferredNodes.forEach((n, i) => {
     if (!nodeNames.includes(n)) issues.push({ path: `database.preferredNodes.${i}`, message: `unknown node '${n}'` });
   });
-  duplicates(parsed.files.areas.map((a) => a.name)).forEach((n) =>
-    issues.push({ path: 'files.areas', message: `area '${n}' appears twice` }),
-  );
+  for (const n of duplicates(parsed.files.areas.map((a) => a.name))) {
+    issues.push({ path: 'files.areas', message: `area '${n}' appears twice` });
+  }
   const isS3 = parsed.storage.url.startsWith('s3://');
   if (isS3 && !parsed.storage.accessKeyId) issues.push({ path: 'storage.accessKeyId', message: 'required for s3:// storage' });
-  if (isS3 && !parsed.storage.secretAccessKey) issues.push({ path: 'storage.secretAccessKey', message: 'required for s3:// storage' });
+  if (isS3 && !parsed.storage.secretAccessKey)
+    issues.push({ path: 'storage.secretAccessKey', message: 'required for s3:// storage' });
 
   const config = {
     ...parsed,

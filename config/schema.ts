@@ -73,7 +73,9 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   storage: z.strictObject({
-    url: z.string().regex(/^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?|file:\/\/\/.*)$/, 'expected s3://bucket/prefix or file:///path'),
+    url: z
+      .string()
+      .regex(/^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?|file:\/\/\/.*)$/, 'expected s3://bucket/prefix or file:///path'),
     endpoint: z.url({ error: 'expected a URL such as http://127.0.0.1:7480' }).optional(),
     region: z.string().default('us-east-1'),
     accessKeyId: secretInput.optional(),
@@ -111,7 +113,10 @@ export const configSchema = z.strictObject({
     .prefault({}),
   api: z
     .strictObject({
-      listen: z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8470').default('127.0.0.1:8470'),
+      listen: z
+        .string()
+        .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8470')
+        .default('127.0.0.1:8470'),
       token: secretInput.optional(),
     })
     .prefault({}),

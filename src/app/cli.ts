@@ -90,7 +90,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .action(
       action((ctx) => {
         const resolved = ctx.config();
-        ctx.print(redacted(resolved), () => `# ${ctx.options.config ?? io.env.LIFEBOAT_CONFIG ?? DEFAULT_CONFIG}: ok\n${formatConfig(resolved)}`);
+        ctx.print(
+          redacted(resolved),
+          () => `# ${ctx.options.config ?? io.env.LIFEBOAT_CONFIG ?? DEFAULT_CONFIG}: ok\n${formatConfig(resolved)}`,
+        );
         return EXIT.ok;
       }),
     );

@@ -191,8 +191,7 @@ export async function detectCodec(): Promise<Codec> {
 function asIntegrity(stream: Transform): Transform {
   const destroy = stream.destroy.bind(stream);
   stream.destroy = (err?: Error) => {
-    const wrapped =
-      err && !(err instanceof IntegrityError) ? corrupt(err.message) : err;
+    const wrapped = err && !(err instanceof IntegrityError) ? corrupt(err.message) : err;
     return destroy(wrapped);
   };
   return stream;

@@ -3,15 +3,7 @@
  * or HTTP statuses. Messages are lowercase, have no trailing period and name the object.
  */
 
-export type ErrorCode =
-  | 'not-found'
-  | 'permanent'
-  | 'retryable'
-  | 'config'
-  | 'usage'
-  | 'integrity'
-  | 'conflict'
-  | 'aborted';
+export type ErrorCode = 'not-found' | 'permanent' | 'retryable' | 'config' | 'usage' | 'integrity' | 'conflict' | 'aborted';
 
 export class LifeboatError extends Error {
   readonly code: ErrorCode;

@@ -120,7 +120,8 @@ export class LimitStore implements ObjectStore {
     private readonly inner: ObjectStore,
     concurrency: number,
   ) {
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency: expected a positive integer, got ${concurrency}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new RangeError(`concurrency: expected a positive integer, got ${concurrency}`);
     this.location = inner.location;
     this.queue = new PQueue({ concurrency });
   }

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../lib/errors.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
-import { LimitStore, RetryStore, type RetryOptions, withLogging, withPrefix } from './decorators.js';
+import { LimitStore, type RetryOptions, RetryStore, withLogging, withPrefix } from './decorators.js';
 import { FsStore } from './fs-store.js';
 import { MemoryStore } from './memory-store.js';
 import type { ObjectStore } from './object-store.js';

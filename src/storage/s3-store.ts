@@ -13,14 +13,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import {
-  AbortedError,
-  ConflictError,
-  LifeboatError,
-  NotFoundError,
-  PermanentError,
-  RetryableError,
-} from '../lib/errors.js';
+import { AbortedError, ConflictError, LifeboatError, NotFoundError, PermanentError, RetryableError } from '../lib/errors.js';
 import {
   checkKey,
   type DeleteResult,
@@ -140,7 +133,11 @@ export class S3Store implements ObjectStore {
       transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
         size += chunk.length;
         if (size > limit) {
-          cb(new PermanentError(`object '${key}': larger than ${limit} bytes (10000 parts of ${partSize / MiB} MiB); raise the size hint`));
+          cb(
+            new PermanentError(
+              `object '${key}': larger than ${limit} bytes (10000 parts of ${partSize / MiB} MiB); raise the size hint`,
+            ),
+          );
         } else cb(null, chunk);
       },
     });
@@ -294,7 +291,15 @@ export class S3Store implements ObjectStore {
 
 const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchUpload']);
 const AUTH = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken', 'ExpiredToken']);
-const RETRYABLE_NET = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'TimeoutError', 'RequestTimeout']);
+const RETRYABLE_NET = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'TimeoutError',
+  'RequestTimeout',
+]);
 
 /** Maps SDK and network errors onto our taxonomy; never leaks SDK types. */
 function classify(err: unknown, what: string): Error {

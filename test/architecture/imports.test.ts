@@ -34,7 +34,17 @@ const LAYERS: Record<string, readonly string[]> = {
   'src/staging': ['src/lib', 'src/galera'],
   'src/health': ['src/lib', 'src/galera'],
   'src/scheduler': ['src/lib'],
-  jobs: ['src/lib', 'src/storage', 'src/codec', 'src/repo', 'src/galera', 'src/files', 'src/staging', 'src/health', 'src/scheduler'],
+  jobs: [
+    'src/lib',
+    'src/storage',
+    'src/codec',
+    'src/repo',
+    'src/galera',
+    'src/files',
+    'src/staging',
+    'src/health',
+    'src/scheduler',
+  ],
   restore: ['src/lib', 'src/storage', 'src/codec', 'src/repo', 'src/galera', 'src/files', 'src/staging', 'src/health', 'jobs'],
   'src/app': ['*'],
 };
@@ -60,7 +70,9 @@ function sources(dir: string): string[] {
 function imports(file: string): string[] {
   const text = readFileSync(join(repoRoot, file), 'utf8');
   const found: string[] = [];
-  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+  for (const m of text.matchAll(
+    /(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)/g,
+  )) {
     const spec = m[1] ?? m[2] ?? m[3];
     if (spec) found.push(spec);
   }
@@ -81,7 +93,14 @@ const resolveSpec = (file: string, spec: string): string =>
   relative(repoRoot, resolve(repoRoot, dirname(file), spec)).replace(/\.js$/, '.ts');
 
 const files = ROOTS.flatMap(sources);
-const graph = new Map(files.map((f) => [f, imports(f).filter((s) => s.startsWith('.')).map((s) => resolveSpec(f, s))]));
+const graph = new Map(
+  files.map((f) => [
+    f,
+    imports(f)
+      .filter((s) => s.startsWith('.'))
+      .map((s) => resolveSpec(f, s)),
+  ]),
+);
 
 test('sources exist to check', (t) => {
   t.true(files.length > 10);
@@ -113,7 +132,8 @@ test('folders import only the layers they may', (t) => {
       const to = layerOf(resolveSpec(file, spec));
       if (to === from) continue;
       if (!allowed) problems.push(`${file}: folder '${from}' is not in the layer table`);
-      else if (!allowed.includes('*') && !allowed.includes(to)) problems.push(`${file}: '${from}' may not import '${to}' (${spec})`);
+      else if (!allowed.includes('*') && !allowed.includes(to))
+        problems.push(`${file}: '${from}' may not import '${to}' (${spec})`);
     }
   }
   t.deepEqual(problems, []);

@@ -34,7 +34,10 @@ const codecs = await availableCodecs();
 test('the fastest available codec is picked', async (t) => {
   const best = await detectCodec();
   t.is(best.name as string, codecs[0]?.name ?? 'none');
-  t.true(codecs.some((c) => c.name === 'wasm'), 'zstd-codec is always available as last resort');
+  t.true(
+    codecs.some((c) => c.name === 'wasm'),
+    'zstd-codec is always available as last resort',
+  );
 });
 
 for (const writer of codecs) {

@@ -43,7 +43,6 @@ test('the example config is valid and documents defaults', (t) => {
   t.true(Object.isFrozen(config) && Object.isFrozen(config.files.areas[0]));
 });
 
-
 test('defaults fill a minimal config', (t) => {
   const config = parseConfig(minimal, 'minimal', { env: {} });
   t.is(config.storage.concurrency, 8);
@@ -88,7 +87,7 @@ storage: { url: "s3://bucket/prefix", secretAccessKey: { file: /nonexistent/secr
   t.deepEqual(issues.sort(), [
     "cluster.node: 'n9' is not one of cluster.nodes (n1, n1); set cluster.node or LIFEBOAT_NODE",
     "cluster.nodes: node name 'n1' appears twice",
-    "database.password: environment variable MISSING_PW is not set",
+    'database.password: environment variable MISSING_PW is not set',
     "database.preferredNodes.0: unknown node 'n7'",
     'storage.accessKeyId: required for s3:// storage',
     'storage.secretAccessKey: cannot read secret file /nonexistent/secret: ENOENT',
@@ -97,12 +96,20 @@ storage: { url: "s3://bucket/prefix", secretAccessKey: { file: /nonexistent/secr
 
 test('secrets never print', (t) => {
   const config = parseConfig(`${minimal}\napi: { token: { env: LIFEBOAT_API_TOKEN } }\n`, 'x', { env });
-  const shown = [JSON.stringify(redacted(config)), inspect(config, { depth: 10 }), String(config.api.token), `${JSON.stringify(config)}`];
+  const shown = [
+    JSON.stringify(redacted(config)),
+    inspect(config, { depth: 10 }),
+    String(config.api.token),
+    `${JSON.stringify(config)}`,
+  ];
   for (const text of shown) t.false(text.includes('tok-456'), text);
   t.is(config.api.token?.reveal(), 'tok-456');
 });
 
 test('yaml syntax errors and missing files are config errors', (t) => {
-  t.throws(() => parseConfig('cluster: [unclosed', 'broken.yaml'), { instanceOf: ConfigError, message: /broken\.yaml.*\n.*yaml:/ });
+  t.throws(() => parseConfig('cluster: [unclosed', 'broken.yaml'), {
+    instanceOf: ConfigError,
+    message: /broken\.yaml.*\n.*yaml:/,
+  });
   t.throws(() => loadConfig('/nonexistent/lifeboat.yaml'), { instanceOf: ConfigError, message: /cannot read file/ });
 });

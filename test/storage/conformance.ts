@@ -179,7 +179,10 @@ export function storeConformance(test: TestFn, name: string, open: () => ObjectS
         if (seen > 40 * MiB) controller.abort();
       });
       const err = await t.throwsAsync(store.put('aborted', source, { signal: controller.signal }));
-      t.true(err instanceof AbortedError || (err instanceof LifeboatError && err.code === 'aborted') || err?.name === 'AbortError', `${err?.name}: ${err?.message}`);
+      t.true(
+        err instanceof AbortedError || (err instanceof LifeboatError && err.code === 'aborted') || err?.name === 'AbortError',
+        `${err?.name}: ${err?.message}`,
+      );
       await t.throwsAsync(store.head('aborted'), { instanceOf: NotFoundError });
       t.is(await store.cleanupIncomplete('', new Date(Date.now() + 3_600_000)), 0);
     }));
@@ -204,5 +207,6 @@ export function storeConformance(test: TestFn, name: string, open: () => ObjectS
       if (options.maxRssGrowth !== undefined) {
         t.true(peak - base < options.maxRssGrowth, `rss grew by ${Math.round((peak - base) / MiB)} MiB`);
       }
-    }));
+    }),
+  );
 }

@@ -1,0 +1,13 @@
+import { benchStorage } from './storage.js';
+
+const benches: Record<string, () => Promise<void>> = { storage: benchStorage };
+
+const names = process.argv.slice(2);
+for (const name of names.length ? names : Object.keys(benches)) {
+  const bench = benches[name];
+  if (!bench) {
+    console.error(`bench: unknown benchmark '${name}' (known: ${Object.keys(benches).join(', ')})`);
+    process.exit(2);
+  }
+  await bench();
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# `npm run bench [storage|db|files]`: builds, brings up the testbed components the benchmark needs,
+# and prints our figures next to a baseline measured in the same run. The testbed stays up
+# (stop it with `bash test/testbed/testbed.sh down`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash test/setup.sh
+bash test/testbed/testbed.sh up
+node dist/bench/main.js "$@"

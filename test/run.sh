@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `npm test`: installs what it needs (npm and Debian packages), brings up the real testbed
+# (3-node Galera, GlusterFS over FUSE, Ceph RGW), lints, runs the whole suite and takes the
+# testbed down again. LIFEBOAT_KEEP_TESTBED=1 leaves it running for the next run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+
+bash test/setup.sh
+npx biome check .
+bash test/testbed/testbed.sh up
+if [ "${LIFEBOAT_KEEP_TESTBED:-0}" != 1 ]; then
+  trap 'bash test/testbed/testbed.sh down' EXIT
+fi
+
+log=$(mktemp)
+status=0
+npx ava "$@" 2>&1 | tee "$log" || status=$?
+passed=$(grep -Eo '([0-9]+) tests? passed' "$log" | tail -1 | grep -Eo '^[0-9]+' || echo 0)
+failed=$(grep -Eo '([0-9]+) tests? failed' "$log" | tail -1 | grep -Eo '^[0-9]+' || echo 0)
+rm -f "$log"
+echo "ava: ${passed} passed, ${failed} failed"
+echo "npm test took $(($(date +%s) - started)) s"
+if [ "$passed" -eq 0 ]; then
+  echo "no test ran" >&2
+  exit 1
+fi
+exit "$status"
