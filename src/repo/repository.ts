@@ -1,0 +1,223 @@
+import { PassThrough, Readable, Transform, type TransformCallback, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Codec } from '../codec/zstd.js';
+import { ConflictError, IntegrityError, NotFoundError } from '../lib/errors.js';
+import { type Digest, HashCounter } from '../lib/hashing.js';
+import { nullProgress, type Progress } from '../lib/progress.js';
+import { withPrefix } from '../storage/decorators.js';
+import { getBuffer, type ObjectStore } from '../storage/object-store.js';
+import { type Manifest, type ObjectRecord, parseManifest, serializeManifest } from './manifest.js';
+import { isSnapshotId } from './snapshot-id.js';
+
+export interface WriteObjectOptions {
+  /** content format once decompressed (`xbstream`, `sql`, `json`, `tar`) */
+  readonly format: string;
+  /** expected raw size, used to size multipart parts */
+  readonly sizeHint?: number;
+  readonly compressionLevel?: number;
+  readonly signal?: AbortSignal;
+  readonly progress?: Progress;
+}
+
+export interface VerifyResult {
+  readonly key: string;
+  readonly ok: boolean;
+  readonly error?: string;
+}
+
+const MANIFEST = 'manifest.json';
+
+/**
+ * The repository format inside a store, one folder per cluster:
+ * `snapshots/<id>/manifest.json` (written last: the commit point), `snapshots/<id>/<objects>`,
+ * `packs/…`. A snapshot without a manifest does not exist for any reader.
+ */
+export class Repository {
+  readonly store: ObjectStore;
+
+  constructor(
+    store: ObjectStore,
+    readonly cluster: string,
+    private readonly codec: Codec,
+  ) {
+    this.store = withPrefix(store, cluster);
+  }
+
+  /**
+   * Streams `source` through sha256/size counting and zstd into `key`, returning both checksums.
+   * On any failure the upload is aborted and nothing is stored under `key`.
+   */
+  async writeObject(key: string, source: Readable, options: WriteObjectOptions): Promise<ObjectRecord> {
+    const raw = new HashCounter();
+    const stored = new HashCounter();
+    const body = new PassThrough();
+    const progress = options.progress ?? nullProgress;
+    raw.on('data', (chunk: Buffer) => progress.advance(chunk.length));
+    const failed = new AbortController();
+    const onAbort = (): void => failed.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const piping = pipeline(source, raw, this.codec.compress({ level: options.compressionLevel ?? 3 }), stored, body, {
+        signal: failed.signal,
+      });
+      const upload = this.store.put(key, body, {
+        ...(options.sizeHint === undefined ? {} : { sizeHint: options.sizeHint }),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      // Whichever side fails first tears down the other, so neither waits forever.
+      piping.catch((err: unknown) => body.destroy(err as Error));
+      upload.catch(() => failed.abort());
+      const [, put] = await Promise.all([piping, upload]);
+      const record: ObjectRecord = {
+        key,
+        format: options.format,
+        compression: 'zstd',
+        stored: stored.digest(),
+        raw: raw.digest(),
+      };
+      if (put.size !== record.stored.size) {
+        throw new IntegrityError(`object '${key}': store reports ${put.size} bytes, ${record.stored.size} were sent`);
+      }
+      return record;
+    } catch (err) {
+      if (failed.signal.aborted && options.signal?.aborted) throw options.signal.reason ?? err;
+      throw err;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Stores a small JSON document compressed, with checksums. */
+  writeJson(key: string, value: unknown, signal?: AbortSignal): Promise<ObjectRecord> {
+    return this.writeObject(key, Readable.from([Buffer.from(JSON.stringify(value))]), {
+      format: 'json',
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  /**
+   * Raw content of an object, verified as it streams: the stream fails with an IntegrityError
+   * naming the object if stored or raw bytes differ from the record (detected at the end).
+   */
+  async openObject(record: ObjectRecord, options: { signal?: AbortSignal; progress?: Progress } = {}): Promise<Readable> {
+    const source = await this.store.get(record.key, options.signal ? { signal: options.signal } : {});
+    const stored = new HashCounter();
+    const raw = new HashCounter();
+    const check = new VerifyTail(record, stored, raw);
+    const progress = options.progress ?? nullProgress;
+    stored.on('data', (chunk: Buffer) => progress.advance(chunk.length));
+    const decompress = record.compression === 'zstd' ? this.codec.decompress() : new PassThrough();
+    // `out` stays outside the pipeline so that its consumer sees the error re-labelled with the
+    // object's key, not the raw decoder error the pipeline would destroy it with.
+    const out = new PassThrough();
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        if (out.write(chunk)) cb();
+        else out.once('drain', () => cb());
+      },
+      final(cb) {
+        out.end();
+        cb();
+      },
+    });
+    out.once('close', () => {
+      if (!out.writableFinished) sink.destroy();
+    });
+    pipeline(source, stored, decompress, raw, check, sink).catch((err: unknown) => out.destroy(asIntegrity(err, record)));
+    return out;
+  }
+
+  /** Commits a snapshot: writes its manifest last, refusing to replace an existing one. */
+  async commit(manifest: Manifest): Promise<void> {
+    await this.store
+      .put(`snapshots/${manifest.id}/${MANIFEST}`, serializeManifest(manifest), { ifNoneMatch: true })
+      .catch((err: unknown) => {
+        if (err instanceof ConflictError) throw new ConflictError(`snapshot '${manifest.id}': already committed`);
+        throw err;
+      });
+  }
+
+  async manifest(id: string): Promise<Manifest> {
+    try {
+      return parseManifest(await getBuffer(this.store, `snapshots/${id}/${MANIFEST}`), id);
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new NotFoundError(`snapshot '${id}': not found in ${this.store.location}`);
+      throw err;
+    }
+  }
+
+  /** Ids of committed snapshots, oldest first. */
+  async snapshotIds(): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const o of this.store.list('snapshots/')) {
+      const [, id, name] = o.key.split('/');
+      if (name === MANIFEST && id && isSnapshotId(id)) ids.push(id);
+    }
+    return ids.sort();
+  }
+
+  /** Resolves `latest` or an id to a committed snapshot's manifest. */
+  async resolve(idOrLatest: string): Promise<Manifest> {
+    if (idOrLatest !== 'latest') return this.manifest(idOrLatest);
+    const ids = await this.snapshotIds();
+    const last = ids.at(-1);
+    if (!last) throw new NotFoundError(`no snapshots in ${this.store.location}`);
+    return this.manifest(last);
+  }
+
+  /** Reads every object of a snapshot and checks both checksums; one result per object. */
+  async verify(manifest: Manifest, options: { signal?: AbortSignal; progress?: Progress } = {}): Promise<VerifyResult[]> {
+    const results: VerifyResult[] = [];
+    for (const record of manifest.objects) {
+      try {
+        const stream = await this.openObject(record, options);
+        for await (const _ of stream) {
+          // drain: verification happens as the bytes pass
+        }
+        results.push({ key: record.key, ok: true });
+      } catch (err) {
+        results.push({ key: record.key, ok: false, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    return results;
+  }
+
+  /** Aborts leftovers of interrupted snapshot uploads older than `olderThan`. */
+  cleanupIncomplete(olderThan: Date): Promise<number> {
+    return this.store.cleanupIncomplete('', olderThan);
+  }
+}
+
+/** Compares the running digests with the record once everything has flowed through. */
+class VerifyTail extends Transform {
+  constructor(
+    private readonly record: ObjectRecord,
+    private readonly stored: HashCounter,
+    private readonly raw: HashCounter,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    cb(null, chunk);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    const problem =
+      mismatch('stored', this.stored.digest(), this.record.stored) ?? mismatch('content', this.raw.digest(), this.record.raw);
+    cb(problem ? new IntegrityError(`object '${this.record.key}': ${problem}`) : null);
+  }
+}
+
+function mismatch(what: string, actual: Digest, expected: Digest): string | undefined {
+  if (actual.size !== expected.size) return `${what} size ${actual.size} differs from recorded ${expected.size}`;
+  if (actual.sha256 !== expected.sha256)
+    return `${what} sha256 ${actual.sha256.slice(0, 12)}… differs from recorded ${expected.sha256.slice(0, 12)}…`;
+  return undefined;
+}
+
+function asIntegrity(err: unknown, record: ObjectRecord): Error {
+  if (err instanceof IntegrityError && err.message.includes(record.key)) return err;
+  if (err instanceof IntegrityError) return new IntegrityError(`object '${record.key}': ${err.message}`, { cause: err });
+  return err as Error;
+}
