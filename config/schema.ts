@@ -55,6 +55,8 @@ export const DEFAULT_AREAS = [
 ];
 
 export const configSchema = z.strictObject({
+  /** local state that must survive a crash (e.g. the desync marker) */
+  stateDir: absolutePath.default('/var/lib/lifeboat'),
   cluster: z.strictObject({
     /** names the repository folder: <storage>/<cluster>/… */
     name,
@@ -70,6 +72,15 @@ export const configSchema = z.strictObject({
       preferredNodes: z.array(name).default([]),
       /** how long to wait for the donor to be Synced again after a snapshot */
       resyncTimeoutSeconds: z.number().int().min(10).max(86_400).default(600),
+      /** command names or paths of the MariaDB tools */
+      tools: z
+        .strictObject({
+          backup: z.string().min(1).default('mariadb-backup'),
+          dump: z.string().min(1).default('mariadb-dump'),
+          mbstream: z.string().min(1).default('mbstream'),
+          server: z.string().min(1).default('mariadbd'),
+        })
+        .prefault({}),
     })
     .prefault({}),
   storage: z.strictObject({

@@ -1,15 +1,21 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type Config, formatConfig, loadConfig, redacted } from '../../config/load.js';
-import { LifeboatError, UsageError } from '../lib/errors.js';
+import { LifeboatError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import type { Progress } from '../lib/progress.js';
+import { registerRestoreCommands } from './commands/restore.js';
+import { registerSnapshotCommands } from './commands/snapshot.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { createLogger } from './logging.js';
+import { cliProgress } from './progress-render.js';
+import { toolVersion } from './version.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
   readonly env: NodeJS.ProcessEnv;
+  /** fires on SIGINT/SIGTERM: running work stops cleanly (uploads aborted, desync undone) */
+  readonly signal?: AbortSignal;
 }
 
 interface GlobalOptions {
@@ -23,17 +29,19 @@ export interface CommandContext {
   readonly options: GlobalOptions;
   readonly io: CliIo;
   readonly logger: Logger;
+  readonly signal: AbortSignal;
   config(): Config;
+  /** progress on stderr: a live line on a TTY, JSON lines with --json */
+  progress(): Progress;
   /** prints `value` as JSON with --json, else as `human(value)` */
   print<T>(value: T, human: (value: T) => string): void;
 }
 
-export const DEFAULT_CONFIG = '/etc/lifeboat/lifeboat.yaml';
+export type Action = <A extends unknown[]>(
+  fn: (ctx: CommandContext, ...args: A) => Promise<number | undefined> | number | undefined,
+) => (...args: A) => Promise<void>;
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+export const DEFAULT_CONFIG = '/etc/lifeboat/lifeboat.yaml';
 
 /**
  * Runs the `lifeboat` command line and returns the exit code: 0 ok, 1 failed, 2 usage or config
@@ -44,7 +52,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   let exitCode: number = EXIT.ok;
   program
     .description('Backups, staging sync and disaster recovery for Galera + GlusterFS clusters')
-    .version(version(), '-V, --version')
+    .version(toolVersion(), '-V, --version')
     .option('-c, --config <path>', `config file (default: $LIFEBOAT_CONFIG or ${DEFAULT_CONFIG})`)
     .option('--json', 'machine-readable output on stdout')
     .addOption(new Option('--log-level <level>', 'log verbosity on stderr').choices(['error', 'warn', 'info', 'debug']))
@@ -67,6 +75,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       options,
       io,
       logger: createLogger({ level: options.logLevel ?? 'warn', format: options.json ? 'json' : 'text', stream: io.stderr }),
+      signal: io.signal ?? new AbortController().signal,
+      progress: () => cliProgress(io.stderr, options.json === true),
       config: () => {
         cached ??= loadConfig(options.config ?? io.env.LIFEBOAT_CONFIG ?? DEFAULT_CONFIG, { env: io.env });
         return cached;
@@ -77,9 +87,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     };
   };
 
-  const action =
-    <A extends unknown[]>(fn: (ctx: CommandContext, ...args: A) => Promise<number | undefined> | number | undefined) =>
-    async (...args: A): Promise<void> => {
+  const action: Action =
+    (fn) =>
+    async (...args) => {
       exitCode = (await fn(context(), ...args)) ?? EXIT.ok;
     };
 
@@ -97,6 +107,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         return EXIT.ok;
       }),
     );
+
+  registerSnapshotCommands(program, action);
+  registerRestoreCommands(program, action);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -125,5 +138,3 @@ export function positiveInt(value: string): number {
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
   return n;
 }
-
-export { UsageError };

@@ -1,0 +1,95 @@
+import { createWriteStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { run, spawnTransform } from '../src/lib/child-process.js';
+import { NotFoundError } from '../src/lib/errors.js';
+import { type Logger, nullLogger } from '../src/lib/logger.js';
+import { nullProgress, type Progress } from '../src/lib/progress.js';
+import type { DatabasePart, Manifest } from '../src/repo/manifest.js';
+import type { Repository } from '../src/repo/repository.js';
+import { prepareTarget } from './target-dir.js';
+
+export interface RestoreDatabaseOptions {
+  readonly repo: Repository;
+  /** snapshot id or `latest` */
+  readonly snapshot: string;
+  /** directory to restore into (a datadir for physical snapshots) */
+  readonly target: string;
+  readonly force?: boolean;
+  readonly tools?: { readonly mbstream?: string; readonly backup?: string };
+  /** user to own the restored datadir (e.g. `mysql`), when running as root */
+  readonly owner?: string;
+  /** memory mariadb-backup --prepare may use (default 512M) */
+  readonly prepareMemory?: string;
+  readonly logger?: Logger;
+  readonly progress?: Progress;
+  readonly signal?: AbortSignal;
+}
+
+export interface RestoreDatabaseResult {
+  readonly manifest: Manifest;
+  readonly database: DatabasePart;
+  /** a ready datadir (physical) or the directory holding dump.sql (logical) */
+  readonly target: string;
+  readonly seconds: number;
+}
+
+/**
+ * Restores a snapshot's database into an empty directory. Physical: download (verifying sha256 as
+ * it streams) → zstd → `mbstream -x` → `mariadb-backup --prepare`, then `grastate.dat` from the
+ * snapshot's Galera position with safe_to_bootstrap, so the directory can bootstrap a cluster.
+ * Logical: `dump.sql` in the directory, loadable with the `mariadb` client.
+ */
+export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<RestoreDatabaseResult> {
+  const started = performance.now();
+  const logger = (options.logger ?? nullLogger).child({ job: 'restore-db' });
+  const progress = options.progress ?? nullProgress;
+  const manifest = await options.repo.resolve(options.snapshot);
+  const database = manifest.parts.database;
+  const record = manifest.objects.find((o) => o.key === database?.object);
+  if (!database || !record) throw new NotFoundError(`snapshot '${manifest.id}': has no database part`);
+  await prepareTarget(options.target, options.force ?? false);
+  logger.info('restoring database', { id: manifest.id, method: database.method, target: options.target });
+  const signal = options.signal ? { signal: options.signal } : {};
+
+  progress.phase('download', record.stored.size, 'bytes');
+  const content = await options.repo.openObject(record, { ...signal, progress });
+  if (database.method === 'logical') {
+    await pipeline(content, createWriteStream(join(options.target, 'dump.sql')), signal);
+    progress.done();
+  } else {
+    const unpack = spawnTransform(options.tools?.mbstream ?? 'mbstream', ['-x', '-C', options.target], {
+      name: 'mbstream',
+      ...signal,
+    });
+    await pipeline(content, unpack, discard(), signal);
+    progress.done();
+    progress.phase('prepare');
+    await run(
+      options.tools?.backup ?? 'mariadb-backup',
+      ['--prepare', `--target-dir=${options.target}`, `--use-memory=${options.prepareMemory ?? '512M'}`],
+      { name: 'mariadb-backup --prepare', failOn: /\[ERROR\]/, ...signal },
+    );
+    progress.done();
+    if (database.galera) {
+      await writeFile(
+        join(options.target, 'grastate.dat'),
+        `# GALERA saved state\nversion: 2.1\nuuid:    ${database.galera.uuid}\nseqno:   ${database.galera.seqno}\nsafe_to_bootstrap: 1\n`,
+      );
+    }
+    if (options.owner) await run('chown', ['-R', `${options.owner}:${options.owner}`, options.target], { name: 'chown' });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  logger.info('database restored', { id: manifest.id, seconds });
+  return { manifest, database, target: options.target, seconds };
+}
+
+function discard(): Writable {
+  return new Writable({
+    write(_chunk, _enc, cb) {
+      cb();
+    },
+  });
+}

@@ -1,0 +1,150 @@
+import type { Command } from 'commander';
+import { snapshotDatabase } from '../../../jobs/snapshot.js';
+import { UsageError } from '../../lib/errors.js';
+import { snapshotTime } from '../../repo/snapshot-id.js';
+import type { Action } from '../cli.js';
+import { EXIT } from '../exit-codes.js';
+import { connectLocal, localServer, openRepository } from '../runtime.js';
+import { toolVersion } from '../version.js';
+
+export function registerSnapshotCommands(program: Command, action: Action): void {
+  program
+    .command('snapshot')
+    .description('take a snapshot now (database: consistent, from this node, desynced while it runs)')
+    .option('--db-only', 'database only')
+    .option('--logical', 'logical export (mariadb-dump) instead of a physical backup')
+    .action(
+      action(async (ctx, flags: { dbOnly?: boolean; logical?: boolean }) => {
+        if (flags.logical && !flags.dbOnly) throw new UsageError('--logical applies to the database only: add --db-only');
+        const config = ctx.config();
+        const repo = await openRepository(config, ctx.logger);
+        const sql = await connectLocal(config);
+        try {
+          const result = await snapshotDatabase({
+            repo,
+            node: config.cluster.node,
+            server: localServer(config),
+            sql,
+            stateDir: config.stateDir,
+            method: flags.logical ? 'logical' : 'physical',
+            tools: config.database.tools,
+            compressionLevel: config.storage.compressionLevel,
+            resyncTimeoutMs: config.database.resyncTimeoutSeconds * 1000,
+            toolVersion: toolVersion(),
+            logger: ctx.logger,
+            progress: ctx.progress(),
+            signal: ctx.signal,
+          });
+          const db = result.manifest.parts.database;
+          ctx.print({ ok: true, id: result.id, seconds: result.seconds, database: db }, () =>
+            [
+              `snapshot ${result.id} committed in ${result.seconds.toFixed(1)} s`,
+              `  galera position ${db?.galera ? `${db.galera.uuid}:${db.galera.seqno}` : 'n/a'}, gtid ${db?.gtid ?? 'n/a'}`,
+            ].join('\n'),
+          );
+          return EXIT.ok;
+        } finally {
+          await sql.close();
+        }
+      }),
+    );
+
+  program
+    .command('snapshots')
+    .description('list committed snapshots')
+    .action(
+      action(async (ctx) => {
+        const repo = await openRepository(ctx.config(), ctx.logger);
+        const rows = [];
+        for (const id of await repo.snapshotIds()) {
+          const m = await repo.manifest(id);
+          const stored = m.objects.reduce((sum, o) => sum + o.stored.size, 0);
+          const raw = m.objects.reduce((sum, o) => sum + o.raw.size, 0);
+          rows.push({
+            id,
+            node: m.node,
+            parts: Object.keys(m.parts),
+            method: m.parts.database?.method ?? null,
+            galera: m.parts.database?.galera ?? null,
+            storedBytes: stored,
+            rawBytes: raw,
+            ageSeconds: Math.round((Date.now() - snapshotTime(id).getTime()) / 1000),
+          });
+        }
+        ctx.print(rows, (r) =>
+          r.length === 0
+            ? 'no snapshots'
+            : table([
+                ['ID', 'NODE', 'PARTS', 'GALERA SEQNO', 'STORED', 'AGE'],
+                ...r.map((x) => [
+                  x.id,
+                  x.node,
+                  x.parts.join('+'),
+                  String(x.galera?.seqno ?? '-'),
+                  `${(x.storedBytes / 1e6).toFixed(1)} MB`,
+                  age(x.ageSeconds),
+                ]),
+              ]),
+        );
+        return EXIT.ok;
+      }),
+    );
+
+  program
+    .command('show')
+    .description("print a snapshot's manifest")
+    .argument('<id>', 'snapshot id or "latest"')
+    .action(
+      action(async (ctx, id: string) => {
+        const repo = await openRepository(ctx.config(), ctx.logger);
+        const m = await repo.resolve(id);
+        ctx.print(m, (v) => JSON.stringify(v, null, 2));
+        return EXIT.ok;
+      }),
+    );
+
+  program
+    .command('verify')
+    .description('download every object of a snapshot and check both checksums (exit 1 on any mismatch)')
+    .argument('<id>', 'snapshot id or "latest"')
+    .action(
+      action(async (ctx, id: string) => {
+        const repo = await openRepository(ctx.config(), ctx.logger);
+        const m = await repo.resolve(id);
+        const progress = ctx.progress();
+        progress.phase(
+          'verify',
+          m.objects.reduce((s, o) => s + o.stored.size, 0),
+          'bytes',
+        );
+        const results = await repo.verify(m, { signal: ctx.signal, progress });
+        progress.done();
+        const ok = results.every((r) => r.ok);
+        ctx.print({ id: m.id, ok, objects: results }, (v) =>
+          [
+            ...v.objects.map((r) => `${r.ok ? 'ok  ' : 'FAIL'} ${r.key}${r.error ? `: ${r.error}` : ''}`),
+            `snapshot ${v.id}: ${v.ok ? 'verified' : 'DAMAGED'}`,
+          ].join('\n'),
+        );
+        return ok ? EXIT.ok : EXIT.failed;
+      }),
+    );
+}
+
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function age(seconds: number): string {
+  if (seconds < 3600) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 172_800) return `${(seconds / 3600).toFixed(1)}h`;
+  return `${(seconds / 86_400).toFixed(1)}d`;
+}

@@ -1,0 +1,124 @@
+import { type Readable, Transform } from 'node:stream';
+import { spawnSource } from '../lib/child-process.js';
+import { PermanentError } from '../lib/errors.js';
+import { type Logger, nullLogger } from '../lib/logger.js';
+import { parseBinlogInfo, parseDumpHeader, parseGaleraInfo } from './positions.js';
+import type { GaleraPositionInfo } from './types.js';
+import { XbstreamInspector } from './xbstream-inspector.js';
+
+export interface LocalServer {
+  readonly socket: string;
+  readonly user: string;
+  readonly password?: string;
+  /** the server's datadir (mariadb-backup reads it directly) */
+  readonly datadir?: string;
+}
+
+export interface BackupStream {
+  /** the archive bytes; errors if the tool fails in any way */
+  readonly stream: Readable;
+  /** positions captured from the stream; valid once it has ended */
+  position(): GaleraPositionInfo;
+}
+
+function clientEnv(server: LocalServer): NodeJS.ProcessEnv {
+  // The password goes through the environment, never the command line (visible in ps).
+  return server.password === undefined ? { ...process.env } : { ...process.env, MYSQL_PWD: server.password };
+}
+
+/**
+ * `mariadb-backup --backup --galera-info --stream=xbstream` of the local server. Any failure
+ * (exit code, signal, `[ERROR]` lines) fails the stream. The Galera and binlog positions are read
+ * from the archive as it streams.
+ */
+export function physicalBackup(
+  server: LocalServer,
+  options: { binary?: string; tmpdir?: string; signal?: AbortSignal; logger?: Logger } = {},
+): BackupStream {
+  const logger = options.logger ?? nullLogger;
+  const args = [
+    '--backup',
+    '--galera-info',
+    '--stream=xbstream',
+    `--socket=${server.socket}`,
+    `--user=${server.user}`,
+    ...(server.datadir ? [`--datadir=${server.datadir}`] : []),
+    ...(options.tmpdir ? [`--target-dir=${options.tmpdir}`, `--tmpdir=${options.tmpdir}`] : []),
+  ];
+  const source = spawnSource(options.binary ?? 'mariadb-backup', args, {
+    name: 'mariadb-backup',
+    env: clientEnv(server),
+    failOn: /\[ERROR\]|\bFATAL\b/,
+    onStderrLine: (line) => logger.debug('mariadb-backup', { line }),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const inspector = new XbstreamInspector((path) => /(^|\/)(xtrabackup|mariadb_backup)_(galera|binlog)_info$/.test(path));
+  source.on('error', (err) => inspector.destroy(err));
+  inspector.on('close', () => source.destroy());
+  source.pipe(inspector);
+  return {
+    stream: inspector,
+    position: () => {
+      const file = (suffix: string): string | undefined => {
+        for (const [path, data] of inspector.files) if (path.endsWith(suffix)) return data.toString('utf8');
+        return undefined;
+      };
+      const galeraText = file('galera_info');
+      const galera = galeraText === undefined ? null : parseGaleraInfo(galeraText);
+      if (!galera) {
+        throw new PermanentError(
+          `mariadb-backup: the archive has no Galera position (galera_info ${galeraText === undefined ? 'missing' : 'unparsable'}${inspector.stopped ? `; ${inspector.stopped}` : ''})`,
+        );
+      }
+      const binlogText = file('binlog_info');
+      return { galera, ...(binlogText === undefined ? { binlog: null, gtid: null } : parseBinlogInfo(binlogText)) };
+    },
+  };
+}
+
+/**
+ * `mariadb-dump --single-transaction --gtid --master-data=2 --routines --triggers --events` of
+ * all databases except the system ones and Lifeboat's own; GTID and binlog position come from
+ * the dump's header comments.
+ */
+export function logicalDump(
+  server: LocalServer,
+  databases: readonly string[],
+  options: { binary?: string; signal?: AbortSignal; logger?: Logger } = {},
+): BackupStream {
+  const logger = options.logger ?? nullLogger;
+  if (databases.length === 0) throw new PermanentError('mariadb-dump: no databases to dump');
+  const args = [
+    `--socket=${server.socket}`,
+    `--user=${server.user}`,
+    '--single-transaction',
+    '--quick',
+    '--gtid',
+    '--master-data=2',
+    '--routines',
+    '--triggers',
+    '--events',
+    '--hex-blob',
+    '--default-character-set=utf8mb4',
+    '--databases',
+    ...databases,
+  ];
+  const source = spawnSource(options.binary ?? 'mariadb-dump', args, {
+    name: 'mariadb-dump',
+    env: clientEnv(server),
+    failOn: /^mariadb-dump: (Got error|Couldn't|Error)/,
+    onStderrLine: (line) => logger.debug('mariadb-dump', { line }),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  let head = '';
+  const sniff = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (head.length < 64 * 1024) head += chunk.toString('utf8', 0, Math.min(chunk.length, 64 * 1024));
+      cb(null, chunk);
+    },
+  });
+  source.on('error', (err) => sniff.destroy(err));
+  sniff.on('close', () => source.destroy());
+  source.pipe(sniff);
+  return { stream: sniff, position: () => ({ galera: null, ...parseDumpHeader(head) }) };
+}

@@ -1,0 +1,17 @@
+/** Galera and MariaDB access: the only module that talks to the database or its tools. */
+export { type BackupStream, type LocalServer, logicalDump, physicalBackup } from './backup-stream.js';
+export { connect, type Endpoint, type Row, type SqlClient, sqlErrno } from './sql.js';
+export type { GaleraPositionInfo } from './types.js';
+export {
+  assertSnapshotReady,
+  type DesyncOptions,
+  recoverDesync,
+  resync,
+  type WsrepStatus,
+  withDesync,
+  wsrepStatus,
+} from './wsrep.js';
+
+/** Databases a logical dump skips: the server's own and Lifeboat's. */
+export const SYSTEM_DATABASES = new Set(['information_schema', 'performance_schema', 'mysql', 'sys', 'lifeboat']);
+export { type BootstrapResult, bootstrapNewCluster, socketOf } from './bootstrap.js';

@@ -1,0 +1,99 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { S3Store } from '../../src/storage/s3-store.js';
+import { need, repoRoot, s3Facts, uniqueName } from './testbed.js';
+
+export const lifeboatBin = join(repoRoot, 'dist/src/app/main.js');
+
+export interface TestRepo {
+  /** config file for the CLI */
+  readonly config: string;
+  /** repository prefix inside the testbed bucket */
+  readonly prefix: string;
+  readonly stateDir: string;
+  readonly cluster: string;
+}
+
+/**
+ * A config for the real testbed (Galera nodes, Ceph RGW) with its own bucket prefix and state
+ * directory. `node` is the node this "daemon" runs on.
+ */
+export function testRepo(
+  node: 'n1' | 'n2' | 'n3',
+  overrides: { tools?: Record<string, string>; socket?: string } = {},
+): TestRepo {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-test-'));
+  chmodSync(dir, 0o755);
+  const prefix = uniqueName('t');
+  const s3 = s3Facts();
+  const nodes = [1, 2, 3].map((n) => ({
+    name: `n${n}`,
+    host: need(`GALERA_NODE${n}_HOST`),
+    port: Number(need(`GALERA_NODE${n}_PORT`)),
+    socket: overrides.socket && `n${n}` === node ? overrides.socket : need(`GALERA_NODE${n}_SOCKET`),
+    datadir: need(`GALERA_NODE${n}_DATADIR`),
+  }));
+  const config = {
+    stateDir: join(dir, 'state'),
+    cluster: { name: 'testbed', node, nodes },
+    database: {
+      user: need('GALERA_USER'),
+      password: { env: 'LIFEBOAT_TEST_DB_PASSWORD' },
+      ...(overrides.tools ? { tools: overrides.tools } : {}),
+    },
+    storage: {
+      url: `s3://${s3.bucket}/${prefix}`,
+      endpoint: s3.endpoint,
+      region: s3.region,
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: { env: 'LIFEBOAT_TEST_S3_SECRET' },
+    },
+  };
+  const path = join(dir, 'lifeboat.yaml');
+  writeFileSync(path, JSON.stringify(config, null, 2));
+  return { config: path, prefix, stateDir: config.stateDir, cluster: 'testbed' };
+}
+
+export function lifeboatEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    LIFEBOAT_TEST_DB_PASSWORD: need('GALERA_PASSWORD'),
+    LIFEBOAT_TEST_S3_SECRET: s3Facts().secretAccessKey,
+  };
+}
+
+export interface Run {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Starts the real `lifeboat` CLI as a child process. */
+export function startLifeboat(repo: TestRepo, args: readonly string[]): { child: ChildProcess; done: Promise<Run> } {
+  const child = spawn(process.execPath, [lifeboatBin, '--config', repo.config, ...args], {
+    env: lifeboatEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const done = new Promise<Run>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { child, done };
+}
+
+export function lifeboat(repo: TestRepo, args: readonly string[]): Promise<Run> {
+  return startLifeboat(repo, args).done;
+}
+
+/** An S3 store on the testbed bucket, for inspecting what a test left. */
+export function testbedStore(): S3Store {
+  return new S3Store({ ...s3Facts(), forcePathStyle: true });
+}
