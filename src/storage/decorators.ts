@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import PQueue from 'p-queue';
 import { isRetryable } from '../lib/errors.js';
+import { type Limiter, limiter } from '../lib/limit.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
 import type { DeleteResult, GetOptions, ObjectInfo, ObjectStore, PutOptions, PutResult } from './object-store.js';
 
@@ -114,16 +114,14 @@ export class RetryStore implements ObjectStore {
  */
 export class LimitStore implements ObjectStore {
   readonly location: string;
-  private readonly queue: PQueue;
+  private readonly limit: Limiter;
 
   constructor(
     private readonly inner: ObjectStore,
     concurrency: number,
   ) {
-    if (!Number.isInteger(concurrency) || concurrency < 1)
-      throw new RangeError(`concurrency: expected a positive integer, got ${concurrency}`);
     this.location = inner.location;
-    this.queue = new PQueue({ concurrency });
+    this.limit = limiter(concurrency);
   }
 
   put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<PutResult> {
@@ -144,7 +142,7 @@ export class LimitStore implements ObjectStore {
 
   get(key: string, options?: GetOptions): Promise<Readable> {
     return new Promise((resolve, reject) => {
-      void this.queue.add(async () => {
+      void this.limit(async () => {
         let stream: Readable;
         try {
           stream = await this.inner.get(key, options);
@@ -159,7 +157,7 @@ export class LimitStore implements ObjectStore {
   }
 
   private run<T>(op: () => Promise<T>): Promise<T> {
-    return this.queue.add(op) as Promise<T>;
+    return this.limit(op);
   }
 }
 

@@ -11,7 +11,8 @@ import { repoRoot } from '../helpers/testbed.js';
 const OWNERS: Record<string, readonly string[]> = {
   '@aws-sdk/client-s3': ['src/storage/s3-store.ts'],
   '@aws-sdk/lib-storage': ['src/storage/s3-store.ts'],
-  'p-queue': ['src/storage/decorators.ts'],
+  'p-queue': ['src/lib/limit.ts'],
+  picomatch: ['src/files/'],
   'zstd-codec': ['src/codec/'],
   mysql2: ['src/galera/'],
   'tar-stream': ['src/files/'],
