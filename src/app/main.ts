@@ -1,6 +1,13 @@
 #!/usr/bin/env node
 import { runCli } from './cli.js';
 
+// The AWS SDK warns on every start that future versions will need Node 22; Lifeboat supports
+// Node >= 20 with the SDK it ships, so that one warning is noise for operators.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (!warning.message.startsWith('NodeVersionSupportWarning')) process.stderr.write(`${warning.name}: ${warning.message}\n`);
+});
+
 // First SIGINT/SIGTERM: abort running work cleanly (uploads aborted, desync undone).
 // A second one exits at once.
 const controller = new AbortController();

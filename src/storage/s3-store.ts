@@ -309,6 +309,7 @@ function classify(err: unknown, what: string): Error {
   const name = e.name ?? '';
   const detail = `${name}${status ? ` (HTTP ${status})` : ''}${e.message && e.message !== name ? `: ${e.message}` : ''}`;
   if (name === 'AbortError') return new AbortedError(`${what}: aborted`, { cause: err });
+  if (name === 'NoSuchBucket') return new PermanentError(`${what}: bucket does not exist`, { cause: err });
   if (NOT_FOUND.has(name) || status === 404) return new NotFoundError(`${what}: not found`, { cause: err });
   if (AUTH.has(name) || status === 403) {
     return new PermanentError(`${what}: access denied by the object store (${detail}); check the access key and secret`, {
@@ -316,7 +317,6 @@ function classify(err: unknown, what: string): Error {
     });
   }
   if (name === 'PreconditionFailed' || status === 412) return new ConflictError(`${what}: already exists`, { cause: err });
-  if (name === 'NoSuchBucket') return new PermanentError(`${what}: bucket does not exist`, { cause: err });
   if ((status !== undefined && (status >= 500 || status === 429)) || RETRYABLE_NET.has(name) || RETRYABLE_NET.has(e.code ?? '')) {
     return new RetryableError(`${what}: ${detail}`, { cause: err });
   }

@@ -64,6 +64,8 @@ wsrep_gtid_mode=ON
 wsrep_gtid_domain_id=100
 `,
   );
+  // The server runs as mysql and writes its socket, pid file and log here.
+  if (process.getuid?.() === 0) spawnSync('chown', ['mysql:mysql', dir, join(dir, 'tmp')]);
   return { dir, datadir, cnf, socket };
 }
 
