@@ -18,7 +18,7 @@ const OWNERS: Record<string, readonly string[]> = {
   'tar-stream': ['src/files/'],
   'node-cron': ['src/scheduler/'],
   winston: ['src/app/logging.ts'],
-  commander: ['src/app/cli.ts'],
+  commander: ['src/app/cli.ts', 'src/app/commands/'],
   'prom-client': ['src/app/'],
   zod: ['config/'],
   yaml: ['config/'],

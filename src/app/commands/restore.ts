@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { restoreDatabase } from '../../../restore/database.js';
 import { bootstrapNewCluster } from '../../galera/index.js';
 import { UsageError } from '../../lib/errors.js';
-import type { Action } from '../cli.js';
+import type { Action } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
 import { openRepository } from '../runtime.js';
 

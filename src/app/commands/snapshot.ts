@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { snapshotDatabase } from '../../../jobs/snapshot.js';
 import { UsageError } from '../../lib/errors.js';
 import { snapshotTime } from '../../repo/snapshot-id.js';
-import type { Action } from '../cli.js';
+import type { Action } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
 import { connectLocal, localServer, openRepository } from '../runtime.js';
 import { toolVersion } from '../version.js';

@@ -1,0 +1,34 @@
+import type { Config } from '../../config/load.js';
+import type { Logger } from '../lib/logger.js';
+import type { Progress } from '../lib/progress.js';
+
+export interface CliIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly env: NodeJS.ProcessEnv;
+  /** fires on SIGINT/SIGTERM: running work stops cleanly (uploads aborted, desync undone) */
+  readonly signal?: AbortSignal;
+}
+
+export interface GlobalOptions {
+  config?: string;
+  json?: boolean;
+  logLevel?: 'error' | 'warn' | 'info' | 'debug';
+}
+
+/** What a command needs from the edge: options, config on demand, output, logger. */
+export interface CommandContext {
+  readonly options: GlobalOptions;
+  readonly io: CliIo;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  config(): Config;
+  /** progress on stderr: a live line on a TTY, JSON lines with --json */
+  progress(): Progress;
+  /** prints `value` as JSON with --json, else as `human(value)` */
+  print<T>(value: T, human: (value: T) => string): void;
+}
+
+export type Action = <A extends unknown[]>(
+  fn: (ctx: CommandContext, ...args: A) => Promise<number | undefined> | number | undefined,
+) => (...args: A) => Promise<void>;
