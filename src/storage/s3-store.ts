@@ -34,7 +34,7 @@ export interface S3StoreOptions {
   readonly forcePathStyle?: boolean;
   /** parts uploaded in parallel per object (memory: queueSize × partSize) */
   readonly queueSize?: number;
-  /** smallest multipart part size in bytes (default 16 MiB) */
+  /** smallest multipart part size in bytes (default 8 MiB) */
   readonly minPartSize?: number;
 }
 
@@ -48,7 +48,7 @@ const DEFAULT_SIZE_HINT = 100 * 1024 * MiB;
  * Part size for a streamed object of about `sizeHint` bytes: at least `min`, whole MiB, and large
  * enough that 10 000 parts hold the hint with 25 % headroom.
  */
-export function partSizeFor(sizeHint: number, min = 16 * MiB): number {
+export function partSizeFor(sizeHint: number, min = 8 * MiB): number {
   const needed = Math.ceil((sizeHint * 1.25) / MAX_PARTS / MiB) * MiB;
   return Math.min(MAX_PART_SIZE, Math.max(min, needed));
 }
@@ -69,7 +69,7 @@ export class S3Store implements ObjectStore {
     this.bucket = options.bucket;
     this.location = `s3://${options.bucket}${options.endpoint ? ` at ${options.endpoint}` : ''}`;
     this.queueSize = options.queueSize ?? 4;
-    this.minPartSize = options.minPartSize ?? 16 * MiB;
+    this.minPartSize = options.minPartSize ?? 8 * MiB;
     const agentOptions = { keepAlive: true, maxSockets: 64 };
     this.client = new S3Client({
       region: options.region ?? 'us-east-1',

@@ -34,7 +34,7 @@ test('ceph-rgw: a missing bucket is a permanent error', async (t) => {
 });
 
 test('part size grows with the size hint so 10 000 parts always suffice', (t) => {
-  t.is(partSizeFor(1 * MiB), 16 * MiB);
+  t.is(partSizeFor(1 * MiB), 8 * MiB);
   for (const size of [10 * 1024 * MiB, 500 * 1024 * MiB, 4 * 1024 * 1024 * MiB]) {
     const part = partSizeFor(size);
     t.true(part * 10_000 >= size * 1.25, `${size} bytes in parts of ${part}`);

@@ -1,0 +1,172 @@
+import { Readable } from 'node:stream';
+import { IntegrityError } from '../lib/errors.js';
+import type { ObjectRecord } from '../repo/manifest.js';
+import type { Repository } from '../repo/repository.js';
+import { isSafeRelative } from './meta.js';
+import { FILES_FORMAT, type FileEntry, type FileListHeader, type FrameRef } from './types.js';
+
+/** One JSON line, fields in a fixed order; the location fields only for files with content. */
+export function entryLine(e: FileEntry): string {
+  const base = { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime };
+  switch (e.type) {
+    case 'dir':
+      return JSON.stringify(base);
+    case 'symlink':
+      return JSON.stringify({ ...base, target: e.target });
+    case 'file':
+      return JSON.stringify({
+        ...base,
+        size: e.size,
+        inode: e.inode,
+        sha256: e.sha256,
+        ...(e.pack === undefined ? {} : { pack: e.pack, frame: e.frame, entry: e.entry }),
+        ...(e.changedDuringBackup ? { changedDuringBackup: true } : {}),
+      });
+  }
+}
+
+/**
+ * Stores a file list (header line, then one line per entry) compressed under `key`, with the
+ * stored and raw checksums every object gets.
+ */
+export function writeFileList(
+  repo: Repository,
+  key: string,
+  header: FileListHeader,
+  entries: Iterable<FileEntry>,
+  options: { compressionLevel?: number; signal?: AbortSignal } = {},
+): Promise<ObjectRecord> {
+  function* lines(): Generator<Buffer> {
+    let batch: string[] = [JSON.stringify(header)];
+    for (const e of entries) {
+      batch.push(entryLine(e));
+      if (batch.length >= 1000) {
+        yield Buffer.from(`${batch.join('\n')}\n`);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield Buffer.from(`${batch.join('\n')}\n`);
+  }
+  return repo.writeObject(key, Readable.from(lines()), {
+    format: 'jsonl',
+    ...(options.compressionLevel === undefined ? {} : { compressionLevel: options.compressionLevel }),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}
+
+/** A file list read back: its header and an iterator over its entries (streamed, verified). */
+export interface FileListReader {
+  readonly header: FileListHeader;
+  readonly entries: AsyncIterable<FileEntry>;
+}
+
+/**
+ * Opens a stored file list. Lines are parsed as they stream; a malformed line, or stored bytes
+ * that do not match the record, fail the iteration with an IntegrityError naming the list.
+ */
+export async function openFileList(repo: Repository, record: ObjectRecord, signal?: AbortSignal): Promise<FileListReader> {
+  const stream = await repo.openObject(record, signal ? { signal } : {});
+  const lines = splitLines(stream)[Symbol.asyncIterator]();
+  const first = await lines.next().catch((err: unknown) => {
+    stream.destroy();
+    throw err;
+  });
+  const header = first.done ? undefined : parseHeader(first.value, record.key);
+  if (!header) {
+    stream.destroy();
+    throw new IntegrityError(`file list '${record.key}': missing header line`);
+  }
+  async function* entries(): AsyncGenerator<FileEntry> {
+    let n = 1;
+    let count = 0;
+    try {
+      for (;;) {
+        const next = await lines.next();
+        if (next.done) break;
+        n++;
+        if (next.value === '') continue;
+        count++;
+        yield parseEntry(next.value, record.key, n);
+      }
+    } finally {
+      stream.destroy();
+    }
+    if (count !== header?.entries)
+      throw new IntegrityError(`file list '${record.key}': header announces ${header?.entries} entries, found ${count}`);
+  }
+  return { header, entries: entries() };
+}
+
+/** Reads a whole list into a map by path (entries stream; only the map is held). */
+export async function loadFileList(
+  repo: Repository,
+  record: ObjectRecord,
+  signal?: AbortSignal,
+): Promise<{ header: FileListHeader; entries: Map<string, FileEntry> }> {
+  const list = await openFileList(repo, record, signal);
+  const entries = new Map<string, FileEntry>();
+  for await (const e of list.entries) entries.set(e.path, e);
+  return { header: list.header, entries };
+}
+
+async function* splitLines(stream: Readable): AsyncGenerator<string> {
+  let carry = '';
+  stream.setEncoding('utf8');
+  for await (const chunk of stream) {
+    const parts = (carry + (chunk as string)).split('\n');
+    carry = parts.pop() ?? '';
+    yield* parts;
+  }
+  if (carry !== '') yield carry;
+}
+
+function parseHeader(line: string, key: string): FileListHeader {
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    throw new IntegrityError(`file list '${key}': header is not JSON`);
+  }
+  if (v.format !== FILES_FORMAT) throw new IntegrityError(`file list '${key}': unknown format '${String(v.format)}'`);
+  if (typeof v.area !== 'string' || typeof v.entries !== 'number')
+    throw new IntegrityError(`file list '${key}': header lacks area or entries`);
+  return v as unknown as FileListHeader;
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** Validates one entry line; anything a restore could trip over is an IntegrityError. */
+function parseEntry(line: string, key: string, n: number): FileEntry {
+  const bad = (why: string): IntegrityError => new IntegrityError(`file list '${key}': line ${n}: ${why}`);
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    throw bad('not JSON');
+  }
+  if (typeof v.path !== 'string' || !isSafeRelative(v.path)) throw bad(`unsafe path '${String(v.path)}'`);
+  if (typeof v.mode !== 'string' || !/^[0-7]{4}$/.test(v.mode)) throw bad('bad mode');
+  if (!Number.isInteger(v.uid) || !Number.isInteger(v.gid)) throw bad('bad uid or gid');
+  if (typeof v.mtime !== 'string') throw bad('bad mtime');
+  switch (v.type) {
+    case 'dir':
+      return v as unknown as FileEntry;
+    case 'symlink':
+      if (typeof v.target !== 'string') throw bad('symlink without target');
+      return v as unknown as FileEntry;
+    case 'file': {
+      if (!Number.isSafeInteger(v.size) || (v.size as number) < 0) throw bad('bad size');
+      if (typeof v.sha256 !== 'string' || !SHA256.test(v.sha256)) throw bad('bad sha256');
+      if (v.pack !== undefined) {
+        const frame = v.frame as FrameRef | undefined;
+        if (typeof v.pack !== 'string' || !/^packs\/[0-9a-f]{2}\/[0-9a-f]+\.tar\.zst$/.test(v.pack)) throw bad('bad pack');
+        if (!frame || !Number.isSafeInteger(frame.offset) || !Number.isSafeInteger(frame.length) || frame.length <= 0)
+          throw bad('bad frame');
+        if (!Number.isSafeInteger(v.entry) || (v.entry as number) < 0) throw bad('bad entry offset');
+      } else if (v.size !== 0) throw bad('file with content but no pack');
+      return v as unknown as FileEntry;
+    }
+    default:
+      throw bad(`unknown type '${String(v.type)}'`);
+  }
+}

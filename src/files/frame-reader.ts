@@ -1,0 +1,77 @@
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extract } from 'tar-stream';
+import type { Codec } from '../codec/zstd.js';
+import { AbortedError, errorMessage, IntegrityError, LifeboatError } from '../lib/errors.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { FrameRef } from './types.js';
+
+/** One tar entry of a frame; `content` must be consumed (or abandoned) before asking for the next. */
+export interface FrameBlob {
+  /** the entry name: the content's sha256 */
+  readonly name: string;
+  readonly size: number;
+  /** offset of the entry's header within the decompressed frame */
+  readonly offset: number;
+  readonly content: AsyncIterable<Buffer>;
+}
+
+/**
+ * The entries of one frame of a pack, fetched with a single range read and decompressed on its
+ * own. Undecodable bytes fail the iteration with an IntegrityError naming the pack and frame;
+ * storage errors pass through unchanged.
+ */
+export async function* frameBlobs(
+  store: ObjectStore,
+  codec: Codec,
+  pack: string,
+  frame: FrameRef,
+  signal?: AbortSignal,
+): AsyncGenerator<FrameBlob> {
+  const where = `pack '${pack}' frame at ${frame.offset}`;
+  const source = await store.get(pack, {
+    range: { start: frame.offset, end: frame.offset + frame.length - 1 },
+    ...(signal ? { signal } : {}),
+  });
+  const tar = extract();
+  let failure: Error | undefined;
+  const fail = (err: unknown): void => {
+    if (failure) return;
+    if (signal?.aborted) failure = new AbortedError(`${where}: aborted`, { cause: signal.reason });
+    else if (err instanceof LifeboatError && !(err instanceof IntegrityError)) failure = err;
+    else failure = new IntegrityError(`${where}: ${errorMessage(err)}`, { cause: err });
+    tar.destroy(failure);
+  };
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (tar.write(chunk)) cb();
+      else tar.once('drain', () => cb());
+    },
+    final(cb) {
+      tar.end(null);
+      cb();
+    },
+  });
+  const feeding = pipeline(source, codec.decompress(), sink, signal ? { signal } : {}).catch(fail);
+  tar.on('error', fail);
+  try {
+    for await (const entry of tar) {
+      const header = entry.header;
+      if (header.type !== 'file') throw new IntegrityError(`${where}: unexpected ${header.type} entry '${header.name}'`);
+      let consumed = false;
+      const content = (async function* () {
+        for await (const chunk of entry) yield chunk as Buffer;
+        consumed = true;
+      })();
+      yield { name: header.name, size: header.size, offset: entry.offset, content };
+      if (!consumed) entry.resume();
+    }
+    await feeding;
+  } catch (err) {
+    fail(err);
+  } finally {
+    source.destroy();
+    if (!tar.destroyed && failure) tar.destroy(failure);
+  }
+  if (failure) throw failure;
+}

@@ -1,0 +1,30 @@
+export { entryLine, type FileListReader, loadFileList, openFileList, writeFileList } from './file-list.js';
+export { type FrameBlob, frameBlobs } from './frame-reader.js';
+export { areaSlug, fileListKey, isoFromNs, isSafeRelative, modeBits, modeString, secondsFromIso, validateAreas } from './meta.js';
+export {
+  compressBuffer,
+  DEFAULT_FRAME_BYTES,
+  DEFAULT_PACK_BYTES,
+  type LocationSink,
+  PackWriter,
+  type PackWriterOptions,
+  type PackWriterStats,
+  packKey,
+} from './pack-writer.js';
+export { filesPartOf } from './part.js';
+export { type FileContent, type ReadHook, type ReadOutcome, readStable, type StableReadOptions } from './read-file.js';
+export {
+  type AreaSpec,
+  type ContentLocation,
+  type DirectoryEntry,
+  FILES_FORMAT,
+  type FileEntry,
+  type FileListHeader,
+  type FileProblem,
+  type FilesArea,
+  type FilesPart,
+  type FrameRef,
+  type RegularFileEntry,
+  type SymlinkEntry,
+} from './types.js';
+export { areaDir, type WalkedEntry, type WalkOptions, type WalkResult, walkArea } from './walk.js';

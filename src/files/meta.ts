@@ -1,0 +1,71 @@
+import { UsageError } from '../lib/errors.js';
+import type { AreaSpec } from './types.js';
+
+const NS_PER_S = 1_000_000_000n;
+
+/** Nanoseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (exact, sortable, `touch -d` reads it). */
+export function isoFromNs(ns: bigint): string {
+  let seconds = ns / NS_PER_S;
+  let frac = ns % NS_PER_S;
+  if (frac < 0n) {
+    frac += NS_PER_S;
+    seconds -= 1n;
+  }
+  const base = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
+  return `${base}.${frac.toString().padStart(9, '0')}Z`;
+}
+
+const ISO_NS = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$/;
+
+/** Seconds since the epoch (as `utimes` takes them) of a time written by `isoFromNs`. */
+export function secondsFromIso(iso: string): number {
+  const m = ISO_NS.exec(iso);
+  if (!m?.[1]) throw new TypeError(`time '${iso}': expected YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`);
+  const whole = Date.parse(`${m[1]}Z`) / 1000;
+  return whole + Number(`0.${m[2] ?? '0'}`);
+}
+
+/** Permission bits of `st_mode` as four octal digits. */
+export function modeString(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(4, '0');
+}
+
+export function modeBits(mode: string): number {
+  if (!/^[0-7]{1,4}$/.test(mode)) throw new TypeError(`mode '${mode}': expected octal permission bits`);
+  return Number.parseInt(mode, 8);
+}
+
+/** True for a `/`-separated relative path without empty, `.` or `..` segments. */
+export function isSafeRelative(path: string): boolean {
+  return path !== '' && !path.startsWith('/') && path.split('/').every((p) => p !== '' && p !== '.' && p !== '..');
+}
+
+/** `pub/media` → `pub-media`: the area's part of its file list key. */
+export function areaSlug(name: string): string {
+  return name.replaceAll('/', '-');
+}
+
+export function fileListKey(snapshotId: string, area: string): string {
+  return `snapshots/${snapshotId}/files-${areaSlug(area)}.jsonl.zst`;
+}
+
+/** Checks a set of areas all at once; throws a UsageError listing every problem. */
+export function validateAreas(areas: readonly AreaSpec[]): void {
+  const problems: string[] = [];
+  const slugs = new Map<string, string>();
+  if (areas.length === 0) problems.push('no areas given');
+  for (const area of areas) {
+    if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(area.name) || !isSafeRelative(area.name))
+      problems.push(`area '${area.name}': name must be a relative path of letters, digits, '.', '_' or '-'`);
+    if (!isSafeRelative(area.path.replace(/\/+$/, '')) && area.path !== '.')
+      problems.push(`area '${area.name}': path '${area.path}' must be relative to the root, without '..'`);
+    const slug = areaSlug(area.name);
+    const other = slugs.get(slug);
+    if (other !== undefined) problems.push(`area '${area.name}': its file list name collides with area '${other}'`);
+    slugs.set(slug, area.name);
+    for (const glob of [...(area.include ?? []), ...(area.exclude ?? [])]) {
+      if (glob === '' || glob.startsWith('/')) problems.push(`area '${area.name}': glob '${glob}' must be relative to the area`);
+    }
+  }
+  if (problems.length > 0) throw new UsageError(`file areas: ${problems.join('; ')}`);
+}

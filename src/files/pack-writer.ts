@@ -1,0 +1,351 @@
+import { createHash, type Hash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { PassThrough, Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Codec } from '../codec/zstd.js';
+import { IntegrityError, throwIfAborted } from '../lib/errors.js';
+import { limiter } from '../lib/limit.js';
+import type { ObjectRecord } from '../repo/manifest.js';
+import type { ObjectStore, PutResult } from '../storage/object-store.js';
+import { END_OF_ARCHIVE, tarEntrySize, tarHeader, tarPadding } from './tar.js';
+import type { ContentLocation } from './types.js';
+
+const MiB = 1024 * 1024;
+export const DEFAULT_PACK_BYTES = 128 * MiB;
+export const DEFAULT_FRAME_BYTES = 4 * MiB;
+
+export interface PackWriterOptions {
+  readonly store: ObjectStore;
+  readonly codec: Codec;
+  /** a pack is closed once its raw (tar) size reaches this (default 128 MiB) */
+  readonly packBytes?: number;
+  /** a frame is cut once its raw size reaches this (default 4 MiB) */
+  readonly frameBytes?: number;
+  readonly compressionLevel?: number;
+  /** frames compressed at once (default: one per core) */
+  readonly compressConcurrency?: number;
+  /** frames waiting to be written before `add*` waits (default 4) */
+  readonly maxPendingFrames?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Receives the location of a blob once its frame is in the pack stream. */
+export type LocationSink = (location: ContentLocation) => void;
+
+export interface PackWriterStats {
+  readonly packs: number;
+  readonly frames: number;
+  /** blobs written */
+  readonly blobs: number;
+  /** content bytes of the blobs written */
+  readonly contentBytes: number;
+  /** stored (compressed) bytes of all packs, finished or not */
+  readonly storedBytes: number;
+}
+
+type Job =
+  | {
+      readonly kind: 'buffer';
+      readonly raw: Buffer;
+      readonly entries: readonly BufferedEntry[];
+      readonly compressed: Promise<Buffer>;
+    }
+  | {
+      readonly kind: 'file';
+      readonly sha256: string;
+      readonly size: number;
+      readonly file: string;
+      readonly sink: LocationSink;
+      readonly onWritten: () => void;
+    };
+
+interface BufferedEntry {
+  readonly offset: number;
+  readonly size: number;
+  readonly sink: LocationSink;
+}
+
+interface OpenPack {
+  readonly key: string;
+  readonly body: PassThrough;
+  readonly put: Promise<PutResult>;
+  readonly stored: Hash;
+  readonly raw: Hash;
+  storedBytes: number;
+  rawBytes: number;
+}
+
+/** `packs/<first two hex digits>/<32 hex digits>.tar.zst` */
+export function packKey(id: string): string {
+  return `packs/${id.slice(0, 2)}/${id}.tar.zst`;
+}
+
+/**
+ * Writes content blobs into packs: each pack is a `.tar.zst` made of independent zstd frames, each
+ * frame holding whole tar entries named by the blob's sha256 (one frame per blob larger than a
+ * frame), the last frame holding the end-of-archive blocks. Packs stream into the store (never
+ * buffered whole); frames are compressed in parallel and written in order. Callers must not add
+ * the same blob twice.
+ */
+export class PackWriter {
+  private readonly store: ObjectStore;
+  private readonly codec: Codec;
+  private readonly packBytes: number;
+  private readonly frameBytes: number;
+  private readonly level: number;
+  private readonly maxPending: number;
+  private readonly compressLimit: ReturnType<typeof limiter>;
+  private readonly signal: AbortSignal | undefined;
+  private readonly mtime = Math.floor(Date.now() / 1000);
+
+  private current: { chunks: Buffer[]; entries: BufferedEntry[]; bytes: number } = { chunks: [], entries: [], bytes: 0 };
+  private chain: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private waiters: (() => void)[] = [];
+  private failure: Error | undefined;
+  private pack: OpenPack | undefined;
+  private readonly records: ObjectRecord[] = [];
+  private counts = { packs: 0, frames: 0, blobs: 0, contentBytes: 0, storedBytes: 0 };
+
+  constructor(options: PackWriterOptions) {
+    this.store = options.store;
+    this.codec = options.codec;
+    this.packBytes = options.packBytes ?? DEFAULT_PACK_BYTES;
+    this.frameBytes = options.frameBytes ?? DEFAULT_FRAME_BYTES;
+    this.level = options.compressionLevel ?? 3;
+    this.maxPending = options.maxPendingFrames ?? 4;
+    this.compressLimit = limiter(options.compressConcurrency ?? Math.max(1, availableParallelism()));
+    this.signal = options.signal;
+    for (const [name, value] of [
+      ['packBytes', this.packBytes],
+      ['frameBytes', this.frameBytes],
+      ['maxPendingFrames', this.maxPending],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1)
+        throw new RangeError(`pack writer: ${name} must be a positive integer, got ${value}`);
+    }
+  }
+
+  /** Adds a blob held in memory. Resolves once accepted; `sink` is called when its frame is written. */
+  async addBuffer(sha256: string, data: Buffer, sink: LocationSink): Promise<void> {
+    await this.accepting();
+    const size = tarEntrySize(data.length);
+    if (this.current.bytes > 0 && this.current.bytes + size > this.frameBytes) this.seal();
+    const frame = this.current;
+    frame.entries.push({ offset: frame.bytes, size: data.length, sink });
+    frame.chunks.push(tarHeader(sha256, data.length, this.mtime), data, tarPadding(data.length));
+    frame.bytes += size;
+    if (frame.bytes >= this.frameBytes) this.seal();
+  }
+
+  /**
+   * Adds a blob stored in a local file of exactly `size` bytes, in a frame of its own. `onWritten`
+   * runs once the file is no longer needed (written or failed).
+   */
+  async addFile(sha256: string, size: number, file: string, sink: LocationSink, onWritten: () => void): Promise<void> {
+    try {
+      await this.accepting();
+    } catch (err) {
+      onWritten();
+      throw err;
+    }
+    this.enqueue({ kind: 'file', sha256, size, file, sink, onWritten });
+  }
+
+  /** Writes what is buffered, finishes the open pack and returns the records of all packs written. */
+  async close(): Promise<ObjectRecord[]> {
+    if (!this.failure) this.seal();
+    await this.chain;
+    if (this.failure) throw this.failure;
+    try {
+      await this.finishPack();
+    } catch (err) {
+      this.fail(err as Error);
+      throw err;
+    }
+    return [...this.records];
+  }
+
+  /** Stops writing: the open pack's upload is abandoned (nothing is stored under its key). */
+  abort(reason: Error): void {
+    this.fail(reason);
+  }
+
+  /** Packs completely written so far (to delete them when the run fails). */
+  get written(): readonly ObjectRecord[] {
+    return this.records;
+  }
+
+  get stats(): PackWriterStats {
+    return { ...this.counts };
+  }
+
+  private async accepting(): Promise<void> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      throwIfAborted(this.signal, 'pack writer');
+      if (this.pending < this.maxPending) return;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  private seal(): void {
+    const frame = this.current;
+    if (frame.bytes === 0) return;
+    this.current = { chunks: [], entries: [], bytes: 0 };
+    const raw = Buffer.concat(frame.chunks, frame.bytes);
+    const compressed = this.compressLimit(() => compressBuffer(this.codec, this.level, raw));
+    compressed.catch(() => {}); // observed by write()
+    this.enqueue({ kind: 'buffer', raw, entries: frame.entries, compressed });
+  }
+
+  private enqueue(job: Job): void {
+    this.pending++;
+    this.chain = this.chain
+      .then(() => (this.failure ? undefined : this.write(job)))
+      .catch((err: unknown) => this.fail(err as Error))
+      .finally(() => {
+        if (job.kind === 'file') job.onWritten();
+        this.pending--;
+        this.wake();
+      });
+  }
+
+  private fail(err: Error): void {
+    if (!this.failure) this.failure = err;
+    this.pack?.body.destroy(this.failure);
+    this.wake();
+  }
+
+  private async write(job: Job): Promise<void> {
+    const pack = this.openPack();
+    const offset = pack.storedBytes;
+    if (job.kind === 'buffer') {
+      const data = await job.compressed;
+      pack.raw.update(job.raw);
+      pack.rawBytes += job.raw.length;
+      await this.writeStored(pack, data);
+      const frame = { offset, length: data.length };
+      for (const e of job.entries) {
+        e.sink({ pack: pack.key, frame, entry: e.offset });
+        this.counts.blobs++;
+        this.counts.contentBytes += e.size;
+      }
+    } else {
+      await this.writeFileFrame(pack, job);
+      job.sink({ pack: pack.key, frame: { offset, length: pack.storedBytes - offset }, entry: 0 });
+      this.counts.blobs++;
+      this.counts.contentBytes += job.size;
+    }
+    this.counts.frames++;
+    if (pack.rawBytes >= this.packBytes) await this.finishPack();
+  }
+
+  private async writeFileFrame(pack: OpenPack, job: Extract<Job, { kind: 'file' }>): Promise<void> {
+    let contentBytes = 0;
+    const header = tarHeader(job.sha256, job.size, this.mtime);
+    const content = createReadStream(job.file, { highWaterMark: MiB });
+    async function* raw(): AsyncGenerator<Buffer> {
+      yield header;
+      for await (const chunk of content) {
+        contentBytes += (chunk as Buffer).length;
+        yield chunk as Buffer;
+      }
+      yield tarPadding(job.size);
+    }
+    const hashRaw = new PassThrough();
+    hashRaw.on('data', (chunk: Buffer) => {
+      pack.raw.update(chunk);
+      pack.rawBytes += chunk.length;
+    });
+    const sink = new Writable({
+      write: (chunk: Buffer, _enc, cb) => {
+        this.writeStored(pack, chunk).then(() => cb(), cb);
+      },
+    });
+    await pipeline(Readable.from(raw()), hashRaw, this.codec.compress({ level: this.level }), sink);
+    if (contentBytes !== job.size) {
+      throw new IntegrityError(`blob ${job.sha256.slice(0, 12)}…: spool file has ${contentBytes} bytes, expected ${job.size}`);
+    }
+  }
+
+  private openPack(): OpenPack {
+    if (this.pack) return this.pack;
+    const key = packKey(randomBytes(16).toString('hex'));
+    const body = new PassThrough({ highWaterMark: MiB });
+    const put = this.store.put(key, body, {
+      sizeHint: this.packBytes * 2,
+      ...(this.signal ? { signal: this.signal } : {}),
+    });
+    put.catch((err: unknown) => body.destroy(err as Error));
+    this.pack = { key, body, put, stored: createHash('sha256'), raw: createHash('sha256'), storedBytes: 0, rawBytes: 0 };
+    return this.pack;
+  }
+
+  private async writeStored(pack: OpenPack, chunk: Buffer): Promise<void> {
+    pack.stored.update(chunk);
+    pack.storedBytes += chunk.length;
+    this.counts.storedBytes += chunk.length;
+    await writeWithBackpressure(pack.body, chunk);
+  }
+
+  private async finishPack(): Promise<void> {
+    const pack = this.pack;
+    if (!pack) return;
+    const trailer = await compressBuffer(this.codec, this.level, END_OF_ARCHIVE);
+    pack.raw.update(END_OF_ARCHIVE);
+    pack.rawBytes += END_OF_ARCHIVE.length;
+    await this.writeStored(pack, trailer);
+    pack.body.end();
+    const put = await pack.put;
+    this.pack = undefined;
+    if (put.size !== pack.storedBytes) {
+      throw new IntegrityError(`pack '${pack.key}': store reports ${put.size} bytes, ${pack.storedBytes} were sent`);
+    }
+    this.records.push({
+      key: pack.key,
+      format: 'tar',
+      compression: 'zstd',
+      stored: { size: pack.storedBytes, sha256: pack.stored.digest('hex') },
+      raw: { size: pack.rawBytes, sha256: pack.raw.digest('hex') },
+    });
+    this.counts.packs++;
+  }
+}
+
+/** Compresses one buffer into one standalone zstd stream. */
+export async function compressBuffer(codec: Codec, level: number, raw: Buffer): Promise<Buffer> {
+  const z = codec.compress({ level, threads: 1 });
+  const chunks: Buffer[] = [];
+  const collected = (async () => {
+    for await (const chunk of z) chunks.push(chunk as Buffer);
+  })();
+  z.end(raw);
+  await collected;
+  return Buffer.concat(chunks);
+}
+
+/** Writes into `stream`, waiting for it to drain; rejects if it is destroyed meanwhile. */
+function writeWithBackpressure(stream: PassThrough, chunk: Buffer): Promise<void> {
+  if (stream.destroyed) return Promise.reject(stream.errored ?? new Error('pack stream closed'));
+  if (stream.write(chunk)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onDrain = (): void => {
+      stream.off('close', onClose);
+      resolve();
+    };
+    const onClose = (): void => {
+      stream.off('drain', onDrain);
+      reject(stream.errored ?? new Error('pack stream closed'));
+    };
+    stream.once('drain', onDrain);
+    stream.once('close', onClose);
+  });
+}

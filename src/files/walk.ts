@@ -1,0 +1,139 @@
+import type { BigIntStats, Dirent } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import picomatch from 'picomatch';
+import { errorMessage, throwIfAborted } from '../lib/errors.js';
+import { limiter } from '../lib/limit.js';
+import { type Logger, nullLogger } from '../lib/logger.js';
+import type { AreaSpec, FileProblem } from './types.js';
+
+/** What the walk saw of one entry (lstat, never following symlinks). */
+export interface WalkedEntry {
+  /** relative to the area directory, `/`-separated */
+  readonly path: string;
+  readonly type: 'file' | 'dir' | 'symlink';
+  readonly stat: BigIntStats;
+  /** symlinks only */
+  readonly target?: string;
+}
+
+export interface WalkResult {
+  /** sorted by path */
+  readonly entries: WalkedEntry[];
+  readonly problems: FileProblem[];
+  /** entries that disappeared between listing and stat */
+  readonly vanished: number;
+  /** sockets, FIFOs and device nodes, which are not backed up */
+  readonly special: number;
+}
+
+export interface WalkOptions {
+  /** filesystem calls in flight (default 16) */
+  readonly concurrency?: number;
+  readonly logger?: Logger;
+  readonly signal?: AbortSignal;
+}
+
+/** Absolute directory of an area below `root`. */
+export function areaDir(root: string, area: AreaSpec): string {
+  const rel = area.path.replace(/\/+$/, '');
+  return rel === '.' || rel === '' ? root : join(root, ...rel.split('/'));
+}
+
+/**
+ * Lists an area: regular files, directories (empty ones too) and symlinks selected by its globs,
+ * with their lstat. Excluded directories are not descended into; a directory is kept when the
+ * include globs match it or anything below it. Unreadable directories become problems; entries
+ * removed while walking are counted as vanished. Never throws for a single entry.
+ */
+export async function walkArea(root: string, area: AreaSpec, options: WalkOptions = {}): Promise<WalkResult> {
+  const logger = options.logger ?? nullLogger;
+  const limit = limiter(options.concurrency ?? 16);
+  const glob = { dot: true };
+  const included = picomatch([...(area.include ?? ['**'])], glob);
+  const excludeGlobs = [...(area.exclude ?? [])];
+  const excluded = excludeGlobs.length > 0 ? picomatch(excludeGlobs, glob) : () => false;
+  const base = areaDir(root, area);
+  const entries: WalkedEntry[] = [];
+  const problems: FileProblem[] = [];
+  let vanished = 0;
+  let special = 0;
+
+  const problem = (path: string, err: unknown): void => {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
+    problems.push({ area: area.name, path, code, message: `area '${area.name}': '${path || '.'}': ${errorMessage(err)}` });
+  };
+
+  const visit = async (rel: string): Promise<void> => {
+    throwIfAborted(options.signal, `area '${area.name}'`);
+    const abs = rel ? join(base, ...rel.split('/')) : base;
+    let names: Dirent[];
+    try {
+      names = await limit(() => readdir(abs, { withFileTypes: true }));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (rel && (code === 'ENOENT' || code === 'ENOTDIR')) vanished++;
+      else problem(rel, err);
+      return;
+    }
+    const below: Promise<void>[] = [];
+    for (const dirent of names) {
+      const path = rel ? `${rel}/${dirent.name}` : dirent.name;
+      if (excluded(path)) continue;
+      below.push(visitEntry(path, join(abs, dirent.name)));
+    }
+    await Promise.all(below);
+  };
+
+  const visitEntry = async (path: string, abs: string): Promise<void> => {
+    let stat: BigIntStats;
+    let target: string | undefined;
+    try {
+      stat = await limit(() => lstat(abs, { bigint: true }));
+      if (stat.isSymbolicLink()) target = await limit(() => readlink(abs));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') vanished++;
+      else problem(path, err);
+      return;
+    }
+    if (stat.isDirectory()) {
+      entries.push({ path, type: 'dir', stat });
+      await visit(path);
+    } else if (stat.isFile()) {
+      if (included(path)) entries.push({ path, type: 'file', stat });
+    } else if (target !== undefined) {
+      if (included(path)) entries.push({ path, type: 'symlink', stat, target });
+    } else {
+      special++;
+      logger.debug('skipping special file', { area: area.name, path });
+    }
+  };
+
+  try {
+    const top = await lstat(base, { bigint: true });
+    if (!top.isDirectory()) throw Object.assign(new Error(`'${base}' is not a directory`), { code: 'ENOTDIR' });
+  } catch (err) {
+    problem('', err);
+    return { entries: [], problems, vanished, special };
+  }
+  await visit('');
+  throwIfAborted(options.signal, `area '${area.name}'`);
+  return { entries: keepSelectedDirs(entries, included), problems, vanished, special };
+}
+
+/** Drops directories that neither match the include globs nor contain a selected entry. */
+function keepSelectedDirs(entries: WalkedEntry[], included: (path: string) => boolean): WalkedEntry[] {
+  const needed = new Set<string>();
+  for (const e of entries) {
+    if (e.type === 'dir' && !included(e.path)) continue;
+    for (let i = e.path.lastIndexOf('/'); i > 0; i = e.path.lastIndexOf('/', i - 1)) {
+      const parent = e.path.slice(0, i);
+      if (needed.has(parent)) break;
+      needed.add(parent);
+    }
+    if (e.type === 'dir') needed.add(e.path);
+  }
+  return entries
+    .filter((e) => e.type !== 'dir' || needed.has(e.path))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
