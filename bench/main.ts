@@ -1,6 +1,7 @@
+import { benchDb } from './db.js';
 import { benchStorage } from './storage.js';
 
-const benches: Record<string, () => Promise<void>> = { storage: benchStorage };
+const benches: Record<string, () => Promise<void>> = { storage: benchStorage, db: benchDb };
 
 const names = process.argv.slice(2);
 for (const name of names.length ? names : Object.keys(benches)) {

@@ -122,6 +122,18 @@ export const configSchema = z.strictObject({
       keepLast: z.number().int().min(1).default(1),
     })
     .prefault({}),
+  daemon: z
+    .strictObject({
+      /** a lease holder that stops renewing loses the lease after this long; another node takes over */
+      leaseTtlSeconds: z.number().int().min(3).max(3600).default(60),
+      /** each step down the preferred-node order waits this much longer before competing for a slot */
+      staggerSeconds: z.number().min(0).max(600).default(5),
+      /** give up on a slot after this long; the next slot takes over */
+      slotWindowMinutes: z.number().min(1).max(1440).default(120),
+      /** on SIGTERM, running jobs get this long to stop cleanly */
+      shutdownTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
+    })
+    .prefault({}),
   api: z
     .strictObject({
       listen: z

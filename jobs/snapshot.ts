@@ -32,6 +32,8 @@ export interface SnapshotOptions {
   readonly compressionLevel?: number;
   readonly resyncTimeoutMs?: number;
   readonly toolVersion: string;
+  /** the schedule slot this run fulfils, recorded in the manifest */
+  readonly slot?: string;
   /** runs right before the manifest is committed; throws to prevent the commit (fencing) */
   readonly beforeCommit?: () => Promise<void>;
   readonly now?: () => Date;
@@ -108,6 +110,7 @@ export async function snapshotDatabase(options: SnapshotOptions): Promise<Snapsh
     tool: { name: 'lifeboat', version: options.toolVersion },
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
+    ...(options.slot ? { slot: options.slot } : {}),
     parts: { database },
     objects: [record],
   };

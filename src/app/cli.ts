@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { type Config, formatConfig, loadConfig, redacted } from '../../config/load.js';
 import { LifeboatError } from '../lib/errors.js';
 import type { Action, CliIo, CommandContext, GlobalOptions } from './command-context.js';
+import { registerDaemonCommand } from './commands/daemon.js';
 import { registerRestoreCommands } from './commands/restore.js';
 import { registerSnapshotCommands } from './commands/snapshot.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -77,6 +78,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     );
 
   registerSnapshotCommands(program, action);
+  registerDaemonCommand(program, action);
   registerRestoreCommands(program, action);
 
   try {

@@ -15,3 +15,4 @@ export {
 /** Databases a logical dump skips: the server's own and Lifeboat's. */
 export const SYSTEM_DATABASES = new Set(['information_schema', 'performance_schema', 'mysql', 'sys', 'lifeboat']);
 export { type BootstrapResult, bootstrapNewCluster, socketOf } from './bootstrap.js';
+export { Lease, SlotBook, type SlotState } from './lease.js';

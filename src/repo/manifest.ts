@@ -49,6 +49,8 @@ export interface Manifest {
   readonly tool: { readonly name: 'lifeboat'; readonly version: string };
   readonly startedAt: string;
   readonly finishedAt: string;
+  /** the schedule slot this snapshot fulfils (e.g. `2026-11-26T06:00:00Z`), absent for on-demand runs */
+  readonly slot?: string;
   readonly parts: {
     readonly database?: DatabasePart;
     readonly files?: unknown;

@@ -22,11 +22,11 @@ export interface TestRepo {
  */
 export function testRepo(
   node: 'n1' | 'n2' | 'n3',
-  overrides: { tools?: Record<string, string>; socket?: string } = {},
+  overrides: { tools?: Record<string, string>; socket?: string; prefix?: string; extra?: Record<string, unknown> } = {},
 ): TestRepo {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-test-'));
   chmodSync(dir, 0o755);
-  const prefix = uniqueName('t');
+  const prefix = overrides.prefix ?? uniqueName('t');
   const s3 = s3Facts();
   const nodes = [1, 2, 3].map((n) => ({
     name: `n${n}`,
@@ -50,6 +50,8 @@ export function testRepo(
       accessKeyId: s3.accessKeyId,
       secretAccessKey: { env: 'LIFEBOAT_TEST_S3_SECRET' },
     },
+    log: { level: 'debug', format: 'json' },
+    ...overrides.extra,
   };
   const path = join(dir, 'lifeboat.yaml');
   writeFileSync(path, JSON.stringify(config, null, 2));
