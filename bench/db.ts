@@ -47,7 +47,12 @@ export async function benchDb(): Promise<void> {
   const repo = testRepo('n2');
   const facts = s3Facts();
   const env = lifeboatEnv();
-  const awsEnv = { ...env, AWS_ACCESS_KEY_ID: facts.accessKeyId, AWS_SECRET_ACCESS_KEY: facts.secretAccessKey, AWS_DEFAULT_REGION: facts.region };
+  const awsEnv = {
+    ...env,
+    AWS_ACCESS_KEY_ID: facts.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: facts.secretAccessKey,
+    AWS_DEFAULT_REGION: facts.region,
+  };
   const handKey = `s3://${facts.bucket}/${repo.prefix}/hand/db.xbstream.zst`;
   const aws = `aws --endpoint-url ${facts.endpoint} s3 cp --only-show-errors`;
   const socket = need('GALERA_NODE2_SOCKET');
@@ -56,7 +61,10 @@ export async function benchDb(): Promise<void> {
   const handNode = scratchNode();
   const results: { ours: Measured; hand: Measured }[] = [];
   try {
-    const snapshotOurs = await measure(process.execPath, [lifeboatBin, '--config', repo.config, 'snapshot', '--db-only'], { env, rss: 'self' });
+    const snapshotOurs = await measure(process.execPath, [lifeboatBin, '--config', repo.config, 'snapshot', '--db-only'], {
+      env,
+      rss: 'self',
+    });
     const snapshotHand = await measure(
       'bash',
       [
@@ -99,8 +107,22 @@ export async function benchDb(): Promise<void> {
     `db: ${(dataBytes / 1024 ** 3).toFixed(2)} GiB of InnoDB data on the 3-node testbed, Ceph RGW (targets: ratio >= 0.9, Lifeboat peak RSS < 200 MB)`,
     [
       ['operation', 'lifeboat s', 'hand pipeline s', 'ratio (hand/lifeboat)', 'lifeboat MB/s (data)', 'lifeboat peak RSS MB'],
-      ['snapshot', snap.ours.seconds, snap.hand.seconds, snap.hand.seconds / snap.ours.seconds, dataBytes / MB / snap.ours.seconds, snap.ours.peakRss / MB],
-      ['restore', rest.ours.seconds, rest.hand.seconds, rest.hand.seconds / rest.ours.seconds, dataBytes / MB / rest.ours.seconds, rest.ours.peakRss / MB],
+      [
+        'snapshot',
+        snap.ours.seconds,
+        snap.hand.seconds,
+        snap.hand.seconds / snap.ours.seconds,
+        dataBytes / MB / snap.ours.seconds,
+        snap.ours.peakRss / MB,
+      ],
+      [
+        'restore',
+        rest.ours.seconds,
+        rest.hand.seconds,
+        rest.hand.seconds / rest.ours.seconds,
+        dataBytes / MB / rest.ours.seconds,
+        rest.ours.peakRss / MB,
+      ],
     ],
   );
 }

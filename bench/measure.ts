@@ -24,7 +24,10 @@ export function measure(command: string, args: readonly string[], options: Measu
     const started = performance.now();
     const child = self
       ? spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: options.env ?? process.env })
-      : spawn('/usr/bin/time', ['-v', command, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: options.env ?? process.env });
+      : spawn('/usr/bin/time', ['-v', command, ...args], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+          env: options.env ?? process.env,
+        });
     let stderr = '';
     let hwm = 0;
     const poll = self

@@ -43,12 +43,16 @@ export async function benchStorage(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       runs.oursPut.push(await measure('node', [worker, 'put', file, `${prefix}/ours`], { rss: 'self' }));
       runs.awsPut.push(
-        await measure(aws, ['--endpoint-url', facts.endpoint, 's3', 'cp', '--only-show-errors', file, s3url('aws')], { env: awsEnv }),
+        await measure(aws, ['--endpoint-url', facts.endpoint, 's3', 'cp', '--only-show-errors', file, s3url('aws')], {
+          env: awsEnv,
+        }),
       );
       // Downloads stream to stdout (discarded), so disk writeback does not decide the result.
       runs.oursGet.push(await measure('node', [worker, 'get', `${prefix}/ours`, '-'], { rss: 'self' }));
       runs.awsGet.push(
-        await measure(aws, ['--endpoint-url', facts.endpoint, 's3', 'cp', '--only-show-errors', s3url('aws'), '-'], { env: awsEnv }),
+        await measure(aws, ['--endpoint-url', facts.endpoint, 's3', 'cp', '--only-show-errors', s3url('aws'), '-'], {
+          env: awsEnv,
+        }),
       );
     }
   } finally {

@@ -10,7 +10,7 @@ type SecretInput = z.output<typeof secretInput>;
 
 /** ParsedConfig with every secret resolved to a `Secret` and the local node decided. */
 export type Config = DeepReadonly<
-  Omit<ParsedConfig, 'database' | 'storage' | 'api' | 'cluster'> & {
+  Omit<ParsedConfig, 'database' | 'storage' | 'api' | 'cluster' | 'alerts'> & {
     cluster: ParsedConfig['cluster'] & { node: string };
     database: Omit<ParsedConfig['database'], 'password'> & { password?: Secret };
     storage: Omit<ParsedConfig['storage'], 'accessKeyId' | 'secretAccessKey'> & {
@@ -18,6 +18,7 @@ export type Config = DeepReadonly<
       secretAccessKey?: Secret;
     };
     api: Omit<ParsedConfig['api'], 'token'> & { token?: Secret };
+    alerts: Omit<ParsedConfig['alerts'], 'webhook'> & { webhook?: Secret };
   }
 >;
 
@@ -92,6 +93,7 @@ export function parseConfig(text: string, source: string, options: LoadOptions =
     },
     files: { ...parsed.files, areas: parsed.files.areas.map((a) => ({ ...a, path: a.path ?? a.name })) },
     api: { ...parsed.api, token: secret(parsed.api.token, 'api.token') },
+    alerts: { ...parsed.alerts, webhook: secret(parsed.alerts.webhook, 'alerts.webhook') },
   };
   if (issues.length) throw new ConfigError(source, issues);
   return deepFreeze(config) as Config;

@@ -151,7 +151,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   alerts: z
     .strictObject({
-      webhook: z.url({ error: 'expected a URL' }).optional(),
+      /** POSTed on failed runs and RPO breaches; a secret, since chat webhook URLs embed tokens */
+      webhook: secretInput.optional(),
       /** alert when the newest complete snapshot is older than this */
       rpoHours: z.number().min(1).default(12),
     })

@@ -46,6 +46,8 @@ export interface SnapshotResult {
   readonly id: string;
   readonly manifest: Manifest;
   readonly seconds: number;
+  /** bytes stored in the repository by this run */
+  readonly bytes: number;
 }
 
 /**
@@ -124,7 +126,7 @@ export async function snapshotDatabase(options: SnapshotOptions): Promise<Snapsh
     storedBytes: record.stored.size,
     galera: position.galera,
   });
-  return { id, manifest, seconds };
+  return { id, manifest, seconds, bytes: record.stored.size };
 }
 
 async function openBackup(options: SnapshotOptions): Promise<BackupStream> {

@@ -3,6 +3,7 @@ import { type Config, formatConfig, loadConfig, redacted } from '../../config/lo
 import { LifeboatError } from '../lib/errors.js';
 import type { Action, CliIo, CommandContext, GlobalOptions } from './command-context.js';
 import { registerDaemonCommand } from './commands/daemon.js';
+import { registerMaintenanceCommands } from './commands/maintenance.js';
 import { registerRestoreCommands } from './commands/restore.js';
 import { registerSnapshotCommands } from './commands/snapshot.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -80,6 +81,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   registerSnapshotCommands(program, action);
   registerDaemonCommand(program, action);
   registerRestoreCommands(program, action);
+  registerMaintenanceCommands(program, action);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -1,19 +1,30 @@
+import type { Server } from 'node:http';
 import type { Config } from '../../config/load.js';
 import { runClusterSlot, snapshotExistsForSlot } from '../../jobs/cluster-slot.js';
+import { prune } from '../../jobs/prune.js';
 import { snapshotDatabase } from '../../jobs/snapshot.js';
-import { Lease, recoverDesync, SlotBook, type SqlClient } from '../galera/index.js';
-import { ConflictError, errorMessage } from '../lib/errors.js';
+import { verifySnapshots } from '../../jobs/verify.js';
+import { connect, Lease, recoverDesync, SlotBook, type SqlClient, wsrepStatus } from '../galera/index.js';
+import { ConflictError, errorMessage, IntegrityError, PermanentError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Repository } from '../repo/repository.js';
-import { type JobContext, type JobRecord, JobRunner } from '../scheduler/job-runner.js';
+import { snapshotTime } from '../repo/snapshot-id.js';
+import { verificationStates } from '../repo/verification.js';
+import { type JobContext, type JobKind, type JobRecord, JobRunner } from '../scheduler/job-runner.js';
 import { Scheduler, slotId } from '../scheduler/scheduler.js';
-import { connectLocal, localServer, openRepository } from './runtime.js';
+import { createAlerter } from './alerts.js';
+import { createApiServer } from './http-api.js';
+import { Metrics } from './metrics.js';
+import { connectLocal, localServer, openRepository, packObjects, packReferences } from './runtime.js';
 import { toolVersion } from './version.js';
 
 export interface DaemonHandle {
   readonly runner: JobRunner;
   readonly scheduler: Scheduler;
   readonly repo: Repository;
+  readonly metrics: Metrics;
+  /** the HTTP API, listening on config.api.listen */
+  readonly server: Server;
   /** starts an on-demand snapshot on this node (409-style ConflictError while one runs) */
   startSnapshot(): JobRecord;
   /** stops scheduling, cancels running jobs (bounded), releases everything */
@@ -25,11 +36,7 @@ export interface DaemonHandle {
  * for each scheduled slot every daemon competes through the cluster lease, so exactly one node
  * runs it, the most preferred healthy one first, and another takes over if the holder dies.
  */
-export async function startDaemon(
-  config: Config,
-  logger: Logger,
-  hooks: { onFinish?: (r: JobRecord) => void } = {},
-): Promise<DaemonHandle> {
+export async function startDaemon(config: Config, logger: Logger): Promise<DaemonHandle> {
   const node = config.cluster.node;
   const log = logger.child({ node });
   const repo = await openRepository(config, log);
@@ -41,7 +48,22 @@ export async function startDaemon(
     if (await recoverDesync(sql, desync)) log.warn('recovered from an interrupted snapshot: node resynced');
   });
 
-  const runner = new JobRunner({ logger: log, ...(hooks.onFinish ? { onFinish: hooks.onFinish } : {}) });
+  const metrics = new Metrics();
+  const alerter = createAlerter({
+    ...(config.alerts.webhook ? { url: config.alerts.webhook } : {}),
+    cluster: config.cluster.name,
+    node,
+    logger: log,
+  });
+  const runner = new JobRunner({
+    logger: log,
+    onFinish: (record) => {
+      metrics.recordJob(record);
+      if (record.state === 'failed') {
+        void alerter.alert({ kind: 'job-failed', job: record.kind, runId: record.id, error: record.error?.message ?? 'unknown' });
+      }
+    },
+  });
   const scheduler = new Scheduler(config.schedules.timezone, log);
   const order = [
     ...config.database.preferredNodes,
@@ -70,66 +92,249 @@ export async function startDaemon(
       }),
     );
 
-  const runSlot = (ctx: JobContext, slot: string, windowMs: number) =>
+  /** One slot of a cluster-wide job under its lease: exactly one daemon runs it. */
+  const runSlot = (
+    kind: JobKind,
+    ctx: JobContext,
+    slot: string,
+    windowMs: number,
+    take: (slot: string, beforeCommit: () => Promise<void>, signal: AbortSignal) => Promise<{ id: string }>,
+    alreadyDone?: (slot: string) => Promise<boolean>,
+  ) =>
     withSql(config, (sql) =>
       runClusterSlot({
         slot,
         node,
-        lease: new Lease(sql, 'snapshot', node, config.daemon.leaseTtlSeconds),
-        book: new SlotBook(sql, 'snapshot'),
+        lease: new Lease(sql, kind, node, config.daemon.leaseTtlSeconds),
+        book: new SlotBook(sql, kind),
         sql,
-        alreadyDone: (s) => snapshotExistsForSlot(repo, s),
+        ...(alreadyDone ? { alreadyDone } : {}),
         rank,
         staggerMs: config.daemon.staggerSeconds * 1000,
         windowMs,
         pollMs: Math.min(2000, (config.daemon.leaseTtlSeconds * 1000) / 3),
-        take: async ({ slot: s, beforeCommit, signal }) => ({ id: (await snapshot(ctx, s, beforeCommit, signal)).id }),
+        take: ({ slot: s, beforeCommit, signal }) => take(s, beforeCommit, signal),
         logger: ctx.logger,
         signal: ctx.signal,
       }),
     );
 
-  scheduler.add('snapshot', config.schedules.snapshot, (slotTime) => {
-    const slot = slotId(slotTime);
-    const next = scheduler.next().snapshot;
-    const untilNext = next ? new Date(next).getTime() - Date.now() - 1000 : Number.POSITIVE_INFINITY;
-    const windowMs = Math.max(1000, Math.min(config.daemon.slotWindowMinutes * 60_000, untilNext));
-    try {
-      runner.start('snapshot', 'schedule', (ctx) => runSlot(ctx, slot, windowMs));
-    } catch (err) {
-      log.warn('snapshot slot skipped: a snapshot is still running on this node', { slot, error: errorMessage(err) });
-    }
+  const schedule = (
+    kind: JobKind,
+    expression: string,
+    take: (ctx: JobContext, slot: string, beforeCommit: () => Promise<void>, signal: AbortSignal) => Promise<{ id: string }>,
+    alreadyDone?: (slot: string) => Promise<boolean>,
+  ): void => {
+    scheduler.add(kind, expression, (slotTime) => {
+      const slot = slotId(slotTime);
+      const next = scheduler.next()[kind];
+      const untilNext = next ? new Date(next).getTime() - Date.now() - 1000 : Number.POSITIVE_INFINITY;
+      const windowMs = Math.max(1000, Math.min(config.daemon.slotWindowMinutes * 60_000, untilNext));
+      try {
+        runner.start(kind, 'schedule', (ctx) =>
+          runSlot(kind, ctx, slot, windowMs, (s, beforeCommit, signal) => take(ctx, s, beforeCommit, signal), alreadyDone),
+        );
+      } catch (err) {
+        log.warn(`${kind} slot skipped: the previous run is still going on this node`, { slot, error: errorMessage(err) });
+      }
+    });
+  };
+
+  const refreshVerifiedAge = async (): Promise<void> => {
+    const states = await verificationStates(repo, await repo.snapshotIds());
+    const times = [...states.values()].filter((s) => s.verified && s.verifiedAt).map((s) => Date.parse(s.verifiedAt ?? ''));
+    metrics.setVerifiedAge(times.length ? (Date.now() - Math.max(...times)) / 1000 : Number.POSITIVE_INFINITY);
+  };
+  void refreshVerifiedAge().catch(() => {});
+
+  schedule(
+    'snapshot',
+    config.schedules.snapshot,
+    async (ctx, slot, beforeCommit, signal) => ({ id: (await snapshot(ctx, slot, beforeCommit, signal)).id }),
+    (slot) => snapshotExistsForSlot(repo, slot),
+  );
+  schedule('prune', config.schedules.prune, async (ctx, _slot, beforeCommit, signal) => {
+    // Nothing is pruned while recent snapshot slots failed anywhere in the cluster.
+    const recent = await withSql(config, (sql) => new SlotBook(sql, 'snapshot').recent(2));
+    await beforeCommit();
+    const result = await prune({
+      repo,
+      policy: config.retention,
+      recentFailures: recent.some((r) => r.state === 'failed'),
+      maxAgeWithoutSnapshotHours: config.alerts.rpoHours,
+      referencedPacks: async (m) => packReferences(m).map((p) => p.key),
+      logger: ctx.logger,
+      progress: ctx.progress,
+      signal,
+    });
+    if (!result.ok) throw new PermanentError(`prune: ${result.errors.length} key(s) could not be deleted`);
+    return { id: `removed ${result.removed.length}, blocked: ${result.plan.blocked ?? 'no'}` };
+  });
+  schedule('verify', config.schedules.verify, async (ctx, _slot, _beforeCommit, signal) => {
+    const result = await verifySnapshots({
+      repo,
+      referencedObjects: async (m) => packObjects(m),
+      logger: ctx.logger,
+      progress: ctx.progress,
+      signal,
+    });
+    await refreshVerifiedAge();
+    if (!result.ok) throw new IntegrityError(`verify: damage found in ${result.damaged.length} snapshot(s)`);
+    return { id: `checked ${result.snapshots.length}` };
+  });
+
+  const startSnapshot = (): JobRecord =>
+    runner.start('snapshot', 'api', (ctx) =>
+      withSql(config, async (sql) => {
+        // On demand: this node, but under the cluster lease so it never overlaps a scheduled run.
+        const lease = new Lease(sql, 'snapshot', node, config.daemon.leaseTtlSeconds);
+        const token = await lease.tryAcquire(`on-demand-${ctx.id}`);
+        if (token === null) throw new ConflictError('snapshot: another node holds the snapshot lease');
+        const heartbeat = setInterval(() => void lease.renew(token).catch(() => {}), (config.daemon.leaseTtlSeconds * 1000) / 3);
+        try {
+          return await snapshot(ctx, undefined, () => lease.confirm(token), ctx.signal);
+        } finally {
+          clearInterval(heartbeat);
+          await lease.release(token).catch(() => {});
+        }
+      }),
+    );
+
+  // RPO: age of the newest committed snapshot, checked every minute (metric + alert).
+  const rpoLimit = config.alerts.rpoHours * 3600;
+  const checkRpo = async (): Promise<RpoState> => {
+    const newest = (await repo.snapshotIds()).at(-1) ?? null;
+    const ageSeconds = newest ? Math.max(0, (Date.now() - snapshotTime(newest).getTime()) / 1000) : Number.POSITIVE_INFINITY;
+    metrics.setRpoAge(ageSeconds);
+    const breached = ageSeconds > rpoLimit;
+    if (breached) void alerter.alert({ kind: 'rpo-breach', ageSeconds, limitSeconds: rpoLimit, newest });
+    else void alerter.alert({ kind: 'rpo-recovered', ageSeconds, limitSeconds: rpoLimit, newest });
+    return { ageSeconds: Number.isFinite(ageSeconds) ? Math.round(ageSeconds) : null, limitSeconds: rpoLimit, newest, breached };
+  };
+  const rpoTimer = setInterval(
+    () => void checkRpo().catch((err: unknown) => log.warn('rpo check failed', { error: errorMessage(err) })),
+    60_000,
+  );
+  void checkRpo().catch(() => {});
+
+  const server = createApiServer({
+    ...(config.api.token ? { token: config.api.token } : {}),
+    runner,
+    metrics,
+    logger: log,
+    startSnapshot,
+    status: async () => ({
+      cluster: config.cluster.name,
+      node,
+      jobs: Object.fromEntries(
+        (['snapshot', 'prune', 'verify'] as const).map((kind) => [kind, runner.list().find((r) => r.kind === kind) ?? null]),
+      ),
+      rpo: await checkRpo(),
+      lease: await withSql(config, async (sql) => {
+        const current = await new Lease(sql, 'snapshot', node, config.daemon.leaseTtlSeconds).current();
+        return current
+          ? { holder: current.holder, token: current.token, expiresAt: new Date(Date.now() + current.expiresInMs).toISOString() }
+          : null;
+      }).catch(() => null),
+      nodes: await Promise.all(config.cluster.nodes.map((n) => nodeState(config, n))),
+      schedules: scheduler.next(),
+    }),
+    snapshots: async () => {
+      const ids = (await repo.snapshotIds()).reverse();
+      return Promise.all(
+        ids.map(async (id) => {
+          const m = await repo.manifest(id);
+          return {
+            id,
+            node: m.node,
+            slot: m.slot ?? null,
+            parts: Object.keys(m.parts),
+            storedBytes: m.objects.reduce((a, o) => a + o.stored.size, 0),
+          };
+        }),
+      );
+    },
+  });
+  const [host, port] = splitListen(config.api.listen);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  log.info('api listening', {
+    listen: typeof address === 'object' && address ? `${address.address}:${address.port}` : config.api.listen,
   });
 
   return {
     runner,
     scheduler,
     repo,
-    startSnapshot: () =>
-      runner.start('snapshot', 'api', (ctx) =>
-        withSql(config, async (sql) => {
-          // On demand: this node, but still under the cluster lease so it never overlaps a scheduled run.
-          const lease = new Lease(sql, 'snapshot', node, config.daemon.leaseTtlSeconds);
-          const token = await lease.tryAcquire(`on-demand-${ctx.id}`);
-          if (token === null) throw new ConflictError('snapshot: another node holds the snapshot lease');
-          const heartbeat = setInterval(
-            () => void lease.renew(token).catch(() => {}),
-            (config.daemon.leaseTtlSeconds * 1000) / 3,
-          );
-          try {
-            return await snapshot(ctx, undefined, () => lease.confirm(token), ctx.signal);
-          } finally {
-            clearInterval(heartbeat);
-            await lease.release(token).catch(() => {});
-          }
-        }),
-      ),
+    metrics,
+    server,
+    startSnapshot,
     stop: async () => {
+      clearInterval(rpoTimer);
       await scheduler.stop();
+      server.close();
+      server.closeIdleConnections();
       const clean = await runner.close(config.daemon.shutdownTimeoutSeconds * 1000);
       if (!clean) log.error('jobs did not stop within the shutdown timeout', { seconds: config.daemon.shutdownTimeoutSeconds });
+      await alerter.flush();
     },
   };
+}
+
+interface RpoState {
+  readonly ageSeconds: number | null;
+  readonly limitSeconds: number;
+  readonly newest: string | null;
+  readonly breached: boolean;
+}
+
+function splitListen(listen: string): [string, number] {
+  const at = listen.lastIndexOf(':');
+  return [listen.slice(0, at), Number(listen.slice(at + 1))];
+}
+
+/** One node's Galera state as seen from this daemon (TCP, short timeout). */
+async function nodeState(config: Config, n: Config['cluster']['nodes'][number]): Promise<Record<string, unknown>> {
+  try {
+    const sql = await connect({
+      name: n.name,
+      host: n.host,
+      port: n.port,
+      user: config.database.user,
+      ...(config.database.password ? { password: config.database.password.reveal() } : {}),
+      connectTimeoutMs: 3000,
+    });
+    try {
+      const s = await wsrepStatus(sql);
+      return {
+        name: n.name,
+        reachable: true,
+        state: s.localState,
+        clusterStatus: s.clusterStatus,
+        clusterSize: s.clusterSize,
+        desynced: s.desync,
+        error: null,
+      };
+    } finally {
+      await sql.close();
+    }
+  } catch (err) {
+    return {
+      name: n.name,
+      reachable: false,
+      state: null,
+      clusterStatus: null,
+      clusterSize: null,
+      desynced: null,
+      error: errorMessage(err),
+    };
+  }
 }
 
 /** A fresh connection per unit of work: a long-lived daemon survives server restarts. */

@@ -121,6 +121,14 @@ export class SlotBook {
     return row ?? null;
   }
 
+  /** The newest finished slots' outcomes, newest first. */
+  async recent(limit: number): Promise<{ slot: string; state: SlotState }[]> {
+    return this.sql.query<{ slot: string; state: SlotState }>(
+      `SELECT slot, state FROM lifeboat.slots WHERE job = ? AND state <> 'running' ORDER BY slot DESC LIMIT ${Math.max(1, Math.floor(limit))}`,
+      [this.job],
+    );
+  }
+
   /** Records that `holder` (with fencing token) works on the slot; counts attempts. */
   async start(slot: string, holder: string, token: number): Promise<void> {
     await this.sql.execute(

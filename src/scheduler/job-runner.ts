@@ -117,10 +117,16 @@ export class JobRunner {
     };
     const logger = this.logger.child({ job: kind, runId: id });
     this.records.set(id, record);
-    const run = (async () => {
+    let settle: () => void = () => {};
+    const finished = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    this.running.set(kind, { record, controller, done: finished });
+    void (async () => {
       logger.info('job started', { trigger });
       try {
-        const result = await fn({ id, signal: controller.signal, progress, logger });
+        // The job starts on a later tick, so a synchronous throw is a failure like any other.
+        const result = await Promise.resolve().then(() => fn({ id, signal: controller.signal, progress, logger }));
         update({ state: 'succeeded', result: result ?? null, finishedAt: this.now().toISOString() });
         logger.info('job succeeded');
       } catch (err) {
@@ -134,10 +140,14 @@ export class JobRunner {
       } finally {
         this.running.delete(kind);
         this.trim();
-        this.onFinish?.(record);
+        try {
+          this.onFinish?.(record);
+        } catch (err) {
+          logger.error('job finish hook failed', { error: errorMessage(err) });
+        }
+        settle();
       }
     })();
-    this.running.set(kind, { record, controller, done: run });
     return record;
   }
 

@@ -19,7 +19,7 @@ const OWNERS: Record<string, readonly string[]> = {
   'node-cron': ['src/scheduler/'],
   winston: ['src/app/logging.ts'],
   commander: ['src/app/cli.ts', 'src/app/commands/'],
-  'prom-client': ['src/app/'],
+  'prom-client': ['src/app/metrics.ts'],
   zod: ['config/'],
   yaml: ['config/'],
 };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { wsrepStatus } from '../../src/galera/index.js';
-import { nodeClient } from '../helpers/galera.js';
+import { nodeClient, withClusterLock } from '../helpers/galera.js';
 import { lifeboat, startLifeboat, type TestRepo, testRepo } from '../helpers/lifeboat.js';
 import { uniqueName } from '../helpers/testbed.js';
 
@@ -20,6 +20,7 @@ function cluster(schedule: string, ttl: number): TestRepo[] {
       extra: {
         schedules: { snapshot: schedule, prune: '0 0 1 1 *', verify: '0 0 1 1 *' },
         daemon: { leaseTtlSeconds: ttl, staggerSeconds: 1, shutdownTimeoutSeconds: 30 },
+        api: { listen: '127.0.0.1:0', token: { env: 'LIFEBOAT_TEST_API_TOKEN' } },
         database: { user: 'lifeboat', password: { env: 'LIFEBOAT_TEST_DB_PASSWORD' }, preferredNodes: ['n3', 'n2', 'n1'] },
       },
     }),
@@ -54,62 +55,118 @@ async function desynced(n: number): Promise<boolean> {
   }
 }
 
-test.serial('three daemons take exactly one snapshot per slot', async (t) => {
-  const repos = cluster('*/15 * * * * *', 6);
-  const daemons = repos.map((r) => startLifeboat(r, ['daemon']));
-  await sleep(50_000);
-  for (const d of daemons) d.child.kill('SIGTERM');
-  const runs = await Promise.all(daemons.map((d) => d.done));
-  for (const r of runs) t.is(r.code, 0, r.stderr.slice(-2000));
-  const listed = await snapshots(repos[0] as TestRepo);
-  const slots = listed.map((s) => s.slot);
-  t.log(listed.map((s) => `${s.slot} → ${s.node} (${s.id})`).join('\n'));
-  t.true(listed.length >= 2, `${listed.length} snapshots`);
-  t.true(
-    slots.every((s) => s !== null),
-    'every scheduled snapshot names its slot',
-  );
-  t.is(new Set(slots).size, slots.length, 'no slot has two snapshots');
-  t.true(
-    listed.every((s) => s.node === 'n3'),
-    'the most preferred healthy node takes the slots',
-  );
-  for (const n of [1, 2, 3]) t.false(await desynced(n), `n${n} not desynced`);
-});
+test.serial('three daemons take exactly one snapshot per slot', (t) =>
+  withClusterLock(async () => {
+    const repos = cluster('*/15 * * * * *', 6);
+    const daemons = repos.map((r) => startLifeboat(r, ['daemon']));
+    await sleep(50_000);
+    for (const d of daemons) d.child.kill('SIGTERM');
+    const runs = await Promise.all(daemons.map((d) => d.done));
+    for (const r of runs) t.is(r.code, 0, r.stderr.slice(-2000));
+    const listed = await snapshots(repos[0] as TestRepo);
+    const slots = listed.map((s) => s.slot);
+    t.log(listed.map((s) => `${s.slot} → ${s.node} (${s.id})`).join('\n'));
+    t.true(listed.length >= 2, `${listed.length} snapshots`);
+    t.true(
+      slots.every((s) => s !== null),
+      'every scheduled snapshot names its slot',
+    );
+    t.is(new Set(slots).size, slots.length, 'no slot has two snapshots');
+    t.true(
+      listed.every((s) => s.node === 'n3'),
+      'the most preferred healthy node takes the slots',
+    );
+    for (const n of [1, 2, 3]) t.false(await desynced(n), `n${n} not desynced`);
+  }),
+);
 
-test.serial('SIGKILL of the holder mid-snapshot: another node completes the slot once', async (t) => {
-  const repos = cluster('*/30 * * * * *', 6);
-  const daemons = repos.map((r) => startLifeboat(r, ['daemon']));
-  // The holder shows itself by its desync marker; kill it at once, before it can commit.
-  let victim = -1;
-  for (let i = 0; i < 2400 && victim < 0; i++) {
-    victim = repos.findIndex((r, k) => existsSync(join(r.stateDir, `desync-${NODES[k]}.json`)));
-    if (victim < 0) await sleep(25);
-  }
-  t.true(victim >= 0, 'a daemon started a snapshot');
-  const victimNode = NODES[victim] as string;
-  (daemons[victim] as (typeof daemons)[number]).child.kill('SIGKILL');
-  const killedAt = Date.now();
-  t.true(await desynced(victim + 1), 'the killed holder left its node desynced');
+test.serial('SIGKILL of the holder mid-snapshot: another node completes the slot once', (t) =>
+  withClusterLock(async () => {
+    const repos = cluster('*/30 * * * * *', 6);
+    const daemons = repos.map((r) => startLifeboat(r, ['daemon']));
+    // The holder shows itself by its desync marker; kill it at once, before it can commit.
+    let victim = -1;
+    for (let i = 0; i < 2400 && victim < 0; i++) {
+      victim = repos.findIndex((r, k) => existsSync(join(r.stateDir, `desync-${NODES[k]}.json`)));
+      if (victim < 0) await sleep(25);
+    }
+    t.true(victim >= 0, 'a daemon started a snapshot');
+    const victimNode = NODES[victim] as string;
+    (daemons[victim] as (typeof daemons)[number]).child.kill('SIGKILL');
+    const killedAt = Date.now();
+    t.true(await desynced(victim + 1), 'the killed holder left its node desynced');
 
-  let listed: Listed[] = [];
-  while (Date.now() - killedAt < 60_000) {
-    listed = await snapshots(repos[0] as TestRepo);
-    if (listed.length > 0) break;
-    await sleep(500);
-  }
-  const seconds = (Date.now() - killedAt) / 1000;
-  t.log(`slot completed by ${listed[0]?.node} ${seconds.toFixed(1)} s after SIGKILL of ${victimNode}`);
-  t.is(listed.length, 1, 'the slot has exactly one snapshot');
-  t.not(listed[0]?.node, victimNode, 'completed by another node');
+    let listed: Listed[] = [];
+    while (Date.now() - killedAt < 60_000) {
+      listed = await snapshots(repos[0] as TestRepo);
+      if (listed.length > 0) break;
+      await sleep(500);
+    }
+    const seconds = (Date.now() - killedAt) / 1000;
+    t.log(`slot completed by ${listed[0]?.node} ${seconds.toFixed(1)} s after SIGKILL of ${victimNode}`);
+    t.is(listed.length, 1, 'the slot has exactly one snapshot');
+    t.not(listed[0]?.node, victimNode, 'completed by another node');
 
-  // The killed node's daemon comes back and undoes the desync it left.
-  const restarted = startLifeboat(repos[victim] as TestRepo, ['daemon']);
-  for (let i = 0; i < 100 && (await desynced(victim + 1)); i++) await sleep(200);
-  t.false(await desynced(victim + 1), 'desync undone when the daemon restarts');
-  restarted.child.kill('SIGTERM');
-  for (const [k, d] of daemons.entries()) if (k !== victim) d.child.kill('SIGTERM');
-  await Promise.all([restarted.done, ...daemons.map((d) => d.done)]);
-  const after = await snapshots(repos[0] as TestRepo);
-  t.is(new Set(after.map((s) => s.slot)).size, after.length, 'still one snapshot per slot');
-});
+    // The killed node's daemon comes back and undoes the desync it left.
+    const restarted = startLifeboat(repos[victim] as TestRepo, ['daemon']);
+    for (let i = 0; i < 100 && (await desynced(victim + 1)); i++) await sleep(200);
+    t.false(await desynced(victim + 1), 'desync undone when the daemon restarts');
+    restarted.child.kill('SIGTERM');
+    for (const [k, d] of daemons.entries()) if (k !== victim) d.child.kill('SIGTERM');
+    await Promise.all([restarted.done, ...daemons.map((d) => d.done)]);
+    const after = await snapshots(repos[0] as TestRepo);
+    t.is(new Set(after.map((s) => s.slot)).size, after.length, 'still one snapshot per slot');
+  }),
+);
+
+test.serial('the API of a running daemon: auth, on-demand snapshot, 409 while it runs, status, metrics', (t) =>
+  withClusterLock(async () => {
+    const [repo] = cluster('0 0 1 1 *', 6) as [TestRepo];
+    const daemon = startLifeboat(repo, ['daemon']);
+    let base = '';
+    for (let i = 0; i < 200 && !base; i++) {
+      const m = /"listen":"([\d.]+:\d+)"/.exec(daemon.stderr());
+      if (m?.[1]) base = `http://${m[1]}`;
+      else await sleep(100);
+    }
+    t.truthy(base, 'daemon announced its API address');
+    const auth = { authorization: 'Bearer test-token-1' };
+    try {
+      t.is((await fetch(`${base}/v1/health`)).status, 200);
+      t.is((await fetch(`${base}/v1/status`)).status, 401);
+      t.is((await fetch(`${base}/v1/status`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
+      const posted = await fetch(`${base}/v1/snapshots`, { method: 'POST', headers: auth });
+      t.is(posted.status, 202);
+      const { job } = (await posted.json()) as { job: { id: string } };
+      t.is((await fetch(`${base}/v1/snapshots`, { method: 'POST', headers: auth })).status, 409, 'one snapshot at a time');
+      let state = 'running';
+      for (let i = 0; i < 300 && state === 'running'; i++) {
+        await sleep(200);
+        state = ((await (await fetch(`${base}/v1/jobs/${job.id}`, { headers: auth })).json()) as { state: string }).state;
+      }
+      t.is(state, 'succeeded');
+      const status = (await (await fetch(`${base}/v1/status`, { headers: auth })).json()) as {
+        rpo: { breached: boolean; newest: string };
+        nodes: { name: string; state: string }[];
+      };
+      t.false(status.rpo.breached);
+      t.deepEqual(
+        status.nodes.map((n) => [n.name, n.state]),
+        [
+          ['n1', 'Synced'],
+          ['n2', 'Synced'],
+          ['n3', 'Synced'],
+        ],
+      );
+      const listed = (await (await fetch(`${base}/v1/snapshots`, { headers: auth })).json()) as { snapshots: { id: string }[] };
+      t.is(listed.snapshots[0]?.id, status.rpo.newest);
+      const metrics = await (await fetch(`${base}/metrics`, { headers: auth })).text();
+      t.regex(metrics, /lifeboat_job_runs_total\{kind="snapshot",state="succeeded"\} 1/);
+      t.regex(metrics, /lifeboat_rpo_age_seconds \d/);
+    } finally {
+      daemon.child.kill('SIGTERM');
+      const run = await daemon.done;
+      t.is(run.code, 0, run.stderr.slice(-1000));
+    }
+  }),
+);

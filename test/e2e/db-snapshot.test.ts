@@ -4,7 +4,7 @@ import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { type SqlClient, wsrepStatus } from '../../src/galera/index.js';
 import type { Manifest } from '../../src/repo/manifest.js';
-import { mariadb, nodeClient, scratchNode, stopServer } from '../helpers/galera.js';
+import { mariadb, nodeClient, scratchNode, stopServer, withClusterLock } from '../helpers/galera.js';
 import { lifeboat, startLifeboat, type TestRepo, testbedStore, testRepo } from '../helpers/lifeboat.js';
 import { need, s3Facts, uniqueName } from '../helpers/testbed.js';
 
@@ -109,149 +109,156 @@ async function desynced(n: 1 | 2 | 3): Promise<boolean> {
 
 test.serial(
   'snapshot under write load, then restore into a new cluster holds exactly the commits up to the recorded position',
-  async (t) => {
-    const repo = testRepo('n2');
-    const writerConn = await nodeClient(3);
-    const writer = startWriter(writerConn);
-    await sleep(500);
-    const snap = await lifeboat(repo, ['--json', 'snapshot', '--db-only']);
-    await sleep(500);
-    const { commits, errors } = await writer.stop();
-    await writerConn.close();
-    t.is(snap.code, 0, snap.stderr);
-    t.deepEqual(errors, [], 'the writer on another node never errors');
-    const slowest = Math.max(...commits.map((c) => c.ms));
-    t.true(slowest < 2000, `slowest commit ${slowest.toFixed(0)} ms`);
-    t.log(`writer: ${commits.length} commits, slowest ${slowest.toFixed(0)} ms`);
-    t.false(await desynced(2), 'donor resynced');
+  (t) =>
+    withClusterLock(async () => {
+      const repo = testRepo('n2');
+      const writerConn = await nodeClient(3);
+      const writer = startWriter(writerConn);
+      await sleep(500);
+      const snap = await lifeboat(repo, ['--json', 'snapshot', '--db-only']);
+      await sleep(500);
+      const { commits, errors } = await writer.stop();
+      await writerConn.close();
+      t.is(snap.code, 0, snap.stderr);
+      t.deepEqual(errors, [], 'the writer on another node never errors');
+      const slowest = Math.max(...commits.map((c) => c.ms));
+      t.true(slowest < 2000, `slowest commit ${slowest.toFixed(0)} ms`);
+      t.log(`writer: ${commits.length} commits, slowest ${slowest.toFixed(0)} ms`);
+      t.false(await desynced(2), 'donor resynced');
 
-    const result = JSON.parse(snap.stdout) as { id: string; database: NonNullable<Manifest['parts']['database']> };
-    const gtid = result.database.gtid ?? '';
-    const recorded = Number(/(?:^|,)100-\d+-(\d+)/.exec(gtid)?.[1]);
-    t.true(Number.isFinite(recorded), `gtid ${gtid} has the wsrep domain`);
-    t.truthy(result.database.galera?.uuid);
-    t.deepEqual(await listed(repo), [result.id]);
+      const result = JSON.parse(snap.stdout) as { id: string; database: NonNullable<Manifest['parts']['database']> };
+      const gtid = result.database.gtid ?? '';
+      const recorded = Number(/(?:^|,)100-\d+-(\d+)/.exec(gtid)?.[1]);
+      t.true(Number.isFinite(recorded), `gtid ${gtid} has the wsrep domain`);
+      t.truthy(result.database.galera?.uuid);
+      t.deepEqual(await listed(repo), [result.id]);
 
-    const node = scratchNode();
-    const restore = await lifeboat(repo, [
-      '--json',
-      'restore',
-      'db',
-      '--snapshot',
-      'latest',
-      '--to',
-      node.datadir,
-      '--new-cluster',
-      '--defaults-file',
-      node.cnf,
-    ]);
-    t.is(restore.code, 0, restore.stderr);
-    const pid = (JSON.parse(restore.stdout) as { bootstrap: { pid: number } }).bootstrap.pid;
-    try {
-      const { connect } = await import('../../src/galera/index.js');
-      const restored = await connect({
-        name: 'restored',
-        socket: node.socket,
-        user: need('GALERA_USER'),
-        password: need('GALERA_PASSWORD'),
-      });
+      const node = scratchNode();
+      const restore = await lifeboat(repo, [
+        '--json',
+        'restore',
+        'db',
+        '--snapshot',
+        'latest',
+        '--to',
+        node.datadir,
+        '--new-cluster',
+        '--defaults-file',
+        node.cnf,
+      ]);
+      t.is(restore.code, 0, restore.stderr);
+      const pid = (JSON.parse(restore.stdout) as { bootstrap: { pid: number } }).bootstrap.pid;
       try {
-        const rows = await restored.query<{ id: number }>(`SELECT id FROM ${db}.writes ORDER BY id`);
-        const expected = commits.filter((c) => c.gtidSeqno <= recorded).map((c) => c.id);
-        t.deepEqual(
-          rows.map((r) => Number(r.id)),
-          expected,
-          'none missing, none extra',
-        );
-        t.true(expected.length > 0 && expected.length < commits.length, 'the snapshot point fell inside the write burst');
-        const status = await wsrepStatus(restored);
-        // Galera 4 counts the new cluster's first view change as an event: seqno + 1 at most.
-        const seqno = result.database.galera?.seqno ?? -2;
-        t.is(status.stateUuid, result.database.galera?.uuid ?? '', 'continues the recorded cluster history');
-        t.true(
-          status.lastCommitted - seqno >= 0 && status.lastCommitted - seqno <= 1,
-          `restored at ${status.lastCommitted}, recorded ${seqno}`,
-        );
-        const live = await nodeClient(1);
+        const { connect } = await import('../../src/galera/index.js');
+        const restored = await connect({
+          name: 'restored',
+          socket: node.socket,
+          user: need('GALERA_USER'),
+          password: need('GALERA_PASSWORD'),
+        });
         try {
-          for (const table of ['static_a', 'static_b']) {
-            const [a] = await live.query<{ Checksum: string }>(`CHECKSUM TABLE ${db}.${table}`);
-            const [b] = await restored.query<{ Checksum: string }>(`CHECKSUM TABLE ${db}.${table}`);
-            t.is(b?.Checksum, a?.Checksum, `CHECKSUM TABLE ${table}`);
+          const rows = await restored.query<{ id: number }>(`SELECT id FROM ${db}.writes ORDER BY id`);
+          const expected = commits.filter((c) => c.gtidSeqno <= recorded).map((c) => c.id);
+          t.deepEqual(
+            rows.map((r) => Number(r.id)),
+            expected,
+            'none missing, none extra',
+          );
+          t.true(expected.length > 0 && expected.length < commits.length, 'the snapshot point fell inside the write burst');
+          const status = await wsrepStatus(restored);
+          // Galera 4 counts the new cluster's first view change as an event: seqno + 1 at most.
+          const seqno = result.database.galera?.seqno ?? -2;
+          t.is(status.stateUuid, result.database.galera?.uuid ?? '', 'continues the recorded cluster history');
+          t.true(
+            status.lastCommitted - seqno >= 0 && status.lastCommitted - seqno <= 1,
+            `restored at ${status.lastCommitted}, recorded ${seqno}`,
+          );
+          const live = await nodeClient(1);
+          try {
+            for (const table of ['static_a', 'static_b']) {
+              const [a] = await live.query<{ Checksum: string }>(`CHECKSUM TABLE ${db}.${table}`);
+              const [b] = await restored.query<{ Checksum: string }>(`CHECKSUM TABLE ${db}.${table}`);
+              t.is(b?.Checksum, a?.Checksum, `CHECKSUM TABLE ${table}`);
+            }
+          } finally {
+            await live.close();
           }
         } finally {
-          await live.close();
+          await restored.close();
         }
       } finally {
-        await restored.close();
+        await stopServer(pid);
+        rmSync(node.dir, { recursive: true, force: true });
       }
-    } finally {
-      await stopServer(pid);
-      rmSync(node.dir, { recursive: true, force: true });
-    }
-  },
+    }),
 );
 
-test.serial('SIGKILL mid-upload: nothing listed, the next run cleans up and undoes the desync', async (t) => {
-  const repo = testRepo('n3');
-  const run = startLifeboat(repo, ['snapshot', '--db-only']);
-  let uploads = 0;
-  for (let i = 0; i < 600 && uploads === 0; i++) {
-    uploads = await danglingUploads(repo.prefix);
-    if (uploads === 0) await sleep(50);
-  }
-  t.true(uploads > 0, 'killed while a multipart upload was in flight');
-  run.child.kill('SIGKILL');
-  await run.done;
-  t.true(await desynced(3), 'the killed run left the node desynced');
-  t.deepEqual(await listed(repo), [], 'a killed snapshot is not listed');
+test.serial('SIGKILL mid-upload: nothing listed, the next run cleans up and undoes the desync', (t) =>
+  withClusterLock(async () => {
+    const repo = testRepo('n3');
+    const run = startLifeboat(repo, ['snapshot', '--db-only']);
+    let uploads = 0;
+    for (let i = 0; i < 600 && uploads === 0; i++) {
+      uploads = await danglingUploads(repo.prefix);
+      if (uploads === 0) await sleep(50);
+    }
+    t.true(uploads > 0, 'killed while a multipart upload was in flight');
+    run.child.kill('SIGKILL');
+    await run.done;
+    t.true(await desynced(3), 'the killed run left the node desynced');
+    t.deepEqual(await listed(repo), [], 'a killed snapshot is not listed');
 
-  const again = await lifeboat(repo, ['--json', 'snapshot', '--db-only']);
-  t.is(again.code, 0, again.stderr);
-  t.false(await desynced(3), 'node resynced after Lifeboat ran again');
-  t.is(await danglingUploads(repo.prefix), 0, 'no dangling multipart upload');
-  t.is((await listed(repo)).length, 1);
-});
+    const again = await lifeboat(repo, ['--json', 'snapshot', '--db-only']);
+    t.is(again.code, 0, again.stderr);
+    t.false(await desynced(3), 'node resynced after Lifeboat ran again');
+    t.is(await danglingUploads(repo.prefix), 0, 'no dangling multipart upload');
+    t.is((await listed(repo)).length, 1);
+  }),
+);
 
-test.serial('a broken mariadb-backup invocation fails clearly, lists nothing, leaves the node synced', async (t) => {
-  const wrongSocket = testRepo('n2', { socket: '/nonexistent/mariadbd.sock' });
-  const missingBinary = testRepo('n2', { tools: { backup: '/nonexistent/mariadb-backup' } });
-  const a = await lifeboat(wrongSocket, ['snapshot', '--db-only']);
-  t.is(a.code, 1);
-  t.regex(a.stderr, /nonexistent\/mariadbd\.sock/);
-  const b = await lifeboat(missingBinary, ['snapshot', '--db-only']);
-  t.is(b.code, 1);
-  t.regex(b.stderr, /mariadb-backup: command not found: \/nonexistent\/mariadb-backup/);
-  t.false(await desynced(2));
-  t.deepEqual(await listed(missingBinary), []);
-  t.notRegex(a.stderr + b.stderr, /\n\s+at /, 'no stack traces');
-});
+test.serial('a broken mariadb-backup invocation fails clearly, lists nothing, leaves the node synced', (t) =>
+  withClusterLock(async () => {
+    const wrongSocket = testRepo('n2', { socket: '/nonexistent/mariadbd.sock' });
+    const missingBinary = testRepo('n2', { tools: { backup: '/nonexistent/mariadb-backup' } });
+    const a = await lifeboat(wrongSocket, ['snapshot', '--db-only']);
+    t.is(a.code, 1);
+    t.regex(a.stderr, /nonexistent\/mariadbd\.sock/);
+    const b = await lifeboat(missingBinary, ['snapshot', '--db-only']);
+    t.is(b.code, 1);
+    t.regex(b.stderr, /mariadb-backup: command not found: \/nonexistent\/mariadb-backup/);
+    t.false(await desynced(2));
+    t.deepEqual(await listed(missingBinary), []);
+    t.notRegex(a.stderr + b.stderr, /\n\s+at /, 'no stack traces');
+  }),
+);
 
-test.serial('a flipped byte in the stored object fails verify and restore, naming it', async (t) => {
-  const repo = testRepo('n1');
-  const snap = await lifeboat(repo, ['--json', 'snapshot', '--db-only', '--logical']);
-  t.is(snap.code, 0, snap.stderr);
-  const id = (JSON.parse(snap.stdout) as { id: string }).id;
-  t.is((await lifeboat(repo, ['verify', id])).code, 0);
+test.serial('a flipped byte in the stored object fails verify and restore, naming it', (t) =>
+  withClusterLock(async () => {
+    const repo = testRepo('n1');
+    const snap = await lifeboat(repo, ['--json', 'snapshot', '--db-only', '--logical']);
+    t.is(snap.code, 0, snap.stderr);
+    const id = (JSON.parse(snap.stdout) as { id: string }).id;
+    t.is((await lifeboat(repo, ['verify', id])).code, 0);
 
-  const store = testbedStore();
-  const key = `${repo.prefix}/${repo.cluster}/snapshots/${id}/db.sql.zst`;
-  try {
-    const chunks: Buffer[] = [];
-    for await (const c of await store.get(key)) chunks.push(c as Buffer);
-    const bytes = Buffer.concat(chunks);
-    const at = Math.floor(bytes.length / 2);
-    bytes[at] = (bytes[at] ?? 0) ^ 0x40;
-    await store.put(key, bytes);
-  } finally {
-    store.destroy();
-  }
-  const verify = await lifeboat(repo, ['verify', id]);
-  t.is(verify.code, 1);
-  t.regex(verify.stdout, /FAIL .*db\.sql\.zst/);
-  const node = scratchNode();
-  const restore = await lifeboat(repo, ['restore', 'db', '--snapshot', id, '--to', node.datadir]);
-  t.is(restore.code, 1);
-  t.regex(restore.stderr, /db\.sql\.zst/);
-  rmSync(node.dir, { recursive: true, force: true });
-});
+    const store = testbedStore();
+    const key = `${repo.prefix}/${repo.cluster}/snapshots/${id}/db.sql.zst`;
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of await store.get(key)) chunks.push(c as Buffer);
+      const bytes = Buffer.concat(chunks);
+      const at = Math.floor(bytes.length / 2);
+      bytes[at] = (bytes[at] ?? 0) ^ 0x40;
+      await store.put(key, bytes);
+    } finally {
+      store.destroy();
+    }
+    const verify = await lifeboat(repo, ['verify', id]);
+    t.is(verify.code, 1);
+    t.regex(verify.stdout, /FAIL .*db\.sql\.zst/);
+    const node = scratchNode();
+    const restore = await lifeboat(repo, ['restore', 'db', '--snapshot', id, '--to', node.datadir]);
+    t.is(restore.code, 1);
+    t.regex(restore.stderr, /db\.sql\.zst/);
+    rmSync(node.dir, { recursive: true, force: true });
+  }),
+);

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type SqlClient } from '../../src/galera/index.js';
-import { need } from './testbed.js';
+import { need, testbedDir } from './testbed.js';
 
 export function nodeClient(n: 1 | 2 | 3, database?: string): Promise<SqlClient> {
   return connect({
@@ -95,4 +95,34 @@ export function mariadb(socket: string, sql: string): string {
   });
   if (r.status !== 0) throw new Error(`mariadb: ${r.stderr}`);
   return r.stdout;
+}
+
+/**
+ * Serializes tests that desync testbed nodes (snapshots, daemons) across ava's worker processes:
+ * a lock file in the testbed directory holding the owner's pid (a dead owner's lock is taken over).
+ */
+export async function withClusterLock<T>(fn: () => Promise<T>): Promise<T> {
+  const path = join(testbedDir(), 'test-cluster.lock');
+  for (;;) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: 'wx' });
+      break;
+    } catch {
+      const owner = Number(readFileSync(path, 'utf8').trim() || 0);
+      let alive = false;
+      try {
+        if (owner > 0) process.kill(owner, 0);
+        alive = owner > 0;
+      } catch {
+        alive = false;
+      }
+      if (!alive) rmSync(path, { force: true });
+      else await sleep(200);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(path, { force: true });
+  }
 }

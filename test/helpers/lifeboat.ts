@@ -63,6 +63,7 @@ export function lifeboatEnv(): NodeJS.ProcessEnv {
     ...process.env,
     LIFEBOAT_TEST_DB_PASSWORD: need('GALERA_PASSWORD'),
     LIFEBOAT_TEST_S3_SECRET: s3Facts().secretAccessKey,
+    LIFEBOAT_TEST_API_TOKEN: 'test-token-1',
   };
 }
 
@@ -73,10 +74,14 @@ export interface Run {
   readonly stderr: string;
 }
 
-/** Starts the real `lifeboat` CLI as a child process. */
-export function startLifeboat(repo: TestRepo, args: readonly string[]): { child: ChildProcess; done: Promise<Run> } {
+/** Starts the real `lifeboat` CLI as a child process; `stderr()` is what it logged so far. */
+export function startLifeboat(
+  repo: TestRepo,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; done: Promise<Run>; stderr: () => string } {
   const child = spawn(process.execPath, [lifeboatBin, '--config', repo.config, ...args], {
-    env: lifeboatEnv(),
+    env: { ...lifeboatEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -88,7 +93,7 @@ export function startLifeboat(repo: TestRepo, args: readonly string[]): { child:
     stderr += d.toString();
   });
   const done = new Promise<Run>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return { child, done };
+  return { child, done, stderr: () => stderr };
 }
 
 export function lifeboat(repo: TestRepo, args: readonly string[]): Promise<Run> {

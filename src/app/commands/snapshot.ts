@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { snapshotDatabase } from '../../../jobs/snapshot.js';
 import { UsageError } from '../../lib/errors.js';
 import { snapshotTime } from '../../repo/snapshot-id.js';
+import { verificationStates } from '../../repo/verification.js';
 import type { Action } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
 import { connectLocal, localServer, openRepository } from '../runtime.js';
@@ -56,7 +57,9 @@ export function registerSnapshotCommands(program: Command, action: Action): void
       action(async (ctx) => {
         const repo = await openRepository(ctx.config(), ctx.logger);
         const rows = [];
-        for (const id of await repo.snapshotIds()) {
+        const ids = await repo.snapshotIds();
+        const states = await verificationStates(repo, ids);
+        for (const id of ids) {
           const m = await repo.manifest(id);
           const stored = m.objects.reduce((sum, o) => sum + o.stored.size, 0);
           const raw = m.objects.reduce((sum, o) => sum + o.raw.size, 0);
@@ -69,13 +72,15 @@ export function registerSnapshotCommands(program: Command, action: Action): void
             storedBytes: stored,
             rawBytes: raw,
             ageSeconds: Math.round((Date.now() - snapshotTime(id).getTime()) / 1000),
+            verified: states.get(id)?.verified ?? false,
+            verifiedAt: states.get(id)?.verifiedAt ?? null,
           });
         }
         ctx.print(rows, (r) =>
           r.length === 0
             ? 'no snapshots'
             : table([
-                ['ID', 'NODE', 'PARTS', 'GALERA SEQNO', 'STORED', 'AGE'],
+                ['ID', 'NODE', 'PARTS', 'GALERA SEQNO', 'STORED', 'AGE', 'VERIFIED'],
                 ...r.map((x) => [
                   x.id,
                   x.node,
@@ -83,6 +88,7 @@ export function registerSnapshotCommands(program: Command, action: Action): void
                   String(x.galera?.seqno ?? '-'),
                   `${(x.storedBytes / 1e6).toFixed(1)} MB`,
                   age(x.ageSeconds),
+                  x.verified ? `yes (${age(Math.round((Date.now() - Date.parse(x.verifiedAt ?? '')) / 1000))} ago)` : 'no',
                 ]),
               ]),
         );

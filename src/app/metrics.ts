@@ -1,0 +1,153 @@
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { JobKind, JobRecord, JobState } from '../scheduler/job-runner.js';
+
+/**
+ * Prometheus metrics of one daemon, in a registry of its own (never prom-client's global one).
+ *
+ * Job series are labelled `kind` (snapshot, prune, verify), not `job`: Prometheus attaches its
+ * own `job` label to every scraped series and would rename ours to `exported_job`.
+ *
+ * Byte convention: a job result that moved data reports it as a top-level, finite, non-negative
+ * `bytes` number (e.g. `{ id, bytes: 123 }`); other results leave `lifeboat_job_last_bytes` as it was.
+ */
+
+export interface MetricsOptions {
+  /** default process and Node.js runtime metrics (CPU, memory, event loop, GC); default true */
+  readonly processMetrics?: boolean;
+  /** clock for the age gauges (default Date.now) */
+  readonly now?: () => number;
+}
+
+const KINDS = Object.keys({ snapshot: true, prune: true, verify: true } satisfies Record<JobKind, true>) as JobKind[];
+const FINISHED = Object.keys({ succeeded: true, failed: true, cancelled: true } satisfies Record<
+  Exclude<JobState, 'running'>,
+  true
+>) as Exclude<JobState, 'running'>[];
+
+export class Metrics {
+  /** prom-client stays inside this module: callers see text() and contentType only */
+  private readonly registry = new Registry();
+  private readonly now: () => number;
+  private readonly lastSuccess: Gauge<'kind'>;
+  private readonly lastDuration: Gauge<'kind'>;
+  private readonly lastBytes: Gauge<'kind'>;
+  private readonly runs: Counter<'kind' | 'state'>;
+  private readonly rpoAge: AgeGauge;
+  private readonly verifiedAge: AgeGauge;
+
+  constructor(options: MetricsOptions = {}) {
+    this.now = options.now ?? Date.now;
+    const registers = [this.registry];
+    this.lastSuccess = new Gauge({
+      name: 'lifeboat_job_last_success_timestamp_seconds',
+      help: 'Unix time at which the last successful run of a job finished',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.lastDuration = new Gauge({
+      name: 'lifeboat_job_last_duration_seconds',
+      help: 'Duration of the last successful run of a job',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.lastBytes = new Gauge({
+      name: 'lifeboat_job_last_bytes',
+      help: 'Bytes moved by the last successful run of a job that reports them',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.runs = new Counter({
+      name: 'lifeboat_job_runs_total',
+      help: 'Finished runs of a job on this daemon, by final state',
+      labelNames: ['kind', 'state'],
+      registers,
+    });
+    // Zero series exist from the start, so increase() and rate() see the first failure.
+    for (const kind of KINDS) for (const state of FINISHED) this.runs.inc({ kind, state }, 0);
+    this.rpoAge = new AgeGauge(
+      this.registry,
+      this.now,
+      'lifeboat_rpo_age_seconds',
+      'Age of the newest complete snapshot (+Inf when there is none)',
+    );
+    this.verifiedAge = new AgeGauge(
+      this.registry,
+      this.now,
+      'lifeboat_verified_age_seconds',
+      'Age of the newest verified snapshot (+Inf when there is none)',
+    );
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Accounts a finished run; running records are ignored. Fit for JobRunner's `onFinish`. */
+  recordJob(record: JobRecord): void {
+    if (record.state === 'running') return;
+    const kind = record.kind;
+    this.runs.inc({ kind, state: record.state });
+    if (record.state !== 'succeeded' || record.finishedAt === null) return;
+    const finished = Date.parse(record.finishedAt);
+    const started = Date.parse(record.startedAt);
+    if (Number.isFinite(finished)) this.lastSuccess.set({ kind }, finished / 1000);
+    if (Number.isFinite(finished) && Number.isFinite(started))
+      this.lastDuration.set({ kind }, Math.max(0, finished - started) / 1000);
+    const bytes = resultBytes(record.result);
+    if (bytes !== undefined) this.lastBytes.set({ kind }, bytes);
+  }
+
+  /**
+   * The age of the newest complete snapshot now (Infinity when there is none). The exported value
+   * keeps growing with the clock until the next call, so a stalled daemon still shows the breach.
+   * The series is absent until the first call.
+   */
+  setRpoAge(seconds: number): void {
+    this.rpoAge.set(seconds);
+  }
+
+  /** As `setRpoAge`, for the newest verified snapshot. */
+  setVerifiedAge(seconds: number): void {
+    this.verifiedAge.set(seconds);
+  }
+
+  /** The exposition text for a scrape. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+function resultBytes(result: unknown): number | undefined {
+  if (typeof result !== 'object' || result === null || !('bytes' in result)) return undefined;
+  const bytes = result.bytes;
+  return typeof bytes === 'number' && Number.isFinite(bytes) && bytes >= 0 ? bytes : undefined;
+}
+
+/** A gauge that is absent until first set and reports the age at scrape time. */
+class AgeGauge {
+  private readonly gauge: Gauge;
+  private readonly name: string;
+  /** epoch ms the age is measured from; -Infinity when there is nothing */
+  private since: number | undefined;
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly now: () => number,
+    name: string,
+    help: string,
+  ) {
+    const collect = (): void => {
+      if (this.since !== undefined) this.gauge.set(Math.max(0, (this.now() - this.since) / 1000));
+    };
+    this.name = name;
+    this.gauge = new Gauge({ name, help, registers: [], collect });
+  }
+
+  set(seconds: number): void {
+    if (Number.isNaN(seconds)) throw new RangeError(`${this.name}: age must be a number of seconds, got NaN`);
+    if (this.since === undefined) this.registry.registerMetric(this.gauge);
+    // Negative ages (clock skew between nodes) count as fresh.
+    this.since = this.now() - Math.max(0, seconds) * 1000;
+  }
+}
