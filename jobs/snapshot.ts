@@ -1,3 +1,6 @@
+import type { Codec } from '../src/codec/zstd.js';
+import type { AreaSpec } from '../src/files/index.js';
+import { filesPartOf } from '../src/files/index.js';
 import {
   assertSnapshotReady,
   type BackupStream,
@@ -10,17 +13,15 @@ import {
   withDesync,
   wsrepStatus,
 } from '../src/galera/index.js';
-import { PermanentError } from '../src/lib/errors.js';
+import { PermanentError, UsageError } from '../src/lib/errors.js';
 import { type Logger, nullLogger } from '../src/lib/logger.js';
 import { nullProgress, type Progress } from '../src/lib/progress.js';
 import { type DatabasePart, MANIFEST_FORMAT, type Manifest, type ObjectRecord } from '../src/repo/manifest.js';
 import type { Repository } from '../src/repo/repository.js';
 import { newSnapshotId } from '../src/repo/snapshot-id.js';
+import { type FileProblem, snapshotFiles } from './files-snapshot.js';
 
-export interface SnapshotOptions {
-  readonly repo: Repository;
-  /** this node's name */
-  readonly node: string;
+export interface DatabaseSnapshotOptions {
   /** the local server: its socket and datadir are used by the backup tools */
   readonly server: LocalServer;
   /** a connection to the local server */
@@ -29,8 +30,27 @@ export interface SnapshotOptions {
   readonly stateDir: string;
   readonly method: 'physical' | 'logical';
   readonly tools?: { readonly backup?: string; readonly dump?: string };
-  readonly compressionLevel?: number;
   readonly resyncTimeoutMs?: number;
+}
+
+export interface FilesSnapshotOptions {
+  /** the Magento root on the GlusterFS mount */
+  readonly root: string;
+  readonly areas: readonly AreaSpec[];
+  /** files read at once (default 16) */
+  readonly concurrency?: number;
+  readonly codec?: Codec;
+}
+
+export interface SnapshotOptions {
+  readonly repo: Repository;
+  /** this node's name */
+  readonly node: string;
+  /** the database part; omitted: files only */
+  readonly database?: DatabaseSnapshotOptions;
+  /** the files part; omitted: database only */
+  readonly files?: FilesSnapshotOptions;
+  readonly compressionLevel?: number;
   readonly toolVersion: string;
   /** the schedule slot this run fulfils, recorded in the manifest */
   readonly slot?: string;
@@ -48,62 +68,59 @@ export interface SnapshotResult {
   readonly seconds: number;
   /** bytes stored in the repository by this run */
   readonly bytes: number;
+  /** `partial` when some files could not be read: the snapshot is committed, with its problems listed */
+  readonly status: 'complete' | 'partial';
+  readonly problems: readonly FileProblem[];
 }
 
 /**
- * A consistent database snapshot of the local Galera node: refuses unless Synced in a Primary
- * cluster, desyncs the node, streams the backup compressed into the repository, resyncs (always),
- * and commits the manifest last. A failure at any step leaves no snapshot.
+ * One restore point: the database (consistent, from the desynced local Galera node) and the file
+ * areas, under one snapshot id and one manifest committed last. The database goes first so the
+ * files include everything it references. A failure at any step leaves no snapshot.
  */
-export async function snapshotDatabase(options: SnapshotOptions): Promise<SnapshotResult> {
+export async function takeSnapshot(options: SnapshotOptions): Promise<SnapshotResult> {
+  if (!options.database && !options.files) throw new UsageError('snapshot: nothing to take (no database, no file areas)');
   const now = options.now ?? (() => new Date());
   const logger = (options.logger ?? nullLogger).child({ job: 'snapshot', node: options.node });
-  const progress = options.progress ?? nullProgress;
   const started = now();
-  const desync = {
-    node: options.node,
-    stateDir: options.stateDir,
-    logger,
-    ...(options.resyncTimeoutMs === undefined ? {} : { resyncTimeoutMs: options.resyncTimeoutMs }),
-  };
-
-  await recoverDesync(options.sql, desync);
   const aborted = await options.repo.cleanupIncomplete(started);
   if (aborted) logger.warn('aborted uploads left by interrupted runs', { count: aborted });
-
-  assertSnapshotReady(options.node, await wsrepStatus(options.sql));
   const id = newSnapshotId(started);
-  const [{ version }] = (await options.sql.query<{ version: string }>('SELECT VERSION() AS version')) as [{ version: string }];
-  const sizeHint = await databaseSize(options.sql);
-  logger.info('snapshot started', { id, method: options.method, estimatedBytes: sizeHint });
-
-  const { record, backup } = await withDesync(options.sql, desync, async () => {
-    const backup = await openBackup(options);
-    progress.phase('database', sizeHint, 'bytes');
-    const key = `snapshots/${id}/${options.method === 'physical' ? 'db.xbstream.zst' : 'db.sql.zst'}`;
-    const record: ObjectRecord = await options.repo.writeObject(key, backup.stream, {
-      format: options.method === 'physical' ? 'xbstream' : 'sql',
-      sizeHint: Math.max(sizeHint * 2, 1024 ** 3),
-      ...(options.compressionLevel === undefined ? {} : { compressionLevel: options.compressionLevel }),
-      ...(options.signal ? { signal: options.signal } : {}),
-      progress,
-    });
-    progress.done();
-    return { record, backup };
+  logger.info('snapshot started', {
+    id,
+    database: options.database?.method ?? null,
+    files: options.files?.areas.map((a) => a.name) ?? null,
   });
 
-  const position = backup.position();
+  const objects: ObjectRecord[] = [];
+  let database: DatabasePart | undefined;
+  if (options.database) {
+    const db = await snapshotDatabasePart(options, options.database, id, logger);
+    objects.push(db.record);
+    database = db.part;
+  }
+
+  let files: Awaited<ReturnType<typeof snapshotFiles>> | undefined;
+  if (options.files && options.files.areas.length > 0) {
+    const previous = await previousWithFiles(options.repo);
+    files = await snapshotFiles({
+      repo: options.repo,
+      snapshotId: id,
+      root: options.files.root,
+      areas: options.files.areas,
+      ...(previous ? { previous } : {}),
+      ...(options.files.concurrency === undefined ? {} : { concurrency: options.files.concurrency }),
+      ...(options.files.codec ? { codec: options.files.codec } : {}),
+      ...(options.compressionLevel === undefined ? {} : { compressionLevel: options.compressionLevel }),
+      logger,
+      ...(options.progress ? { progress: options.progress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    objects.push(...files.objects);
+    if (files.status === 'partial') logger.warn('file areas are partial', { problems: files.problems.length });
+  }
+
   const finished = now();
-  const database: DatabasePart = {
-    method: options.method,
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    object: record.key,
-    galera: position.galera,
-    gtid: position.gtid,
-    binlog: position.binlog,
-    serverVersion: version,
-  };
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
     id,
@@ -113,31 +130,79 @@ export async function snapshotDatabase(options: SnapshotOptions): Promise<Snapsh
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
     ...(options.slot ? { slot: options.slot } : {}),
-    parts: { database },
-    objects: [record],
+    parts: { ...(database ? { database } : {}), ...(files ? { files: files.part } : {}) },
+    objects,
   };
   await options.beforeCommit?.();
   await options.repo.commit(manifest);
   const seconds = (finished.getTime() - started.getTime()) / 1000;
+  const bytes = objects.reduce((sum, o) => sum + o.stored.size, 0);
   logger.info('snapshot committed', {
     id,
     seconds,
-    rawBytes: record.raw.size,
-    storedBytes: record.stored.size,
-    galera: position.galera,
+    bytes,
+    status: files?.status ?? 'complete',
+    galera: database?.galera ?? null,
   });
-  return { id, manifest, seconds, bytes: record.stored.size };
+  return { id, manifest, seconds, bytes, status: files?.status ?? 'complete', problems: files?.problems ?? [] };
 }
 
-async function openBackup(options: SnapshotOptions): Promise<BackupStream> {
+/** Database part: refuse unless Synced/Primary, desync, stream the backup, resync (always). */
+async function snapshotDatabasePart(
+  options: SnapshotOptions,
+  db: DatabaseSnapshotOptions,
+  id: string,
+  logger: Logger,
+): Promise<{ part: DatabasePart; record: ObjectRecord }> {
+  const progress = options.progress ?? nullProgress;
+  const desync = {
+    node: options.node,
+    stateDir: db.stateDir,
+    logger,
+    ...(db.resyncTimeoutMs === undefined ? {} : { resyncTimeoutMs: db.resyncTimeoutMs }),
+  };
+  await recoverDesync(db.sql, desync);
+  assertSnapshotReady(options.node, await wsrepStatus(db.sql));
+  const started = (options.now ?? (() => new Date()))();
+  const [{ version }] = (await db.sql.query<{ version: string }>('SELECT VERSION() AS version')) as [{ version: string }];
+  const sizeHint = await databaseSize(db.sql);
+  const { record, backup } = await withDesync(db.sql, desync, async () => {
+    const backup = await openBackup(options.node, db, options);
+    progress.phase('database', sizeHint, 'bytes');
+    const key = `snapshots/${id}/${db.method === 'physical' ? 'db.xbstream.zst' : 'db.sql.zst'}`;
+    const record = await options.repo.writeObject(key, backup.stream, {
+      format: db.method === 'physical' ? 'xbstream' : 'sql',
+      sizeHint: Math.max(sizeHint * 2, 1024 ** 3),
+      ...(options.compressionLevel === undefined ? {} : { compressionLevel: options.compressionLevel }),
+      ...(options.signal ? { signal: options.signal } : {}),
+      progress,
+    });
+    progress.done();
+    return { record, backup };
+  });
+  const position = backup.position();
+  const part: DatabasePart = {
+    method: db.method,
+    startedAt: started.toISOString(),
+    finishedAt: (options.now ?? (() => new Date()))().toISOString(),
+    object: record.key,
+    galera: position.galera,
+    gtid: position.gtid,
+    binlog: position.binlog,
+    serverVersion: version,
+  };
+  return { part, record };
+}
+
+async function openBackup(node: string, db: DatabaseSnapshotOptions, options: SnapshotOptions): Promise<BackupStream> {
   const common = { ...(options.signal ? { signal: options.signal } : {}), ...(options.logger ? { logger: options.logger } : {}) };
-  if (options.method === 'physical') {
-    return physicalBackup(options.server, { ...common, ...(options.tools?.backup ? { binary: options.tools.backup } : {}) });
+  if (db.method === 'physical') {
+    return physicalBackup(db.server, { ...common, ...(db.tools?.backup ? { binary: db.tools.backup } : {}) });
   }
-  const rows = await options.sql.query<{ Database: string }>('SHOW DATABASES');
+  const rows = await db.sql.query<{ Database: string }>('SHOW DATABASES');
   const databases = rows.map((r) => r.Database).filter((d) => !SYSTEM_DATABASES.has(d));
-  if (databases.length === 0) throw new PermanentError(`node '${options.node}': no databases to export`);
-  return logicalDump(options.server, databases, { ...common, ...(options.tools?.dump ? { binary: options.tools.dump } : {}) });
+  if (databases.length === 0) throw new PermanentError(`node '${node}': no databases to export`);
+  return logicalDump(db.server, databases, { ...common, ...(db.tools?.dump ? { binary: db.tools.dump } : {}) });
 }
 
 /** InnoDB data + index bytes: a size hint for the upload. */
@@ -147,4 +212,13 @@ async function databaseSize(sql: SqlClient): Promise<number> {
     ['information_schema', 'performance_schema'],
   );
   return Number(rows[0]?.bytes ?? 0);
+}
+
+/** The newest committed snapshot with a files part: the stat cache and dedup base. */
+async function previousWithFiles(repo: Repository): Promise<Manifest | undefined> {
+  for (const id of (await repo.snapshotIds()).reverse()) {
+    const manifest = await repo.manifest(id);
+    if (filesPartOf(manifest)) return manifest;
+  }
+  return undefined;
 }

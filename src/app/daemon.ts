@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Config } from '../../config/load.js';
 import { runClusterSlot, snapshotExistsForSlot } from '../../jobs/cluster-slot.js';
 import { prune } from '../../jobs/prune.js';
-import { snapshotDatabase } from '../../jobs/snapshot.js';
+import { takeSnapshot } from '../../jobs/snapshot.js';
 import { verifySnapshots } from '../../jobs/verify.js';
 import { connect, Lease, recoverDesync, SlotBook, type SqlClient, wsrepStatus } from '../galera/index.js';
 import { ConflictError, errorMessage, IntegrityError, PermanentError } from '../lib/errors.js';
@@ -15,7 +15,7 @@ import { Scheduler, slotId } from '../scheduler/scheduler.js';
 import { createAlerter } from './alerts.js';
 import { createApiServer } from './http-api.js';
 import { Metrics } from './metrics.js';
-import { connectLocal, localServer, openRepository, packObjects, packReferences } from './runtime.js';
+import { connectLocal, databaseOptions, filesOptions, openRepository, packObjects, packReferences } from './runtime.js';
 import { toolVersion } from './version.js';
 
 export interface DaemonHandle {
@@ -73,16 +73,12 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
 
   const snapshot = (ctx: JobContext, slot: string | undefined, beforeCommit: () => Promise<void>, signal: AbortSignal) =>
     withSql(config, (sql) =>
-      snapshotDatabase({
+      takeSnapshot({
         repo,
         node,
-        server: localServer(config),
-        sql,
-        stateDir: config.stateDir,
-        method: 'physical',
-        tools: config.database.tools,
+        database: databaseOptions(config, sql, 'physical'),
+        files: filesOptions(config, 'all'),
         compressionLevel: config.storage.compressionLevel,
-        resyncTimeoutMs: config.database.resyncTimeoutSeconds * 1000,
         toolVersion: toolVersion(),
         ...(slot ? { slot } : {}),
         beforeCommit,
@@ -150,7 +146,14 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
   schedule(
     'snapshot',
     config.schedules.snapshot,
-    async (ctx, slot, beforeCommit, signal) => ({ id: (await snapshot(ctx, slot, beforeCommit, signal)).id }),
+    async (ctx, slot, beforeCommit, signal) => {
+      const result = await snapshot(ctx, slot, beforeCommit, signal);
+      if (result.status === 'partial') {
+        const error = `snapshot ${result.id} is partial: ${result.problems.length} file(s) could not be read`;
+        void alerter.alert({ kind: 'job-failed', job: 'snapshot', runId: ctx.id, error });
+      }
+      return { id: result.id };
+    },
     (slot) => snapshotExistsForSlot(repo, slot),
   );
   schedule('prune', config.schedules.prune, async (ctx, _slot, beforeCommit, signal) => {

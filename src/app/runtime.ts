@@ -1,7 +1,9 @@
 import type { Config } from '../../config/load.js';
+import type { DatabaseSnapshotOptions, FilesSnapshotOptions } from '../../jobs/snapshot.js';
 import { detectCodec } from '../codec/zstd.js';
+import { filesPartOf } from '../files/index.js';
 import { connect, type LocalServer, type SqlClient } from '../galera/index.js';
-import { IntegrityError, NotFoundError, UsageError } from '../lib/errors.js';
+import { NotFoundError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Manifest, ObjectRecord } from '../repo/manifest.js';
 import { Repository } from '../repo/repository.js';
@@ -51,34 +53,42 @@ export function connectLocal(config: Config): Promise<SqlClient> {
   });
 }
 
-/**
- * PLACEHOLDER until src/files exports its own reader: the packs a manifest's files part lists
- * (`parts.files.packs`, keys or object records). A files part whose packs cannot be read this way
- * is an error, so that pack collection stops rather than treating its packs as unreferenced.
- */
+/** Keys of the packs a manifest references (what pack garbage collection must keep). */
 export function packReferences(manifest: Manifest): { key: string }[] {
-  const files = manifest.parts.files as { packs?: unknown } | undefined | null;
-  if (files === undefined || files === null) return [];
-  const packs = files.packs;
-  if (!Array.isArray(packs)) throw new IntegrityError(`snapshot '${manifest.id}': files part has no pack list`);
-  return packs.map((p: unknown) => {
-    if (typeof p === 'string') return { key: p };
-    if (p && typeof p === 'object' && typeof (p as { key?: unknown }).key === 'string') return p as { key: string };
-    throw new IntegrityError(`snapshot '${manifest.id}': files part lists a pack without a key`);
-  });
-}
-
-function isObjectRecord(value: unknown): value is ObjectRecord {
-  const v = value as Partial<ObjectRecord>;
-  return (
-    typeof v.key === 'string' &&
-    (v.compression === 'zstd' || v.compression === 'none') &&
-    typeof v.stored?.sha256 === 'string' &&
-    typeof v.raw?.sha256 === 'string'
-  );
+  return [...(filesPartOf(manifest)?.packs ?? [])];
 }
 
 /** The pack object records a manifest references (what verification reads). */
 export function packObjects(manifest: Manifest): ObjectRecord[] {
-  return packReferences(manifest).filter(isObjectRecord);
+  return [...(filesPartOf(manifest)?.packs ?? [])];
+}
+
+export interface SnapshotSelection {
+  /** database method, or false for none */
+  readonly database: 'physical' | 'logical' | false;
+  /** file areas: all configured, the named ones, or none */
+  readonly files: 'all' | readonly string[] | false;
+}
+
+/** The database part's options for this node. */
+export function databaseOptions(config: Config, sql: SqlClient, method: 'physical' | 'logical'): DatabaseSnapshotOptions {
+  return {
+    server: localServer(config),
+    sql,
+    stateDir: config.stateDir,
+    method,
+    tools: config.database.tools,
+    resyncTimeoutMs: config.database.resyncTimeoutSeconds * 1000,
+  };
+}
+
+/** The files part's options: all configured areas, or the named ones (unknown names are usage errors). */
+export function filesOptions(config: Config, names: 'all' | readonly string[]): FilesSnapshotOptions {
+  const areas = config.files.areas.map((a) => ({ name: a.name, path: a.path ?? a.name, include: a.include, exclude: a.exclude }));
+  if (names === 'all') return { root: config.files.root, areas };
+  const unknown = names.filter((n) => !areas.some((a) => a.name === n));
+  if (unknown.length) {
+    throw new UsageError(`--area: unknown area(s) ${unknown.join(', ')} (configured: ${areas.map((a) => a.name).join(', ')})`);
+  }
+  return { root: config.files.root, areas: areas.filter((a) => names.includes(a.name)) };
 }

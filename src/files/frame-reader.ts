@@ -34,9 +34,12 @@ export async function* frameBlobs(
     ...(signal ? { signal } : {}),
   });
   const tar = extract();
+  // stops the download and the decoder when the consumer leaves early or something failed
+  const stop = new AbortController();
+  let finished = false;
   let failure: Error | undefined;
   const fail = (err: unknown): void => {
-    if (failure) return;
+    if (failure || finished) return;
     if (signal?.aborted) failure = new AbortedError(`${where}: aborted`, { cause: signal.reason });
     else if (err instanceof LifeboatError && !(err instanceof IntegrityError)) failure = err;
     else failure = new IntegrityError(`${where}: ${errorMessage(err)}`, { cause: err });
@@ -44,7 +47,8 @@ export async function* frameBlobs(
   };
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      if (tar.write(chunk)) cb();
+      if (tar.destroyed) cb(new Error('tar reader closed'));
+      else if (tar.write(chunk)) cb();
       else tar.once('drain', () => cb());
     },
     final(cb) {
@@ -52,7 +56,9 @@ export async function* frameBlobs(
       cb();
     },
   });
-  const feeding = pipeline(source, codec.decompress(), sink, signal ? { signal } : {}).catch(fail);
+  const onAbort = (): void => stop.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const feeding = pipeline(source, codec.decompress(), sink, { signal: stop.signal }).catch(fail);
   tar.on('error', fail);
   try {
     for await (const entry of tar) {
@@ -70,8 +76,11 @@ export async function* frameBlobs(
   } catch (err) {
     fail(err);
   } finally {
+    finished = true;
+    signal?.removeEventListener('abort', onAbort);
+    stop.abort();
     source.destroy();
-    if (!tar.destroyed && failure) tar.destroy(failure);
+    if (!tar.destroyed) tar.destroy();
   }
   if (failure) throw failure;
 }

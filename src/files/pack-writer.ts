@@ -84,8 +84,10 @@ export function packKey(id: string): string {
 /**
  * Writes content blobs into packs: each pack is a `.tar.zst` made of independent zstd frames, each
  * frame holding whole tar entries named by the blob's sha256 (one frame per blob larger than a
- * frame), the last frame holding the end-of-archive blocks. Packs stream into the store (never
- * buffered whole); frames are compressed in parallel and written in order. Callers must not add
+ * frame), the last frame holding the end-of-archive blocks. A pack is closed before the blob that
+ * would take it past `packBytes` (so only a pack holding a single large blob is larger). Packs
+ * stream into the store (never buffered whole); frames are compressed in parallel and written in
+ * order. Callers must not add
  * the same blob twice.
  */
 export class PackWriter {
@@ -225,7 +227,10 @@ export class PackWriter {
   }
 
   private async write(job: Job): Promise<void> {
-    const pack = this.openPack();
+    // a blob that would overflow the open pack starts a new one, sized for it
+    const blobBytes = job.kind === 'file' ? tarEntrySize(job.size) : job.raw.length;
+    if (this.pack && this.pack.rawBytes > 0 && this.pack.rawBytes + blobBytes > this.packBytes) await this.finishPack();
+    const pack = this.openPack(blobBytes);
     const offset = pack.storedBytes;
     if (job.kind === 'buffer') {
       const data = await job.compressed;
@@ -276,12 +281,12 @@ export class PackWriter {
     }
   }
 
-  private openPack(): OpenPack {
+  private openPack(firstBlobBytes: number): OpenPack {
     if (this.pack) return this.pack;
     const key = packKey(randomBytes(16).toString('hex'));
     const body = new PassThrough({ highWaterMark: MiB });
     const put = this.store.put(key, body, {
-      sizeHint: this.packBytes * 2,
+      sizeHint: Math.max(this.packBytes, firstBlobBytes) + this.frameBytes,
       ...(this.signal ? { signal: this.signal } : {}),
     });
     put.catch((err: unknown) => body.destroy(err as Error));

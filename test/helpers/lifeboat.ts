@@ -50,6 +50,8 @@ export function testRepo(
       accessKeyId: s3.accessKeyId,
       secretAccessKey: { env: 'LIFEBOAT_TEST_S3_SECRET' },
     },
+    // No file areas unless a test asks for them: database tests stay database-only.
+    files: { root: need('GLUSTER_MOUNT'), areas: [] },
     log: { level: 'debug', format: 'json' },
     ...overrides.extra,
   };

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { restoreDatabase } from '../../../restore/database.js';
+import { restoreFiles } from '../../../restore/files.js';
 import { bootstrapNewCluster } from '../../galera/index.js';
 import { UsageError } from '../../lib/errors.js';
 import type { Action } from '../command-context.js';
@@ -83,5 +84,42 @@ export function registerRestoreCommands(program: Command, action: Action): void 
         );
         return EXIT.ok;
       }),
+    );
+
+  restore
+    .command('files')
+    .description('restore a file area (or a path below it) into an empty directory, verifying every file')
+    .requiredOption('--snapshot <id>', 'snapshot id or "latest"')
+    .requiredOption('--area <name>', 'file area, e.g. pub/media')
+    .option('--path <path>', 'only this file or directory below the area, e.g. catalog/product')
+    .requiredOption('--to <dir>', 'target directory: becomes the area directory (must be empty unless --force)')
+    .option('--force', 'replace the contents of a non-empty target')
+    .option('--dry-run', 'list what would be written; write nothing')
+    .action(
+      action(
+        async (ctx, flags: { snapshot: string; area: string; path?: string; to: string; force?: boolean; dryRun?: boolean }) => {
+          const config = ctx.config();
+          const repo = await openRepository(config, ctx.logger);
+          const manifest = await repo.resolve(flags.snapshot);
+          const result = await restoreFiles({
+            repo,
+            manifest,
+            area: flags.area,
+            ...(flags.path ? { path: flags.path } : {}),
+            target: flags.to,
+            force: flags.force ?? false,
+            dryRun: flags.dryRun ?? false,
+            logger: ctx.logger,
+            progress: ctx.progress(),
+            signal: ctx.signal,
+          });
+          ctx.print({ ok: true, id: manifest.id, area: flags.area, target: flags.to, ...result }, (r) =>
+            flags.dryRun
+              ? [...(r.planned ?? []), `would restore ${r.files} file(s), ${(r.bytes / 1e6).toFixed(1)} MB`].join('\n')
+              : `restored ${r.files} file(s), ${(r.bytes / 1e6).toFixed(1)} MB of ${flags.area} from ${manifest.id} into ${flags.to}`,
+          );
+          return EXIT.ok;
+        },
+      ),
     );
 }

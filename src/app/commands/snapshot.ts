@@ -1,51 +1,78 @@
 import type { Command } from 'commander';
-import { snapshotDatabase } from '../../../jobs/snapshot.js';
+import { takeSnapshot } from '../../../jobs/snapshot.js';
+import { filesPartOf } from '../../files/index.js';
 import { UsageError } from '../../lib/errors.js';
 import { snapshotTime } from '../../repo/snapshot-id.js';
 import { verificationStates } from '../../repo/verification.js';
 import type { Action } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
-import { connectLocal, localServer, openRepository } from '../runtime.js';
+import { connectLocal, databaseOptions, filesOptions, openRepository } from '../runtime.js';
 import { toolVersion } from '../version.js';
 
 export function registerSnapshotCommands(program: Command, action: Action): void {
   program
     .command('snapshot')
-    .description('take a snapshot now (database: consistent, from this node, desynced while it runs)')
+    .description('take a snapshot now: the database (consistent, from this desynced node) and the file areas, under one id')
     .option('--db-only', 'database only')
-    .option('--logical', 'logical export (mariadb-dump) instead of a physical backup')
+    .option('--files-only', 'file areas only')
+    .option('--area <name...>', 'only these file areas (e.g. pub/media)')
+    .option('--logical', 'logical database export (mariadb-dump) instead of a physical backup')
     .action(
-      action(async (ctx, flags: { dbOnly?: boolean; logical?: boolean }) => {
-        if (flags.logical && !flags.dbOnly) throw new UsageError('--logical applies to the database only: add --db-only');
+      action(async (ctx, flags: { dbOnly?: boolean; filesOnly?: boolean; area?: string[]; logical?: boolean }) => {
+        if (flags.dbOnly && flags.filesOnly) throw new UsageError('--db-only and --files-only exclude each other');
+        if (flags.dbOnly && flags.area) throw new UsageError('--area selects file areas: it cannot go with --db-only');
+        if (flags.logical && flags.filesOnly)
+          throw new UsageError('--logical applies to the database: it cannot go with --files-only');
         const config = ctx.config();
+        const files = flags.dbOnly ? undefined : filesOptions(config, flags.area ?? 'all');
         const repo = await openRepository(config, ctx.logger);
-        const sql = await connectLocal(config);
+        const sql = flags.filesOnly ? undefined : await connectLocal(config);
         try {
-          const result = await snapshotDatabase({
+          const result = await takeSnapshot({
             repo,
             node: config.cluster.node,
-            server: localServer(config),
-            sql,
-            stateDir: config.stateDir,
-            method: flags.logical ? 'logical' : 'physical',
-            tools: config.database.tools,
+            ...(sql ? { database: databaseOptions(config, sql, flags.logical ? 'logical' : 'physical') } : {}),
+            ...(files ? { files } : {}),
             compressionLevel: config.storage.compressionLevel,
-            resyncTimeoutMs: config.database.resyncTimeoutSeconds * 1000,
             toolVersion: toolVersion(),
             logger: ctx.logger,
             progress: ctx.progress(),
             signal: ctx.signal,
           });
           const db = result.manifest.parts.database;
-          ctx.print({ ok: true, id: result.id, seconds: result.seconds, database: db }, () =>
-            [
-              `snapshot ${result.id} committed in ${result.seconds.toFixed(1)} s`,
-              `  galera position ${db?.galera ? `${db.galera.uuid}:${db.galera.seqno}` : 'n/a'}, gtid ${db?.gtid ?? 'n/a'}`,
-            ].join('\n'),
+          const part = filesPartOf(result.manifest);
+          const ok = result.status === 'complete';
+          ctx.print(
+            {
+              ok,
+              id: result.id,
+              status: result.status,
+              seconds: result.seconds,
+              bytes: result.bytes,
+              database: db ?? null,
+              files: part ?? null,
+              problems: result.problems,
+            },
+            () =>
+              [
+                `snapshot ${result.id} committed in ${result.seconds.toFixed(1)} s, ${(result.bytes / 1e6).toFixed(1)} MB uploaded`,
+                db
+                  ? `  database: galera position ${db.galera ? `${db.galera.uuid}:${db.galera.seqno}` : 'n/a'}, gtid ${db.gtid ?? 'n/a'}`
+                  : '',
+                ...(part?.areas.map(
+                  (a) =>
+                    `  ${a.name}: ${a.files} files, ${(a.bytes / 1e6).toFixed(1)} MB${a.problems ? `, ${a.problems} problem(s)` : ''}${a.changedDuringBackup ? `, ${a.changedDuringBackup} changed while read` : ''}${a.vanished ? `, ${a.vanished} vanished` : ''}`,
+                ) ?? []),
+                ok ? '' : `PARTIAL: ${result.problems.length} file(s) could not be read:`,
+                ...result.problems.slice(0, 20).map((p) => `  ${p.area}/${p.path}: ${p.code} ${p.message}`),
+              ]
+                .filter(Boolean)
+                .join('\n'),
           );
-          return EXIT.ok;
+          // A partial snapshot is committed (it is useful) but the run must not look successful.
+          return ok ? EXIT.ok : EXIT.failed;
         } finally {
-          await sql.close();
+          await sql?.close();
         }
       }),
     );

@@ -1,0 +1,501 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Codec, detectCodec } from '../src/codec/zstd.js';
+import {
+  type AreaSpec,
+  areaDir,
+  type ContentLocation,
+  DEFAULT_FRAME_BYTES,
+  DEFAULT_PACK_BYTES,
+  FILES_FORMAT,
+  type FileEntry,
+  type FileProblem,
+  type FilesArea,
+  type FilesPart,
+  fileListKey,
+  filesPartOf,
+  isoFromNs,
+  loadFileList,
+  modeString,
+  PackWriter,
+  type ReadHook,
+  type RegularFileEntry,
+  readStable,
+  validateAreas,
+  type WalkedEntry,
+  walkArea,
+  writeFileList,
+} from '../src/files/index.js';
+import { errorMessage, IntegrityError, throwIfAborted } from '../src/lib/errors.js';
+import { limiter } from '../src/lib/limit.js';
+import { type Logger, nullLogger } from '../src/lib/logger.js';
+import { nullProgress, type Progress } from '../src/lib/progress.js';
+import type { Manifest, ObjectRecord } from '../src/repo/manifest.js';
+import type { Repository } from '../src/repo/repository.js';
+
+export type { AreaSpec, FileProblem, FilesPart } from '../src/files/index.js';
+
+export interface SnapshotFilesOptions {
+  readonly repo: Repository;
+  readonly snapshotId: string;
+  /** directory the areas' paths are relative to (the Magento root on the Gluster mount) */
+  readonly root: string;
+  readonly areas: readonly AreaSpec[];
+  /** the previous committed snapshot: its file lists are the stat cache and its packs the dedup base */
+  readonly previous?: Manifest;
+  /** files read at once (default 16: FUSE reads are latency bound) */
+  readonly concurrency?: number;
+  /** raw size at which a pack is closed (default 128 MiB) */
+  readonly packBytes?: number;
+  /** raw size at which a frame is cut (default 4 MiB) */
+  readonly frameBytes?: number;
+  readonly compressionLevel?: number;
+  /** zstd implementation (default: the fastest available) */
+  readonly codec?: Codec;
+  /** where files larger than a frame are copied while being read (default: the OS temp dir) */
+  readonly tmpDir?: string;
+  /** reads of a file that keeps changing before it is stored flagged (default 3) */
+  readonly attempts?: number;
+  /** test seam: runs between reading a file and re-checking its stat */
+  readonly readHook?: ReadHook;
+  readonly logger?: Logger;
+  readonly progress?: Progress;
+  readonly signal?: AbortSignal;
+}
+
+export interface FilesSnapshotStats {
+  readonly files: number;
+  readonly dirs: number;
+  readonly symlinks: number;
+  /** total size of all regular files in the snapshot */
+  readonly bytes: number;
+  /** files whose size, mtime and inode matched the previous list: not read */
+  readonly reusedFiles: number;
+  readonly readFiles: number;
+  readonly readBytes: number;
+  /** files read whose content was already stored (earlier snapshot or this run) */
+  readonly dedupedFiles: number;
+  /** new content blobs packed, and their content bytes */
+  readonly newBlobs: number;
+  readonly newBytes: number;
+  readonly packs: number;
+  /** stored bytes of the new packs */
+  readonly packBytes: number;
+  /** stored bytes of the file lists */
+  readonly listBytes: number;
+  /** everything this run uploaded: packs and lists */
+  readonly uploadedBytes: number;
+  readonly changedDuringBackup: number;
+  readonly vanished: number;
+  /** sockets, FIFOs and devices, not backed up */
+  readonly special: number;
+  readonly seconds: number;
+}
+
+export interface SnapshotFilesResult {
+  /** goes into `manifest.parts.files` */
+  readonly part: FilesPart;
+  /** new packs and the file lists: go into `manifest.objects` */
+  readonly objects: ObjectRecord[];
+  readonly status: 'complete' | 'partial';
+  readonly problems: FileProblem[];
+  readonly stats: FilesSnapshotStats;
+}
+
+const MAX_PROBLEMS_IN_PART = 100;
+
+interface Previous {
+  readonly byArea: Map<string, Map<string, FileEntry>>;
+  /** content known to be stored, by sha256 */
+  readonly blobs: Map<string, ContentLocation>;
+  readonly packs: Map<string, ObjectRecord>;
+}
+
+/** A content blob of this run: known from before, or waiting for its frame to be written. */
+interface Blob {
+  location?: ContentLocation;
+}
+
+/** A file read by this run; its content location is known once its frame is written. */
+interface PendingFile {
+  readonly kind: 'pending';
+  readonly file: Omit<RegularFileEntry, 'pack' | 'frame' | 'entry'>;
+  readonly blob?: Blob;
+}
+
+interface AreaState {
+  readonly spec: AreaSpec;
+  /** in walk order; a slot stays empty when its file vanished or could not be read */
+  readonly entries: (FileEntry | PendingFile | undefined)[];
+  readonly problems: FileProblem[];
+  vanished: number;
+  changed: number;
+}
+
+/**
+ * Backs up file areas incrementally into the repository: walks each area, reuses the previous
+ * snapshot's content for files whose size, mtime and inode are unchanged, reads the others
+ * (parallel, each checked for changes while read), stores new content once in shared packs and
+ * writes one file list per area. Unreadable files make the result `partial`, never a silent
+ * success. Commits nothing: the caller puts `part` and `objects` into the manifest it commits.
+ * When the run fails, the packs it wrote are deleted (best effort).
+ */
+export async function snapshotFiles(options: SnapshotFilesOptions): Promise<SnapshotFilesResult> {
+  validateAreas(options.areas);
+  const started = new Date();
+  const logger = (options.logger ?? nullLogger).child({ job: 'files-snapshot', snapshot: options.snapshotId });
+  const progress = options.progress ?? nullProgress;
+  const signal = options.signal;
+  const concurrency = options.concurrency ?? 16;
+  const frameBytes = options.frameBytes ?? DEFAULT_FRAME_BYTES;
+  const codec = options.codec ?? (await detectCodec());
+  const repo = options.repo;
+
+  const previous = await loadPrevious(repo, options.previous, logger, signal);
+  const spoolDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'lifeboat-files-'));
+  const packer = new PackWriter({
+    store: repo.store,
+    codec,
+    packBytes: options.packBytes ?? DEFAULT_PACK_BYTES,
+    frameBytes,
+    ...(options.compressionLevel === undefined ? {} : { compressionLevel: options.compressionLevel }),
+    ...(signal ? { signal } : {}),
+  });
+  const blobs = new Map<string, Blob>();
+  for (const [sha, location] of previous.blobs) blobs.set(sha, { location });
+  const counts = { reused: 0, read: 0, readBytes: 0, deduped: 0, special: 0 };
+  const lists: ObjectRecord[] = [];
+
+  try {
+    // 1. walk every area (stat only) so the read phase knows its total
+    const areas: { state: AreaState; walked: WalkedEntry[] }[] = [];
+    for (const spec of options.areas) {
+      progress.phase(`scan ${spec.name}`, undefined, 'files');
+      const walk = await walkArea(options.root, spec, { concurrency, logger, ...(signal ? { signal } : {}) });
+      progress.advance(walk.entries.length);
+      progress.done();
+      counts.special += walk.special;
+      areas.push({
+        state: { spec, entries: [], problems: [...walk.problems], vanished: walk.vanished, changed: 0 },
+        walked: walk.entries,
+      });
+    }
+
+    // 2. reuse what is unchanged, read the rest
+    const toRead: { state: AreaState; walked: WalkedEntry; slot: number }[] = [];
+    for (const { state, walked } of areas) {
+      const before = previous.byArea.get(state.spec.name);
+      for (const w of walked) {
+        if (w.type === 'dir') state.entries.push({ path: w.path, type: 'dir', ...statFields(w) });
+        else if (w.type === 'symlink')
+          state.entries.push({ path: w.path, type: 'symlink', ...statFields(w), target: w.target ?? '' });
+        else {
+          const reused = reusable(before?.get(w.path), w, previous);
+          if (reused) {
+            counts.reused++;
+            state.entries.push(reused);
+          } else {
+            toRead.push({ state, walked: w, slot: state.entries.length });
+            state.entries.push(undefined);
+          }
+        }
+      }
+    }
+    const readTotal = toRead.reduce((sum, r) => sum + Number(r.walked.stat.size), 0);
+    logger.info('files scanned', { areas: areas.length, toRead: toRead.length, readBytes: readTotal, reused: counts.reused });
+    progress.phase('read', readTotal, 'bytes');
+    const limit = limiter(concurrency);
+    let failed: unknown;
+    const tasks = toRead.map((job) =>
+      limit(async () => {
+        if (failed !== undefined) return;
+        try {
+          await readOne(job);
+        } catch (err) {
+          failed ??= err;
+          packer.abort(err as Error);
+        }
+      }),
+    );
+    async function readOne({ state, walked, slot }: (typeof toRead)[number]): Promise<void> {
+      throwIfAborted(signal, 'files snapshot');
+      const abs = join(areaDir(options.root, state.spec), ...walked.path.split('/'));
+      const outcome = await readStable(abs, {
+        memoryLimit: frameBytes,
+        spoolDir,
+        path: walked.path,
+        ...(options.attempts === undefined ? {} : { attempts: options.attempts }),
+        ...(options.readHook ? { hook: options.readHook } : {}),
+        ...(signal ? { signal } : {}),
+      });
+      progress.advance(Number(walked.stat.size));
+      if (outcome.kind === 'vanished') {
+        state.vanished++;
+        return;
+      }
+      if (outcome.kind === 'error') {
+        state.problems.push({
+          area: state.spec.name,
+          path: walked.path,
+          code: outcome.code,
+          message: `area '${state.spec.name}': file '${walked.path}': ${outcome.message}`,
+        });
+        return;
+      }
+      counts.read++;
+      counts.readBytes += outcome.size;
+      if (outcome.changed) {
+        state.changed++;
+        logger.warn('file kept changing while it was read; stored the last read, flagged changedDuringBackup', {
+          area: state.spec.name,
+          path: walked.path,
+          attempts: outcome.attempts,
+        });
+      }
+      const file: PendingFile['file'] = {
+        path: walked.path,
+        type: 'file',
+        mode: modeString(Number(outcome.stat.mode)),
+        uid: Number(outcome.stat.uid),
+        gid: Number(outcome.stat.gid),
+        mtime: isoFromNs(outcome.stat.mtimeNs),
+        size: outcome.size,
+        inode: outcome.stat.ino.toString(),
+        sha256: outcome.sha256,
+        ...(outcome.changed ? { changedDuringBackup: true as const } : {}),
+      };
+      if (outcome.size === 0) {
+        state.entries[slot] = { kind: 'pending', file };
+        return;
+      }
+      let blob = blobs.get(outcome.sha256);
+      if (blob) {
+        counts.deduped++;
+        state.entries[slot] = { kind: 'pending', file, blob };
+        if (outcome.spool) await rm(outcome.spool, { force: true });
+        return;
+      }
+      blob = {};
+      blobs.set(outcome.sha256, blob);
+      state.entries[slot] = { kind: 'pending', file, blob };
+      const target = blob;
+      const sink = (location: ContentLocation): void => {
+        target.location = location;
+      };
+      if (outcome.data) await packer.addBuffer(outcome.sha256, outcome.data, sink);
+      else if (outcome.spool) {
+        const spool = outcome.spool;
+        await packer.addFile(outcome.sha256, outcome.size, spool, sink, () => {
+          rm(spool, { force: true }).catch(() => {});
+        });
+      }
+    }
+    await Promise.all(tasks);
+    if (failed !== undefined) throw failed;
+    const packs = await packer.close();
+    progress.done();
+
+    // 3. one list per area
+    const referenced = new Map<string, ObjectRecord>();
+    for (const p of packs) referenced.set(p.key, p);
+    const summaries: FilesArea[] = [];
+    progress.phase('lists', areas.length, 'objects');
+    for (const { state } of areas) {
+      const entries = state.entries.flatMap((e) => (e === undefined ? [] : [resolveEntry(e, previous, referenced)]));
+      const key = fileListKey(options.snapshotId, state.spec.name);
+      const record = await writeFileList(
+        repo,
+        key,
+        {
+          format: FILES_FORMAT,
+          area: state.spec.name,
+          path: state.spec.path,
+          include: [...(state.spec.include ?? ['**'])],
+          exclude: [...(state.spec.exclude ?? [])],
+          snapshot: options.snapshotId,
+          entries: entries.length,
+        },
+        entries,
+        {
+          ...(options.compressionLevel === undefined ? {} : { compressionLevel: options.compressionLevel }),
+          ...(signal ? { signal } : {}),
+        },
+      );
+      lists.push(record);
+      progress.advance(1);
+      summaries.push(summarize(state, entries, key));
+    }
+    progress.done();
+
+    const problems = areas.flatMap((a) => a.state.problems);
+    for (const p of problems.slice(0, 20))
+      logger.warn('file not backed up', { area: p.area, path: p.path, code: p.code, error: p.message });
+    const status = problems.length > 0 ? 'partial' : 'complete';
+    const finished = new Date();
+    const part: FilesPart = {
+      format: FILES_FORMAT,
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      status,
+      areas: summaries,
+      packs: [...referenced.values()].sort((a, b) => (a.key < b.key ? -1 : 1)),
+      problems: problems.slice(0, MAX_PROBLEMS_IN_PART),
+      problemCount: problems.length,
+    };
+    const packStats = packer.stats;
+    const listBytes = lists.reduce((sum, l) => sum + l.stored.size, 0);
+    const stats: FilesSnapshotStats = {
+      files: summaries.reduce((s, a) => s + a.files, 0),
+      dirs: summaries.reduce((s, a) => s + a.dirs, 0),
+      symlinks: summaries.reduce((s, a) => s + a.symlinks, 0),
+      bytes: summaries.reduce((s, a) => s + a.bytes, 0),
+      reusedFiles: counts.reused,
+      readFiles: counts.read,
+      readBytes: counts.readBytes,
+      dedupedFiles: counts.deduped,
+      newBlobs: packStats.blobs,
+      newBytes: packStats.contentBytes,
+      packs: packs.length,
+      packBytes: packStats.storedBytes,
+      listBytes,
+      uploadedBytes: packStats.storedBytes + listBytes,
+      changedDuringBackup: summaries.reduce((s, a) => s + a.changedDuringBackup, 0),
+      vanished: summaries.reduce((s, a) => s + a.vanished, 0),
+      special: counts.special,
+      seconds: (finished.getTime() - started.getTime()) / 1000,
+    };
+    if (status === 'partial') {
+      logger.warn('files snapshot partial: some files were not backed up', {
+        problems: problems.length,
+        byCode: countBy(problems.map((p) => p.code)),
+      });
+    }
+    logger.info('files snapshot written', { ...stats, status });
+    return { part, objects: [...packs, ...lists], status, problems, stats };
+  } catch (err) {
+    packer.abort(err instanceof Error ? err : new Error(errorMessage(err)));
+    const orphans = [...packer.written.map((p) => p.key), ...lists.map((l) => l.key)];
+    if (orphans.length > 0) {
+      await repo.store.delete(orphans).catch((cleanup: unknown) => {
+        logger.warn('could not delete objects of a failed files snapshot', {
+          count: orphans.length,
+          error: errorMessage(cleanup),
+        });
+      });
+    }
+    throw err;
+  } finally {
+    await rm(spoolDir, { recursive: true, force: true });
+  }
+}
+
+function statFields(w: WalkedEntry): { mode: string; uid: number; gid: number; mtime: string } {
+  return {
+    mode: modeString(Number(w.stat.mode)),
+    uid: Number(w.stat.uid),
+    gid: Number(w.stat.gid),
+    mtime: isoFromNs(w.stat.mtimeNs),
+  };
+}
+
+/** The previous entry with fresh metadata, when size, mtime and inode prove the content unchanged. */
+function reusable(before: FileEntry | undefined, w: WalkedEntry, previous: Previous): RegularFileEntry | undefined {
+  if (before?.type !== 'file' || before.changedDuringBackup) return undefined;
+  const fields = statFields(w);
+  if (before.size !== Number(w.stat.size) || before.mtime !== fields.mtime || before.inode !== w.stat.ino.toString())
+    return undefined;
+  if (before.size > 0 && (before.pack === undefined || !previous.packs.has(before.pack))) return undefined;
+  return { ...before, ...fields };
+}
+
+function resolveEntry(e: FileEntry | PendingFile, previous: Previous, referenced: Map<string, ObjectRecord>): FileEntry {
+  if (!('kind' in e)) {
+    if (e.type === 'file' && e.pack !== undefined) reference(e.pack, previous, referenced, e.path);
+    return e;
+  }
+  if (!e.blob) return e.file;
+  const location = e.blob.location;
+  if (!location) throw new IntegrityError(`file '${e.file.path}': content was never written to a pack`);
+  reference(location.pack, previous, referenced, e.file.path);
+  return { ...e.file, pack: location.pack, frame: location.frame, entry: location.entry };
+}
+
+function reference(pack: string, previous: Previous, referenced: Map<string, ObjectRecord>, path: string): void {
+  if (referenced.has(pack)) return;
+  const record = previous.packs.get(pack);
+  if (!record) throw new IntegrityError(`file '${path}': pack '${pack}' is not recorded in the previous snapshot`);
+  referenced.set(pack, record);
+}
+
+function summarize(state: AreaState, entries: readonly FileEntry[], list: string): FilesArea {
+  let files = 0;
+  let dirs = 0;
+  let symlinks = 0;
+  let bytes = 0;
+  for (const e of entries) {
+    if (e.type === 'file') {
+      files++;
+      bytes += e.size;
+    } else if (e.type === 'dir') dirs++;
+    else symlinks++;
+  }
+  return {
+    name: state.spec.name,
+    path: state.spec.path,
+    include: [...(state.spec.include ?? ['**'])],
+    exclude: [...(state.spec.exclude ?? [])],
+    list,
+    files,
+    dirs,
+    symlinks,
+    bytes,
+    changedDuringBackup: state.changed,
+    vanished: state.vanished,
+    problems: state.problems.length,
+  };
+}
+
+/**
+ * The previous snapshot's lists (all areas, for dedup) and pack records. A list that cannot be
+ * read is skipped with a warning: its area's files are then read again rather than trusted.
+ */
+async function loadPrevious(
+  repo: Repository,
+  manifest: Manifest | undefined,
+  logger: Logger,
+  signal: AbortSignal | undefined,
+): Promise<Previous> {
+  const previous: Previous = { byArea: new Map(), blobs: new Map(), packs: new Map() };
+  const part = manifest ? filesPartOf(manifest) : undefined;
+  if (!manifest || !part) return previous;
+  for (const p of part.packs) previous.packs.set(p.key, p);
+  for (const area of part.areas) {
+    const record = manifest.objects.find((o) => o.key === area.list);
+    try {
+      if (!record) throw new IntegrityError(`snapshot '${manifest.id}': file list '${area.list}' has no object record`);
+      const { entries } = await loadFileList(repo, record, signal);
+      for (const e of entries.values()) {
+        if (e.type === 'file' && e.pack !== undefined && e.frame && e.entry !== undefined && previous.packs.has(e.pack)) {
+          if (!e.changedDuringBackup && !previous.blobs.has(e.sha256))
+            previous.blobs.set(e.sha256, { pack: e.pack, frame: e.frame, entry: e.entry });
+        }
+      }
+      previous.byArea.set(area.name, entries);
+    } catch (err) {
+      throwIfAborted(signal, 'files snapshot');
+      logger.warn('previous file list unreadable; its files will be read again', {
+        snapshot: manifest.id,
+        area: area.name,
+        error: errorMessage(err),
+      });
+    }
+  }
+  return previous;
+}
+
+function countBy(values: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  return out;
+}

@@ -1,0 +1,229 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import test from 'ava';
+import { restoreFiles } from '../../restore/files.js';
+import { type AreaSpec, openFileList, type RegularFileEntry } from '../../src/files/index.js';
+import { IntegrityError } from '../../src/lib/errors.js';
+import { MemoryLogger } from '../../src/lib/logger.js';
+import type { Manifest } from '../../src/repo/manifest.js';
+import { Repository } from '../../src/repo/repository.js';
+import { withPrefix } from '../../src/storage/decorators.js';
+import { getBuffer } from '../../src/storage/object-store.js';
+import { cleanup, codec, describeTree, snapshotAndCommit, tempDir, treeDiff } from '../files/fixtures.js';
+import { runRecipe } from '../files/recipe.js';
+import { testbedStore } from '../helpers/lifeboat.js';
+import { need, s3Facts, uniqueName } from '../helpers/testbed.js';
+import { generateMedia, mutateMedia } from '../testbed/datagen/generate-media.js';
+
+// File snapshots of trees on the real GlusterFS FUSE mount, stored in Ceph RGW. Every test has its
+// own directory under the mount and its own bucket prefix, and removes both.
+
+const MOUNT = need('GLUSTER_MOUNT');
+const CLUSTER = 'testbed';
+const s3 = testbedStore();
+test.after.always(() => s3.destroy());
+
+/** Magento's areas with the documented default excludes. */
+const AREAS: readonly AreaSpec[] = [
+  { name: 'pub/media', path: 'pub/media', exclude: ['catalog/product/cache/**'] },
+  { name: 'pub/static', path: 'pub/static' },
+  { name: 'app/etc', path: 'app/etc' },
+  { name: 'var', path: 'var', exclude: ['cache/**', 'page_cache/**', 'session/**', 'tmp/**'] },
+];
+const isCache = (p: string): boolean => p === 'catalog/product/cache' || p.startsWith('catalog/product/cache/');
+
+interface Fixture {
+  readonly root: string;
+  readonly repo: Repository;
+  readonly prefix: string;
+}
+
+/** A generated Magento tree on the mount and an empty repository under a fresh prefix. */
+async function fixture(t: { teardown: (fn: () => Promise<void> | void) => void }, smallFiles = 40): Promise<Fixture> {
+  const name = uniqueName('files');
+  const root = join(MOUNT, name);
+  const prefix = `${name}/repo`;
+  t.teardown(async () => {
+    cleanup(root, `${root}-restore`);
+    const keys: string[] = [];
+    for await (const o of s3.list(`${prefix}/`)) keys.push(o.key);
+    if (keys.length > 0) await s3.delete(keys);
+  });
+  await generateMedia({ root, smallFiles, largeFiles: 1, staticFiles: 15, seed: 7 });
+  return { root, repo: new Repository(withPrefix(s3, prefix), CLUSTER, codec), prefix };
+}
+
+async function listOf(repo: Repository, manifest: Manifest, area: string): Promise<RegularFileEntry[]> {
+  const record = manifest.objects.find((o) => o.key.endsWith(`files-${area.replaceAll('/', '-')}.jsonl.zst`));
+  if (!record) throw new Error(`no list for ${area}`);
+  const out: RegularFileEntry[] = [];
+  for await (const e of (await openFileList(repo, record)).entries) if (e.type === 'file') out.push(e);
+  return out;
+}
+
+test('round trip through Gluster and Ceph: the restored tree equals the original', async (t) => {
+  const { root, repo } = await fixture(t);
+  const { result, manifest } = await snapshotAndCommit({ repo, root, areas: AREAS });
+  t.is(result.status, 'complete', JSON.stringify(result.problems));
+  t.true(result.stats.files > 50);
+  t.true(result.stats.symlinks >= 3, 'current, default, latest.log');
+  t.true((await repo.verify(manifest)).every((r) => r.ok));
+
+  const target = `${root}-restore`;
+  for (const area of AREAS) {
+    const into = join(target, area.name);
+    await restoreFiles({ repo, manifest, area: area.name, target: into });
+    const skip =
+      area.name === 'pub/media' ? isCache : area.name === 'var' ? (p: string) => /^(cache|session)(\/|$)/.test(p) : () => false;
+    t.deepEqual(treeDiff(describeTree(join(root, area.path), skip), describeTree(into)), [], area.name);
+  }
+  const media = describeTree(join(target, 'pub/media'));
+  t.is(media['import']?.type, 'dir', 'empty directories are restored');
+  t.is(media['tmp/catalog/product']?.type, 'dir');
+  t.is(media['current']?.target, 'catalog');
+});
+
+test('after changing 1 % of the images the next snapshot reads and uploads only about that much', async (t) => {
+  const { root, repo } = await fixture(t, 200);
+  const first = await snapshotAndCommit({ repo, root, areas: AREAS });
+  const mutation = await mutateMedia({ root, percent: 1, seed: 3 });
+  const inMedia = (p: string): string => p.replace(/^pub\/media\//, '');
+  const touched = [...mutation.changed, ...mutation.added].filter((p) => !isCache(inMedia(p)));
+  t.true(touched.length >= 2, JSON.stringify(mutation));
+  const touchedBytes = touched.reduce((sum, p) => sum + statSync(join(root, p)).size, 0);
+
+  const reads: string[] = [];
+  const second = await snapshotAndCommit({
+    repo,
+    root,
+    areas: AREAS,
+    previous: first.manifest,
+    readHook: (path) => void reads.push(path),
+  });
+  const s1 = first.result.stats;
+  const s2 = second.result.stats;
+  t.deepEqual(reads.sort(), touched.map(inMedia).sort(), 'only the changed and added files are read');
+  t.is(s2.newBytes, touchedBytes, 'exactly their content is packed');
+  t.true(s2.packBytes <= touchedBytes * 1.02 + 4096, `packs: ${s2.packBytes} bytes for ${touchedBytes} changed`);
+  t.true(s2.uploadedBytes <= 0.05 * s1.uploadedBytes, `uploaded ${s2.uploadedBytes} bytes, first snapshot ${s1.uploadedBytes}`);
+  t.log(`first snapshot: ${s1.uploadedBytes} bytes in ${s1.seconds} s; after 1 %: ${s2.uploadedBytes} bytes in ${s2.seconds} s`);
+
+  const files = await listOf(repo, second.manifest, 'pub/media');
+  const paths = new Set(files.map((f) => f.path));
+  for (const gone of mutation.deleted.map(inMedia)) t.false(paths.has(gone), `deleted ${gone} is absent`);
+  for (const added of mutation.added.map(inMedia)) t.true(paths.has(added), `added ${added} is present`);
+});
+
+test('a subpath restore contains only that subpath', async (t) => {
+  const { root, repo } = await fixture(t);
+  const { manifest } = await snapshotAndCommit({ repo, root, areas: AREAS });
+  const sub = `catalog/product/${readdirSync(join(root, 'pub/media/catalog/product')).find((d) => d !== 'cache')}`;
+  const inside = (p: string): boolean => p === sub || p.startsWith(`${sub}/`);
+  const above = (p: string): boolean => sub.startsWith(`${p}/`);
+  const target = `${root}-restore`;
+  const result = await restoreFiles({ repo, manifest, area: 'pub/media', path: sub, target });
+  const tree = describeTree(target);
+  t.true(Object.keys(tree).some((p) => p.startsWith(`${sub}/`)));
+  t.deepEqual(
+    Object.keys(tree).filter((p) => !inside(p) && !above(p)),
+    [],
+    'nothing outside the subpath but its parent directories',
+  );
+  t.is(result.files, Object.values(tree).filter((e) => e.type === 'file').length);
+  t.deepEqual(
+    treeDiff(
+      describeTree(join(root, 'pub/media'), (p) => !inside(p) && !above(p)),
+      tree,
+    ),
+    [],
+  );
+});
+
+test('a file appended to during the snapshot is never stored torn', async (t) => {
+  const { root, repo } = await fixture(t);
+  const log = join(root, 'var/log/busy.log');
+  // 64-byte records, each one write(2) with O_APPEND, numbered from 0
+  const appender: ChildProcess = spawn('bash', ['-c', `i=0; while :; do printf '%063d\\n' $i >> '${log}'; i=$((i+1)); done`], {
+    stdio: 'ignore',
+  });
+  t.teardown(() => {
+    appender.kill('SIGKILL');
+  });
+  while ((statSync(log, { throwIfNoEntry: false })?.size ?? 0) < 64 * 200) await sleep(20);
+  const logger = new MemoryLogger();
+  const { result, manifest } = await snapshotAndCommit({
+    repo,
+    root,
+    areas: AREAS.filter((a) => a.name === 'var'),
+    logger,
+    // widen the window between the read and the second stat so appends surely land in it
+    readHook: async (path) => {
+      if (path === 'log/busy.log') await sleep(50);
+    },
+  });
+  appender.kill('SIGKILL');
+  t.is(result.status, 'complete');
+  const entry = (await listOf(repo, manifest, 'var')).find((f) => f.path === 'log/busy.log');
+  t.true(entry?.changedDuringBackup, 'flagged after three reads that all saw it change');
+  t.true(logger.records.some((r) => r.level === 'warn' && r.fields.path === 'log/busy.log'));
+
+  const target = `${root}-restore`;
+  await restoreFiles({ repo, manifest, area: 'var', path: 'log/busy.log', target });
+  const stored = readFileSync(join(target, 'log/busy.log'), 'utf8');
+  t.is(stored.length, entry?.size ?? -1);
+  t.is(stored.length % 64, 0, 'whole records only');
+  const lines = stored.split('\n').slice(0, -1);
+  t.true(
+    lines.every((line, i) => line === String(i).padStart(63, '0')),
+    'every record intact and in order: a prefix of the file as written',
+  );
+  t.is(readFileSync(log, 'utf8').slice(0, stored.length), stored);
+});
+
+test('a corrupted pack in the bucket makes the restore fail naming the file and the pack', async (t) => {
+  const { root, repo, prefix } = await fixture(t);
+  const { result, manifest } = await snapshotAndCommit({ repo, root, areas: AREAS.filter((a) => a.name === 'app/etc') });
+  const files = await listOf(repo, manifest, 'app/etc');
+  const victim = files.find((f) => f.pack !== undefined) as RegularFileEntry;
+  const pack = victim.pack as string;
+  t.true(result.part.packs.some((p) => p.key === pack));
+  const key = `${prefix}/${CLUSTER}/${pack}`;
+  const bytes = await getBuffer(s3, key);
+  const frame = victim.frame as { offset: number; length: number };
+  const at = frame.offset + Math.floor(frame.length / 2);
+  bytes[at] = (bytes[at] ?? 0) ^ 0x5a;
+  await s3.put(key, bytes);
+  const err = await t.throwsAsync(restoreFiles({ repo, manifest, area: 'app/etc', target: `${root}-restore` }));
+  t.true(err instanceof IntegrityError, String(err));
+  t.true(err?.message.includes(pack), err?.message);
+  t.regex(err?.message ?? '', /file '[^']+'/);
+  t.true(files.some((f) => err?.message.includes(`file '${f.path}'`)));
+});
+
+test('the emergency recipe (aws s3 cp, zstd, tar, jq) restores a tree', async (t) => {
+  const { root, repo, prefix } = await fixture(t);
+  const { manifest } = await snapshotAndCommit({ repo, root, areas: AREAS });
+  const facts = s3Facts();
+  const list = manifest.objects.find((o) => o.key.endsWith('files-pub-media.jsonl.zst'))?.key as string;
+  const work = tempDir('recipe');
+  t.teardown(() => cleanup(work));
+  const target = `${root}-restore`;
+  const run = runRecipe(
+    `aws --endpoint-url '${facts.endpoint}' s3 cp --only-show-errors "s3://${facts.bucket}/${prefix}/${CLUSTER}/$1" -`,
+    { LIST: list, TARGET: target, WORK: work },
+    {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: facts.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: facts.secretAccessKey,
+      AWS_DEFAULT_REGION: facts.region,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: '/dev/null',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      AWS_PAGER: '',
+    },
+  );
+  t.is(run.status, 0, run.stderr);
+  t.deepEqual(treeDiff(describeTree(join(root, 'pub/media'), isCache), describeTree(target)), []);
+});
