@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `npm run demo`: brings up a local sandbox (3-node Galera cluster, GlusterFS volume) with
-# Magento-shaped data, then runs Lifeboat's main job end to end on the embedded `fs` store:
-# snapshot, list, verify, restore. The sandbox stays up; stop it with
+# `npm run demo`: brings up a local sandbox (3-node Galera cluster in network namespaces, a
+# GlusterFS volume over FUSE) with Magento-shaped data, then runs Lifeboat end to end on the
+# embedded `fs` store: a full snapshot (database + the four file areas), list, verify, restores,
+# and the daemon taking a scheduled snapshot. The sandbox stays up afterwards; stop it with
 # `bash test/testbed/testbed.sh down`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,17 +15,20 @@ set -a
 source .testbed/env
 set +a
 
-demo=.testbed/demo
-rm -rf "$demo"
-mkdir -p "$demo"
+demo=$root/.testbed/demo
+magento=$GLUSTER_MOUNT/demo-magento
+rm -rf "$demo" "$magento"
+mkdir -p "$demo" "$magento"
 chmod 755 "$demo"
 
-echo "== generating a small Magento database (magento_demo, ~20 MB)"
+echo "== generating a Magento database (magento_demo, ~20 MB) and a media tree on the GlusterFS mount"
 node dist/test/testbed/datagen/main.js db --socket "$GALERA_NODE1_SOCKET" --user "$GALERA_USER" \
   --password "$GALERA_PASSWORD" --database magento_demo --size-mb 20 >/dev/null
+node dist/test/testbed/datagen/main.js media --root "$magento" --small 400 --large 4 --static 300 >/dev/null
 
+export LIFEBOAT_DEMO_API_TOKEN=demo-token
 cat >"$demo/lifeboat.yaml" <<YAML
-stateDir: $root/$demo/state
+stateDir: $demo/state
 cluster:
   name: demo
   node: n2
@@ -36,22 +40,49 @@ database:
   user: $GALERA_USER
   password: { env: GALERA_PASSWORD }
 storage:
-  url: file://$root/$demo/repository
+  url: file://$demo/repository
 files:
-  root: $GLUSTER_MOUNT
+  root: $magento
+schedules:
+  snapshot: "*/20 * * * * *"        # every 20 seconds, for the demo (default: every six hours)
+api:
+  listen: 127.0.0.1:18470
+  token: { env: LIFEBOAT_DEMO_API_TOKEN }
+log:
+  level: info
+  format: text
 YAML
 
 lifeboat() { node dist/src/app/main.js --config "$demo/lifeboat.yaml" "$@"; }
 
 echo "== lifeboat config check"
-lifeboat config check | head -5
-echo "== lifeboat snapshot --db-only   (node n2 is desynced while it streams)"
-lifeboat snapshot --db-only
+lifeboat config check | head -4
+echo "== lifeboat snapshot   (database from node n2, desynced while it streams; then the four file areas)"
+lifeboat snapshot
 echo "== lifeboat snapshots"
 lifeboat snapshots
 echo "== lifeboat verify latest"
 lifeboat verify latest
-echo "== lifeboat restore db --snapshot latest --to $demo/restored"
-lifeboat restore db --snapshot latest --to "$demo/restored"
-ls "$demo/restored" | head -20
+echo "== lifeboat restore db --snapshot latest --to $demo/restored-db"
+lifeboat restore db --snapshot latest --to "$demo/restored-db"
+echo "== lifeboat restore files --snapshot latest --area pub/media --path catalog/product --to $demo/restored-media"
+lifeboat restore files --snapshot latest --area pub/media --path catalog/product --to "$demo/restored-media"
+
+echo "== lifeboat daemon   (schedule every 20 s; waiting for its scheduled snapshot)"
+before=$(lifeboat --json snapshots | node -e 'process.stdin.on("data",d=>process.stdout.write(String(JSON.parse(d).length)))')
+lifeboat daemon >"$demo/daemon.log" 2>&1 &
+daemon=$!
+trap 'kill $daemon 2>/dev/null || true' EXIT
+for _ in $(seq 1 60); do
+  sleep 2
+  now=$(lifeboat --json snapshots | node -e 'process.stdin.on("data",d=>process.stdout.write(String(JSON.parse(d).length)))')
+  [ "$now" -gt "$before" ] && break
+done
+curl -s -H "authorization: Bearer $LIFEBOAT_DEMO_API_TOKEN" http://127.0.0.1:18470/v1/status | head -c 600; echo
+kill -TERM $daemon
+wait $daemon || true
+trap - EXIT
+grep -E 'slot (taken|done)|snapshot committed' "$demo/daemon.log" | tail -3
+lifeboat snapshots
+[ "$now" -gt "$before" ] || { echo "demo: the daemon took no scheduled snapshot" >&2; exit 1; }
 echo "== demo finished: repository in $demo/repository (stop the sandbox: bash test/testbed/testbed.sh down)"

@@ -165,10 +165,17 @@ export class Repository {
     return this.manifest(last);
   }
 
-  /** Reads every object of a snapshot and checks both checksums; one result per object. */
-  async verify(manifest: Manifest, options: { signal?: AbortSignal; progress?: Progress } = {}): Promise<VerifyResult[]> {
+  /**
+   * Reads every object of a snapshot and checks both checksums; one result per object. `also`
+   * adds objects the snapshot depends on without listing them (packs written by earlier snapshots).
+   */
+  async verify(
+    manifest: Manifest,
+    options: { signal?: AbortSignal; progress?: Progress; also?: readonly ObjectRecord[] } = {},
+  ): Promise<VerifyResult[]> {
     const results: VerifyResult[] = [];
-    for (const record of manifest.objects) {
+    const records = new Map([...manifest.objects, ...(options.also ?? [])].map((r) => [r.key, r]));
+    for (const record of records.values()) {
       try {
         const stream = await this.openObject(record, options);
         for await (const _ of stream) {

@@ -3,10 +3,10 @@ import { takeSnapshot } from '../../../jobs/snapshot.js';
 import { filesPartOf } from '../../files/index.js';
 import { UsageError } from '../../lib/errors.js';
 import { snapshotTime } from '../../repo/snapshot-id.js';
-import { verificationStates } from '../../repo/verification.js';
+import { recordVerification, verificationStates } from '../../repo/verification.js';
 import type { Action } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
-import { connectLocal, databaseOptions, filesOptions, openRepository } from '../runtime.js';
+import { connectLocal, databaseOptions, filesOptions, openRepository, packObjects } from '../runtime.js';
 import { toolVersion } from '../version.js';
 
 export function registerSnapshotCommands(program: Command, action: Action): void {
@@ -150,9 +150,17 @@ export function registerSnapshotCommands(program: Command, action: Action): void
           m.objects.reduce((s, o) => s + o.stored.size, 0),
           'bytes',
         );
-        const results = await repo.verify(m, { signal: ctx.signal, progress });
+        const results = await repo.verify(m, { signal: ctx.signal, progress, also: packObjects(m) });
         progress.done();
         const ok = results.every((r) => r.ok);
+        // A full check: recorded next to the snapshot, so `snapshots` and retention see it.
+        await recordVerification(repo, {
+          id: m.id,
+          verifiedAt: new Date().toISOString(),
+          ok,
+          objects: results.map((r) => ({ key: r.key, ok: r.ok, ...(r.error ? { error: r.error } : {}) })),
+          sampled: false,
+        });
         ctx.print({ id: m.id, ok, objects: results }, (v) =>
           [
             ...v.objects.map((r) => `${r.ok ? 'ok  ' : 'FAIL'} ${r.key}${r.error ? `: ${r.error}` : ''}`),
