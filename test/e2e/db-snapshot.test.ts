@@ -262,3 +262,23 @@ test.serial('a flipped byte in the stored object fails verify and restore, namin
     rmSync(node.dir, { recursive: true, force: true });
   }),
 );
+
+test.serial('SIGTERM mid-snapshot: the run stops cleanly, resyncs the node, leaves nothing behind', (t) =>
+  withClusterLock(async () => {
+    const repo = testRepo('n1');
+    const run = startLifeboat(repo, ['snapshot', '--db-only']);
+    let uploads = 0;
+    for (let i = 0; i < 600 && uploads === 0; i++) {
+      uploads = await danglingUploads(repo.prefix);
+      if (uploads === 0) await sleep(50);
+    }
+    t.true(uploads > 0, 'stopped while a multipart upload was in flight');
+    run.child.kill('SIGTERM');
+    const done = await run.done;
+    t.is(done.code, 1, done.stderr.slice(-1000));
+    t.regex(done.stderr, /SIGTERM received/);
+    t.false(await desynced(1), 'desync undone before exiting');
+    t.is(await danglingUploads(repo.prefix), 0, 'the upload was aborted');
+    t.deepEqual(await listed(repo), []);
+  }),
+);
