@@ -1,7 +1,8 @@
 import { benchDb } from './db.js';
+import { benchFiles } from './files.js';
 import { benchStorage } from './storage.js';
 
-const benches: Record<string, () => Promise<void>> = { storage: benchStorage, db: benchDb };
+const benches: Record<string, () => Promise<void>> = { storage: benchStorage, db: benchDb, files: benchFiles };
 
 const names = process.argv.slice(2);
 for (const name of names.length ? names : Object.keys(benches)) {

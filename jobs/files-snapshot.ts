@@ -5,6 +5,7 @@ import { type Codec, detectCodec } from '../src/codec/zstd.js';
 import {
   type AreaSpec,
   areaDir,
+  ByteBudget,
   type ContentLocation,
   DEFAULT_FRAME_BYTES,
   DEFAULT_PACK_BYTES,
@@ -15,13 +16,13 @@ import {
   type FilesPart,
   fileListKey,
   filesPartOf,
-  isoFromNs,
   loadFileList,
   modeString,
   PackWriter,
   type ReadHook,
   type RegularFileEntry,
   readStable,
+  statFields,
   validateAreas,
   type WalkedEntry,
   walkArea,
@@ -55,6 +56,8 @@ export interface SnapshotFilesOptions {
   readonly codec?: Codec;
   /** where files larger than a frame are copied while being read (default: the OS temp dir) */
   readonly tmpDir?: string;
+  /** bytes of file content held in memory at once by the readers (default 16 MiB) */
+  readonly memoryBytes?: number;
   /** reads of a file that keeps changing before it is stored flagged (default 3) */
   readonly attempts?: number;
   /** test seam: runs between reading a file and re-checking its stat */
@@ -104,6 +107,7 @@ export interface SnapshotFilesResult {
 }
 
 const MAX_PROBLEMS_IN_PART = 100;
+const MiB = 1024 * 1024;
 
 interface Previous {
   readonly byArea: Map<string, Map<string, FileEntry>>;
@@ -152,7 +156,9 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
   const codec = options.codec ?? (await detectCodec());
   const repo = options.repo;
 
-  const previous = await loadPrevious(repo, options.previous, logger, signal);
+  // the previous lists download while the areas are walked
+  const loading = loadPrevious(repo, options.previous, logger, signal);
+  loading.catch(() => {}); // awaited below
   const spoolDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'lifeboat-files-'));
   const packer = new PackWriter({
     store: repo.store,
@@ -163,7 +169,6 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     ...(signal ? { signal } : {}),
   });
   const blobs = new Map<string, Blob>();
-  for (const [sha, location] of previous.blobs) blobs.set(sha, { location });
   const counts = { reused: 0, read: 0, readBytes: 0, deduped: 0, special: 0 };
   const lists: ObjectRecord[] = [];
 
@@ -183,13 +188,14 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     }
 
     // 2. reuse what is unchanged, read the rest
+    const previous = await loading;
+    for (const [sha, location] of previous.blobs) blobs.set(sha, { location });
     const toRead: { state: AreaState; walked: WalkedEntry; slot: number }[] = [];
     for (const { state, walked } of areas) {
       const before = previous.byArea.get(state.spec.name);
       for (const w of walked) {
-        if (w.type === 'dir') state.entries.push({ path: w.path, type: 'dir', ...statFields(w) });
-        else if (w.type === 'symlink')
-          state.entries.push({ path: w.path, type: 'symlink', ...statFields(w), target: w.target ?? '' });
+        if (w.type === 'dir') state.entries.push({ path: w.path, type: 'dir', ...meta(w) });
+        else if (w.type === 'symlink') state.entries.push({ path: w.path, type: 'symlink', ...meta(w), target: w.target ?? '' });
         else {
           const reused = reusable(before?.get(w.path), w, previous);
           if (reused) {
@@ -202,9 +208,11 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
         }
       }
     }
-    const readTotal = toRead.reduce((sum, r) => sum + Number(r.walked.stat.size), 0);
+    for (const area of areas) area.walked = []; // what is still needed now lives in toRead
+    const readTotal = toRead.reduce((sum, r) => sum + r.walked.size, 0);
     logger.info('files scanned', { areas: areas.length, toRead: toRead.length, readBytes: readTotal, reused: counts.reused });
     progress.phase('read', readTotal, 'bytes');
+    const budget = new ByteBudget(options.memoryBytes ?? 16 * MiB);
     const limit = limiter(concurrency);
     let failed: unknown;
     const tasks = toRead.map((job) =>
@@ -218,7 +226,16 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
         }
       }),
     );
-    async function readOne({ state, walked, slot }: (typeof toRead)[number]): Promise<void> {
+    async function readOne(job: (typeof toRead)[number]): Promise<void> {
+      // files read into memory reserve their size until the packer holds their bytes
+      const release = await budget.acquire(job.walked.size <= frameBytes ? job.walked.size : 0);
+      try {
+        await readAndPack(job);
+      } finally {
+        release();
+      }
+    }
+    async function readAndPack({ state, walked, slot }: (typeof toRead)[number]): Promise<void> {
       throwIfAborted(signal, 'files snapshot');
       const abs = join(areaDir(options.root, state.spec), ...walked.path.split('/'));
       const outcome = await readStable(abs, {
@@ -229,7 +246,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
         ...(options.readHook ? { hook: options.readHook } : {}),
         ...(signal ? { signal } : {}),
       });
-      progress.advance(Number(walked.stat.size));
+      progress.advance(walked.size);
       if (outcome.kind === 'vanished') {
         state.vanished++;
         return;
@@ -253,15 +270,13 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
           attempts: outcome.attempts,
         });
       }
+      const stat = statFields(outcome.stat);
       const file: PendingFile['file'] = {
         path: walked.path,
         type: 'file',
-        mode: modeString(Number(outcome.stat.mode)),
-        uid: Number(outcome.stat.uid),
-        gid: Number(outcome.stat.gid),
-        mtime: isoFromNs(outcome.stat.mtimeNs),
+        ...meta(stat),
         size: outcome.size,
-        inode: outcome.stat.ino.toString(),
+        inode: stat.inode,
         sha256: outcome.sha256,
         ...(outcome.changed ? { changedDuringBackup: true as const } : {}),
       };
@@ -293,6 +308,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     }
     await Promise.all(tasks);
     if (failed !== undefined) throw failed;
+    toRead.length = 0;
     const packs = await packer.close();
     progress.done();
 
@@ -302,7 +318,11 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     const summaries: FilesArea[] = [];
     progress.phase('lists', areas.length, 'objects');
     for (const { state } of areas) {
-      const entries = state.entries.flatMap((e) => (e === undefined ? [] : [resolveEntry(e, previous, referenced)]));
+      const present = state.entries.filter((e) => e !== undefined);
+      // entries are resolved as the list streams out: the whole list never exists twice in memory
+      function* resolved(): Generator<FileEntry> {
+        for (const e of present) yield resolveEntry(e, previous, referenced);
+      }
       const key = fileListKey(options.snapshotId, state.spec.name);
       const record = await writeFileList(
         repo,
@@ -314,9 +334,9 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
           include: [...(state.spec.include ?? ['**'])],
           exclude: [...(state.spec.exclude ?? [])],
           snapshot: options.snapshotId,
-          entries: entries.length,
+          entries: present.length,
         },
-        entries,
+        resolved(),
         {
           ...(options.compressionLevel === undefined ? {} : { compressionLevel: options.compressionLevel }),
           ...(signal ? { signal } : {}),
@@ -324,7 +344,8 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       );
       lists.push(record);
       progress.advance(1);
-      summaries.push(summarize(state, entries, key));
+      summaries.push(summarize(state, present, key));
+      state.entries.length = 0;
     }
     progress.done();
 
@@ -390,23 +411,16 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
   }
 }
 
-function statFields(w: WalkedEntry): { mode: string; uid: number; gid: number; mtime: string } {
-  return {
-    mode: modeString(Number(w.stat.mode)),
-    uid: Number(w.stat.uid),
-    gid: Number(w.stat.gid),
-    mtime: isoFromNs(w.stat.mtimeNs),
-  };
+function meta(w: Pick<WalkedEntry, 'mode' | 'uid' | 'gid' | 'mtime'>): { mode: string; uid: number; gid: number; mtime: string } {
+  return { mode: modeString(w.mode), uid: w.uid, gid: w.gid, mtime: w.mtime };
 }
 
 /** The previous entry with fresh metadata, when size, mtime and inode prove the content unchanged. */
 function reusable(before: FileEntry | undefined, w: WalkedEntry, previous: Previous): RegularFileEntry | undefined {
   if (before?.type !== 'file' || before.changedDuringBackup) return undefined;
-  const fields = statFields(w);
-  if (before.size !== Number(w.stat.size) || before.mtime !== fields.mtime || before.inode !== w.stat.ino.toString())
-    return undefined;
+  if (before.size !== w.size || before.mtime !== w.mtime || before.inode !== w.inode) return undefined;
   if (before.size > 0 && (before.pack === undefined || !previous.packs.has(before.pack))) return undefined;
-  return { ...before, ...fields };
+  return { ...before, ...meta(w) };
 }
 
 function resolveEntry(e: FileEntry | PendingFile, previous: Previous, referenced: Map<string, ObjectRecord>): FileEntry {
@@ -428,12 +442,13 @@ function reference(pack: string, previous: Previous, referenced: Map<string, Obj
   referenced.set(pack, record);
 }
 
-function summarize(state: AreaState, entries: readonly FileEntry[], list: string): FilesArea {
+function summarize(state: AreaState, present: readonly (FileEntry | PendingFile)[], list: string): FilesArea {
   let files = 0;
   let dirs = 0;
   let symlinks = 0;
   let bytes = 0;
-  for (const e of entries) {
+  for (const p of present) {
+    const e = 'kind' in p ? p.file : p;
     if (e.type === 'file') {
       files++;
       bytes += e.size;

@@ -40,14 +40,15 @@ export function writeFileList(
     let batch: string[] = [JSON.stringify(header)];
     for (const e of entries) {
       batch.push(entryLine(e));
-      if (batch.length >= 1000) {
+      if (batch.length >= 256) {
         yield Buffer.from(`${batch.join('\n')}\n`);
         batch = [];
       }
     }
     if (batch.length > 0) yield Buffer.from(`${batch.join('\n')}\n`);
   }
-  return repo.writeObject(key, Readable.from(lines()), {
+  // little read-ahead: lines are produced as the compressor takes them
+  return repo.writeObject(key, Readable.from(lines(), { highWaterMark: 1 }), {
     format: 'jsonl',
     ...(options.compressionLevel === undefined ? {} : { compressionLevel: options.compressionLevel }),
     ...(options.signal ? { signal: options.signal } : {}),

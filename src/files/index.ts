@@ -1,8 +1,10 @@
+export { ByteBudget } from './byte-budget.js';
+export { DEFAULT_AREAS } from './defaults.js';
 export { entryLine, type FileListReader, loadFileList, openFileList, writeFileList } from './file-list.js';
 export { type FrameBlob, frameBlobs } from './frame-reader.js';
 export { areaSlug, fileListKey, isoFromNs, isSafeRelative, modeBits, modeString, secondsFromIso, validateAreas } from './meta.js';
 export {
-  compressBuffer,
+  compressChunks,
   DEFAULT_FRAME_BYTES,
   DEFAULT_PACK_BYTES,
   type LocationSink,
@@ -27,4 +29,4 @@ export {
   type RegularFileEntry,
   type SymlinkEntry,
 } from './types.js';
-export { areaDir, type WalkedEntry, type WalkOptions, type WalkResult, walkArea } from './walk.js';
+export { areaDir, statFields, type WalkedEntry, type WalkOptions, type WalkResult, walkArea } from './walk.js';

@@ -25,7 +25,7 @@ export interface PackWriterOptions {
   readonly compressionLevel?: number;
   /** frames compressed at once (default: one per core) */
   readonly compressConcurrency?: number;
-  /** frames waiting to be written before `add*` waits (default 4) */
+  /** frames waiting to be written before `add*` waits (default 2) */
   readonly maxPendingFrames?: number;
   readonly signal?: AbortSignal;
 }
@@ -47,9 +47,11 @@ export interface PackWriterStats {
 type Job =
   | {
       readonly kind: 'buffer';
-      readonly raw: Buffer;
+      /** the frame's tar bytes, in pieces (never copied into one buffer) */
+      readonly raw: readonly Buffer[];
+      readonly rawBytes: number;
       readonly entries: readonly BufferedEntry[];
-      readonly compressed: Promise<Buffer>;
+      readonly compressed: Promise<Buffer[]>;
     }
   | {
       readonly kind: 'file';
@@ -116,7 +118,7 @@ export class PackWriter {
     this.packBytes = options.packBytes ?? DEFAULT_PACK_BYTES;
     this.frameBytes = options.frameBytes ?? DEFAULT_FRAME_BYTES;
     this.level = options.compressionLevel ?? 3;
-    this.maxPending = options.maxPendingFrames ?? 4;
+    this.maxPending = options.maxPendingFrames ?? 2;
     this.compressLimit = limiter(options.compressConcurrency ?? Math.max(1, availableParallelism()));
     this.signal = options.signal;
     for (const [name, value] of [
@@ -202,10 +204,10 @@ export class PackWriter {
     const frame = this.current;
     if (frame.bytes === 0) return;
     this.current = { chunks: [], entries: [], bytes: 0 };
-    const raw = Buffer.concat(frame.chunks, frame.bytes);
-    const compressed = this.compressLimit(() => compressBuffer(this.codec, this.level, raw));
+    const raw = frame.chunks;
+    const compressed = this.compressLimit(() => compressChunks(this.codec, this.level, raw));
     compressed.catch(() => {}); // observed by write()
-    this.enqueue({ kind: 'buffer', raw, entries: frame.entries, compressed });
+    this.enqueue({ kind: 'buffer', raw, rawBytes: frame.bytes, entries: frame.entries, compressed });
   }
 
   private enqueue(job: Job): void {
@@ -228,16 +230,16 @@ export class PackWriter {
 
   private async write(job: Job): Promise<void> {
     // a blob that would overflow the open pack starts a new one, sized for it
-    const blobBytes = job.kind === 'file' ? tarEntrySize(job.size) : job.raw.length;
+    const blobBytes = job.kind === 'file' ? tarEntrySize(job.size) : job.rawBytes;
     if (this.pack && this.pack.rawBytes > 0 && this.pack.rawBytes + blobBytes > this.packBytes) await this.finishPack();
     const pack = this.openPack(blobBytes);
     const offset = pack.storedBytes;
     if (job.kind === 'buffer') {
       const data = await job.compressed;
-      pack.raw.update(job.raw);
-      pack.rawBytes += job.raw.length;
-      await this.writeStored(pack, data);
-      const frame = { offset, length: data.length };
+      for (const chunk of job.raw) pack.raw.update(chunk);
+      pack.rawBytes += job.rawBytes;
+      for (const chunk of data) await this.writeStored(pack, chunk);
+      const frame = { offset, length: pack.storedBytes - offset };
       for (const e of job.entries) {
         e.sink({ pack: pack.key, frame, entry: e.offset });
         this.counts.blobs++;
@@ -304,10 +306,10 @@ export class PackWriter {
   private async finishPack(): Promise<void> {
     const pack = this.pack;
     if (!pack) return;
-    const trailer = await compressBuffer(this.codec, this.level, END_OF_ARCHIVE);
+    const trailer = await compressChunks(this.codec, this.level, [END_OF_ARCHIVE]);
     pack.raw.update(END_OF_ARCHIVE);
     pack.rawBytes += END_OF_ARCHIVE.length;
-    await this.writeStored(pack, trailer);
+    for (const chunk of trailer) await this.writeStored(pack, chunk);
     pack.body.end();
     const put = await pack.put;
     this.pack = undefined;
@@ -325,16 +327,28 @@ export class PackWriter {
   }
 }
 
-/** Compresses one buffer into one standalone zstd stream. */
-export async function compressBuffer(codec: Codec, level: number, raw: Buffer): Promise<Buffer> {
+/** Compresses bytes held in memory into one standalone zstd stream, returned in pieces. */
+export async function compressChunks(codec: Codec, level: number, raw: readonly Buffer[]): Promise<Buffer[]> {
   const z = codec.compress({ level, threads: 1 });
-  const chunks: Buffer[] = [];
+  const out: Buffer[] = [];
   const collected = (async () => {
-    for await (const chunk of z) chunks.push(chunk as Buffer);
+    for await (const chunk of z) out.push(chunk as Buffer);
   })();
-  z.end(raw);
+  collected.catch(() => {}); // awaited below
+  for (const chunk of raw) {
+    if (!z.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          z.off('drain', done).off('close', done);
+          resolve();
+        };
+        z.on('drain', done).on('close', done);
+      });
+    }
+  }
+  z.end();
   await collected;
-  return Buffer.concat(chunks);
+  return out;
 }
 
 /** Writes into `stream`, waiting for it to drain; rejects if it is destroyed meanwhile. */

@@ -5,14 +5,23 @@ import picomatch from 'picomatch';
 import { errorMessage, throwIfAborted } from '../lib/errors.js';
 import { limiter } from '../lib/limit.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
+import { isoFromNs } from './meta.js';
 import type { AreaSpec, FileProblem } from './types.js';
 
-/** What the walk saw of one entry (lstat, never following symlinks). */
+/** What the walk saw of one entry (lstat, never following symlinks), in list form. */
 export interface WalkedEntry {
   /** relative to the area directory, `/`-separated */
   readonly path: string;
   readonly type: 'file' | 'dir' | 'symlink';
-  readonly stat: BigIntStats;
+  /** `st_mode` permission bits */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: number;
+  /** as `isoFromNs` writes it */
+  readonly mtime: string;
+  /** decimal inode number */
+  readonly inode: string;
   /** symlinks only */
   readonly target?: string;
 }
@@ -28,16 +37,32 @@ export interface WalkResult {
 }
 
 export interface WalkOptions {
-  /** filesystem calls in flight (default 16) */
+  /** directories listed at once (default 16); each stats its entries with up to 8 calls in flight */
   readonly concurrency?: number;
   readonly logger?: Logger;
   readonly signal?: AbortSignal;
 }
 
+/** Calls in flight per directory: its entries are stat'ed right after the listing, while a FUSE
+ * client still has their attributes from READDIRPLUS. */
+const STATS_PER_DIR = 8;
+
 /** Absolute directory of an area below `root`. */
 export function areaDir(root: string, area: AreaSpec): string {
   const rel = area.path.replace(/\/+$/, '');
   return rel === '.' || rel === '' ? root : join(root, ...rel.split('/'));
+}
+
+/** The list form of an lstat. */
+export function statFields(stat: BigIntStats): Pick<WalkedEntry, 'mode' | 'uid' | 'gid' | 'size' | 'mtime' | 'inode'> {
+  return {
+    mode: Number(stat.mode & 0o7777n),
+    uid: Number(stat.uid),
+    gid: Number(stat.gid),
+    size: Number(stat.size),
+    mtime: isoFromNs(stat.mtimeNs),
+    inode: stat.ino.toString(),
+  };
 }
 
 /**
@@ -48,7 +73,7 @@ export function areaDir(root: string, area: AreaSpec): string {
  */
 export async function walkArea(root: string, area: AreaSpec, options: WalkOptions = {}): Promise<WalkResult> {
   const logger = options.logger ?? nullLogger;
-  const limit = limiter(options.concurrency ?? 16);
+  const dirs = limiter(options.concurrency ?? 16);
   const glob = { dot: true };
   const included = picomatch([...(area.include ?? ['**'])], glob);
   const excludeGlobs = [...(area.exclude ?? [])];
@@ -64,49 +89,63 @@ export async function walkArea(root: string, area: AreaSpec, options: WalkOption
     problems.push({ area: area.name, path, code, message: `area '${area.name}': '${path || '.'}': ${errorMessage(err)}` });
   };
 
-  const visit = async (rel: string): Promise<void> => {
+  /** Lists one directory and stats its entries; returns its subdirectories. */
+  const list = async (rel: string): Promise<string[]> => {
     throwIfAborted(options.signal, `area '${area.name}'`);
     const abs = rel ? join(base, ...rel.split('/')) : base;
     let names: Dirent[];
     try {
-      names = await limit(() => readdir(abs, { withFileTypes: true }));
+      names = await readdir(abs, { withFileTypes: true });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (rel && (code === 'ENOENT' || code === 'ENOTDIR')) vanished++;
       else problem(rel, err);
-      return;
+      return [];
     }
-    const below: Promise<void>[] = [];
-    for (const dirent of names) {
-      const path = rel ? `${rel}/${dirent.name}` : dirent.name;
-      if (excluded(path)) continue;
-      below.push(visitEntry(path, join(abs, dirent.name)));
-    }
-    await Promise.all(below);
+    const children = names.map((d) => (rel ? `${rel}/${d.name}` : d.name)).filter((path) => !excluded(path));
+    const subdirs: string[] = [];
+    let next = 0;
+    const statNext = async (): Promise<void> => {
+      while (next < children.length) {
+        const path = children[next++] as string;
+        const sub = await visitEntry(path, join(abs, path.slice(path.lastIndexOf('/') + 1)));
+        if (sub) subdirs.push(path);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(STATS_PER_DIR, children.length) }, statNext));
+    return subdirs;
   };
 
-  const visitEntry = async (path: string, abs: string): Promise<void> => {
+  /** Records one entry; true when it is a directory to descend into. */
+  const visitEntry = async (path: string, abs: string): Promise<boolean> => {
     let stat: BigIntStats;
     let target: string | undefined;
     try {
-      stat = await limit(() => lstat(abs, { bigint: true }));
-      if (stat.isSymbolicLink()) target = await limit(() => readlink(abs));
+      stat = await lstat(abs, { bigint: true });
+      if (stat.isSymbolicLink()) target = await readlink(abs);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') vanished++;
       else problem(path, err);
-      return;
+      return false;
     }
     if (stat.isDirectory()) {
-      entries.push({ path, type: 'dir', stat });
-      await visit(path);
-    } else if (stat.isFile()) {
-      if (included(path)) entries.push({ path, type: 'file', stat });
+      entries.push({ path, type: 'dir', ...statFields(stat) });
+      return true;
+    }
+    if (stat.isFile()) {
+      if (included(path)) entries.push({ path, type: 'file', ...statFields(stat) });
     } else if (target !== undefined) {
-      if (included(path)) entries.push({ path, type: 'symlink', stat, target });
+      if (included(path)) entries.push({ path, type: 'symlink', ...statFields(stat), target });
     } else {
       special++;
       logger.debug('skipping special file', { area: area.name, path });
     }
+    return false;
+  };
+
+  const visit = async (rel: string): Promise<void> => {
+    const subdirs = await dirs(() => list(rel));
+    await Promise.all(subdirs.map(visit));
   };
 
   try {
