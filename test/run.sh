@@ -16,12 +16,13 @@ fi
 log=$(mktemp)
 status=0
 npx ava "$@" 2>&1 | tee "$log" || status=$?
-passed=$(grep -Eo '([0-9]+) tests? passed' "$log" | tail -1 | grep -Eo '^[0-9]+' || echo 0)
-failed=$(grep -Eo '([0-9]+) tests? failed' "$log" | tail -1 | grep -Eo '^[0-9]+' || echo 0)
+# ava prints one line per test: ✔ passed, ✘ [fail]: failed (its own totals omit passes when something fails).
+passed=$(grep -c '✔' "$log" || true)
+failed=$(grep -c '✘' "$log" || true)
 rm -f "$log"
 echo "ava: ${passed} passed, ${failed} failed"
 echo "npm test took $(($(date +%s) - started)) s"
-if [ "$passed" -eq 0 ]; then
+if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
   echo "no test ran" >&2
   exit 1
 fi

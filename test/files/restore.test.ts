@@ -171,7 +171,9 @@ test('a subpath restore writes only that subpath (and its parent directories)', 
   await restoreFiles({ repo, manifest, area: 'pub/media', path: 'wysiwyg/banners/hero.png', target: one });
   t.deepEqual(Object.keys(describeTree(one)).sort(), ['wysiwyg', 'wysiwyg/banners', 'wysiwyg/banners/hero.png']);
 
-  await t.throwsAsync(restoreFiles({ repo, manifest, area: 'pub/media', path: 'no/such/thing', target: tempDir('sub-none') }), {
+  const none = tempDir('sub-none');
+  t.teardown(() => cleanup(none));
+  await t.throwsAsync(restoreFiles({ repo, manifest, area: 'pub/media', path: 'no/such/thing', target: none }), {
     instanceOf: NotFoundError,
     message: /area 'pub\/media' has no path 'no\/such\/thing'/,
   });
