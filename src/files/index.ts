@@ -1,5 +1,4 @@
 export { ByteBudget } from './byte-budget.js';
-export { DEFAULT_AREAS } from './defaults.js';
 export { entryLine, type FileListReader, loadFileList, openFileList, writeFileList } from './file-list.js';
 export { type FrameBlob, frameBlobs } from './frame-reader.js';
 export { areaSlug, fileListKey, isoFromNs, isSafeRelative, modeBits, modeString, secondsFromIso, validateAreas } from './meta.js';
