@@ -5,5 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash test/setup.sh
+# GNU time measures the baselines' peak RSS.
+dpkg -s time >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null; }
 bash test/testbed/testbed.sh up
 node dist/bench/main.js "$@"

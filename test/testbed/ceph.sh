@@ -3,7 +3,7 @@
 # user with fixed keys and a warmed-up bucket. Object store: memstore (RAM; fast) by default, or
 # LIFEBOAT_TESTBED_OBJECTSTORE=bluestore (a sparse file in the run dir; bounded memory).
 
-CEPH_PKGS=(ceph-mon ceph-osd radosgw ceph-common awscli curl uuid-runtime)
+CEPH_PKGS=(ceph-mon ceph-osd radosgw ceph-common awscli curl uuid-runtime zstd jq)
 CEPH_DIR="$RUN/ceph"
 CEPH_CONF="$CEPH_DIR/ceph.conf"
 CEPH_RGW_NAME=client.rgw.lbt
