@@ -1,4 +1,4 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { type Config, formatConfig, loadConfig, redacted } from '../../config/load.js';
 import { LifeboatError } from '../lib/errors.js';
 import type { Action, CliIo, CommandContext, GlobalOptions } from './command-context.js';
@@ -102,11 +102,4 @@ function reportError(err: unknown, io: CliIo, json: boolean): void {
   const message = err instanceof Error ? err.message : String(err);
   if (json) io.stdout.write(`${JSON.stringify({ ok: false, error: { code, message } })}\n`);
   io.stderr.write(`lifeboat: ${code === 'internal' && err instanceof Error ? (err.stack ?? message) : message}\n`);
-}
-
-/** Parses a positive integer flag value; commander reports the failure as a usage error. */
-export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
 }

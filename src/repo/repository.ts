@@ -1,4 +1,4 @@
-import { PassThrough, Readable, Transform, type TransformCallback, Writable } from 'node:stream';
+import { PassThrough, type Readable, Transform, type TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Codec } from '../codec/zstd.js';
 import { ConflictError, IntegrityError, NotFoundError } from '../lib/errors.js';
@@ -85,14 +85,6 @@ export class Repository {
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
-  }
-
-  /** Stores a small JSON document compressed, with checksums. */
-  writeJson(key: string, value: unknown, signal?: AbortSignal): Promise<ObjectRecord> {
-    return this.writeObject(key, Readable.from([Buffer.from(JSON.stringify(value))]), {
-      format: 'json',
-      ...(signal ? { signal } : {}),
-    });
   }
 
   /**

@@ -160,11 +160,6 @@ export class JobRunner {
     return [...this.records.values()].sort((a, b) => (a.startedAt < b.startedAt ? 1 : -1));
   }
 
-  /** The newest finished run of a kind, if any. */
-  lastFinished(kind: JobKind): JobRecord | undefined {
-    return this.list().find((r) => r.kind === kind && r.state !== 'running');
-  }
-
   isRunning(kind: JobKind): boolean {
     return this.running.has(kind);
   }
