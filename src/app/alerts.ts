@@ -141,26 +141,16 @@ export function createAlerter(options: AlerterOptions): Alerter {
 
 function compose(event: AlertEvent, cluster: string | null, node: string | null, at: string): AlertPayload {
   const where = `lifeboat${cluster === null ? '' : ` ${cluster}`}${node === null ? '' : ` (${node})`}`;
+  const envelope = { source: 'lifeboat', cluster, node, at } as const;
   switch (event.kind) {
     case 'job-failed': {
       const error = event.error.length > MAX_ERROR_CHARS ? `${event.error.slice(0, MAX_ERROR_CHARS)}…` : event.error;
-      return {
-        ...event,
-        error,
-        source: 'lifeboat',
-        cluster,
-        node,
-        at,
-        text: `${where}: job '${event.job}' failed (run ${event.runId}): ${error}`,
-      };
+      return { ...event, error, ...envelope, text: `${where}: job '${event.job}' failed (run ${event.runId}): ${error}` };
     }
     case 'rpo-breach':
       return {
         ...event,
-        source: 'lifeboat',
-        cluster,
-        node,
-        at,
+        ...envelope,
         text:
           event.newest === null
             ? `${where}: no complete snapshot exists (RPO limit ${hours(event.limitSeconds)})`
@@ -169,10 +159,7 @@ function compose(event: AlertEvent, cluster: string | null, node: string | null,
     case 'rpo-recovered':
       return {
         ...event,
-        source: 'lifeboat',
-        cluster,
-        node,
-        at,
+        ...envelope,
         text: `${where}: RPO back within ${hours(event.limitSeconds)}: newest snapshot ${event.newest ?? '-'} is ${hours(event.ageSeconds)} old`,
       };
   }

@@ -59,6 +59,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     logger: log,
     onFinish: (record) => {
       metrics.recordJob(record);
+      if (record.kind === 'snapshot' && record.state === 'succeeded') void checkRpo().catch(() => {});
       if (record.state === 'failed') {
         void alerter.alert({ kind: 'job-failed', job: record.kind, runId: record.id, error: record.error?.message ?? 'unknown' });
       }
@@ -205,14 +206,22 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
 
   // RPO: age of the newest committed snapshot, checked every minute (metric + alert).
   const rpoLimit = config.alerts.rpoHours * 3600;
-  const checkRpo = async (): Promise<RpoState> => {
+  /** Reads the RPO state; only the minute timer acts on it (metric, alerts), never a status request. */
+  const rpoState = async (): Promise<RpoState & { age: number }> => {
     const newest = (await repo.snapshotIds()).at(-1) ?? null;
-    const ageSeconds = newest ? Math.max(0, (Date.now() - snapshotTime(newest).getTime()) / 1000) : Number.POSITIVE_INFINITY;
-    metrics.setRpoAge(ageSeconds);
-    const breached = ageSeconds > rpoLimit;
-    if (breached) void alerter.alert({ kind: 'rpo-breach', ageSeconds, limitSeconds: rpoLimit, newest });
-    else void alerter.alert({ kind: 'rpo-recovered', ageSeconds, limitSeconds: rpoLimit, newest });
-    return { ageSeconds: Number.isFinite(ageSeconds) ? Math.round(ageSeconds) : null, limitSeconds: rpoLimit, newest, breached };
+    const age = newest ? Math.max(0, (Date.now() - snapshotTime(newest).getTime()) / 1000) : Number.POSITIVE_INFINITY;
+    return {
+      age,
+      ageSeconds: Number.isFinite(age) ? Math.round(age) : null,
+      limitSeconds: rpoLimit,
+      newest,
+      breached: age > rpoLimit,
+    };
+  };
+  const checkRpo = async (): Promise<void> => {
+    const { age, newest, breached } = await rpoState();
+    metrics.setRpoAge(age);
+    void alerter.alert({ kind: breached ? 'rpo-breach' : 'rpo-recovered', ageSeconds: age, limitSeconds: rpoLimit, newest });
   };
   const rpoTimer = setInterval(
     () => void checkRpo().catch((err: unknown) => log.warn('rpo check failed', { error: errorMessage(err) })),
@@ -232,7 +241,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       jobs: Object.fromEntries(
         (['snapshot', 'prune', 'verify'] as const).map((kind) => [kind, runner.list().find((r) => r.kind === kind) ?? null]),
       ),
-      rpo: await checkRpo(),
+      rpo: await rpoState().then(({ age: _age, ...state }) => state),
       lease: await withSql(config, async (sql) => {
         const current = await new Lease(sql, 'snapshot', node, config.daemon.leaseTtlSeconds).current();
         return current

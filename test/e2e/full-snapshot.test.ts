@@ -58,34 +58,12 @@ test('one restore point: database and files under one manifest, each part timed;
       t.true(manifest.objects.some((o) => o.key.startsWith('packs/')));
       t.is((await lifeboat(repo, ['verify', id])).code, 0);
 
-      const dry = await lifeboat(repo, [
-        'restore',
-        'files',
-        '--snapshot',
-        id,
-        '--area',
-        'pub/media',
-        '--path',
-        'catalog/product',
-        '--to',
-        target,
-        '--dry-run',
-      ]);
+      const subpath = ['restore', 'files', '--snapshot', id, '--area', 'pub/media', '--path', 'catalog/product', '--to', target];
+      const dry = await lifeboat(repo, [...subpath, '--dry-run']);
       t.is(dry.code, 0, dry.stderr);
       t.regex(dry.stdout, /would restore \d+ file/);
       t.deepEqual(readdirSync(target), [], 'a dry run writes nothing');
-      const restore = await lifeboat(repo, [
-        'restore',
-        'files',
-        '--snapshot',
-        id,
-        '--area',
-        'pub/media',
-        '--path',
-        'catalog/product',
-        '--to',
-        target,
-      ]);
+      const restore = await lifeboat(repo, subpath);
       t.is(restore.code, 0, restore.stderr);
       t.deepEqual(readdirSync(target), ['catalog'], 'only the subpath is restored');
       const again = await lifeboat(repo, ['restore', 'files', '--snapshot', id, '--area', 'pub/media', '--to', target]);
