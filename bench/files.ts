@@ -6,6 +6,7 @@ import { type FilesSnapshotStats, snapshotFiles } from '../jobs/files-snapshot.j
 import { restoreFiles } from '../restore/files.js';
 import { detectCodec } from '../src/codec/zstd.js';
 import type { AreaSpec } from '../src/files/index.js';
+import { tuneHeap } from '../src/lib/heap.js';
 import { MANIFEST_FORMAT, type Manifest } from '../src/repo/manifest.js';
 import { Repository } from '../src/repo/repository.js';
 import { newSnapshotId } from '../src/repo/snapshot-id.js';
@@ -24,6 +25,8 @@ const SMOKE = process.env.LIFEBOAT_BENCH_FILES_SMOKE === '1';
 const TREE = SMOKE
   ? { smallFiles: 500, largeFiles: 5, staticFiles: 50, seed: 11 }
   : { smallFiles: 20_000, largeFiles: 200, staticFiles: 2_000, seed: 11 };
+/** `mount` makes our side read through FUSE as tar does; default: a clean local brick when there is one */
+const SOURCE = process.env.LIFEBOAT_BENCH_FILES_SOURCE === 'mount' ? 'mount' : 'auto';
 /** The whole generated tree is backed up (no excludes) so both sides copy the same files. */
 const AREAS: readonly AreaSpec[] = [
   { name: 'pub/media', path: 'pub/media' },
@@ -56,6 +59,7 @@ function store(): S3Store {
 
 /** One measured operation in this process: a snapshot (committed) or a restore of every area. */
 async function worker(jobFile: string, resultFile: string): Promise<void> {
+  tuneHeap(); // as the CLI does
   const job = JSON.parse(readFileSync(jobFile, 'utf8')) as WorkerJob;
   const s3 = store();
   try {
@@ -65,7 +69,14 @@ async function worker(jobFile: string, resultFile: string): Promise<void> {
       const previous = job.snapshot ? await repo.manifest(job.snapshot) : undefined;
       const id = newSnapshotId();
       const started = new Date().toISOString();
-      const run = await snapshotFiles({ repo, snapshotId: id, root: job.root, areas: AREAS, ...(previous ? { previous } : {}) });
+      const run = await snapshotFiles({
+        repo,
+        snapshotId: id,
+        root: job.root,
+        areas: AREAS,
+        source: SOURCE,
+        ...(previous ? { previous } : {}),
+      });
       const manifest: Manifest = {
         format: MANIFEST_FORMAT,
         id,
@@ -207,7 +218,9 @@ export async function benchFiles(): Promise<void> {
     );
     console.log(
       `  ratio: baseline time / lifeboat time for snapshot and restore (higher is better); ` +
-        `second snapshot: its time / the first one's (${s2.reusedFiles} files reused, ${s2.readFiles} read)`,
+        `second snapshot: its time / the first one's (${s2.reusedFiles} files reused, ${s2.readFiles} read, ` +
+        `${s2.mountStats} looked up on the mount); areas read from a local brick: ${s1.brickAreas}/${AREAS.length} ` +
+        `(LIFEBOAT_BENCH_FILES_SOURCE=mount reads through FUSE like tar)`,
     );
   } finally {
     rmSync(ourTarget, { recursive: true, force: true });

@@ -100,6 +100,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** where the shared GlusterFS directories are mounted (the Magento root) */
       root: absolutePath.default('/var/www/magento'),
+      /** `auto`: read a healthy local Gluster brick instead of the mount when possible */
+      source: z.enum(['auto', 'mount']).default('auto'),
       areas: z.array(area).default(DEFAULT_AREAS),
     })
     .prefault({}),

@@ -1,12 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Codec, detectCodec } from '../src/codec/zstd.js';
 import {
   type AreaSpec,
   areaDir,
+  type BrickKey,
+  type BrickOptions,
+  type BrickView,
   ByteBudget,
   type ContentLocation,
+  chooseBrick,
   DEFAULT_FRAME_BYTES,
   DEFAULT_PACK_BYTES,
   FILES_FORMAT,
@@ -16,8 +20,11 @@ import {
   type FilesPart,
   fileListKey,
   filesPartOf,
+  isBrickInternal,
   loadFileList,
   modeString,
+  mountStat,
+  mountView,
   PackWriter,
   type ReadHook,
   type RegularFileEntry,
@@ -60,6 +67,13 @@ export interface SnapshotFilesOptions {
   readonly memoryBytes?: number;
   /** reads of a file that keeps changing before it is stored flagged (default 3) */
   readonly attempts?: number;
+  /**
+   * `auto` (default) walks and reads a local Gluster brick instead of the mount when the volume
+   * allows it (see chooseBrick), taking mtimes and inodes from the mount; `mount` never does
+   */
+  readonly source?: 'auto' | 'mount';
+  /** how bricks are found (test seam: the gluster CLI) */
+  readonly brickOptions?: Omit<BrickOptions, 'signal'>;
   /** test seam: runs between reading a file and re-checking its stat */
   readonly readHook?: ReadHook;
   readonly logger?: Logger;
@@ -93,6 +107,10 @@ export interface FilesSnapshotStats {
   readonly vanished: number;
   /** sockets, FIFOs and devices, not backed up */
   readonly special: number;
+  /** areas walked and read from a local brick rather than the mount */
+  readonly brickAreas: number;
+  /** lstat calls through the mount for entries a brick walk found new or changed */
+  readonly mountStats: number;
   readonly seconds: number;
 }
 
@@ -111,6 +129,8 @@ const MiB = 1024 * 1024;
 
 interface Previous {
   readonly byArea: Map<string, Map<string, FileEntry>>;
+  /** the brick each area's list was keyed by */
+  readonly brickOf: Map<string, string>;
   /** content known to be stored, by sha256 */
   readonly blobs: Map<string, ContentLocation>;
   readonly packs: Map<string, ObjectRecord>;
@@ -130,6 +150,10 @@ interface PendingFile {
 
 interface AreaState {
   readonly spec: AreaSpec;
+  /** the area directory on the mount */
+  readonly mountDir: string;
+  /** set when the area is walked and read from a local brick */
+  readonly brick?: BrickView;
   /** in walk order; a slot stays empty when its file vanished or could not be read */
   readonly entries: (FileEntry | PendingFile | undefined)[];
   readonly problems: FileProblem[];
@@ -169,33 +193,67 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     ...(signal ? { signal } : {}),
   });
   const blobs = new Map<string, Blob>();
-  const counts = { reused: 0, read: 0, readBytes: 0, deduped: 0, special: 0 };
+  const counts = { reused: 0, read: 0, readBytes: 0, deduped: 0, special: 0, mountStats: 0 };
   const lists: ObjectRecord[] = [];
 
   try {
     // 1. walk every area (stat only) so the read phase knows its total
     const areas: { state: AreaState; walked: WalkedEntry[] }[] = [];
     for (const spec of options.areas) {
+      const mountDir = areaDir(options.root, spec);
+      const brick = await brickFor(mountDir, spec, options, logger);
       progress.phase(`scan ${spec.name}`, undefined, 'files');
-      const walk = await walkArea(options.root, spec, { concurrency, logger, ...(signal ? { signal } : {}) });
+      const walk = await walkArea(options.root, spec, {
+        concurrency,
+        logger,
+        ...(brick ? { dir: brick.dir, ...(brick.atBrickRoot ? { ignoreTop: isBrickInternal } : {}) } : {}),
+        ...(signal ? { signal } : {}),
+      });
       progress.advance(walk.entries.length);
       progress.done();
       counts.special += walk.special;
       areas.push({
-        state: { spec, entries: [], problems: [...walk.problems], vanished: walk.vanished, changed: 0 },
+        state: {
+          spec,
+          mountDir,
+          ...(brick ? { brick } : {}),
+          entries: [],
+          problems: [...walk.problems],
+          vanished: walk.vanished,
+          changed: 0,
+        },
         walked: walk.entries,
       });
     }
+    const previous = await loading;
+
+    // a brick's walk gets the mount's mtimes and inodes: from the previous list where the brick saw no change
+    for (const area of areas) {
+      const { state } = area;
+      if (!state.brick) continue;
+      const before = previous.brickOf.get(state.spec.name) === state.brick.id ? previous.byArea.get(state.spec.name) : undefined;
+      const view = await mountView(area.walked, {
+        area: state.spec.name,
+        mountDir: state.mountDir,
+        ...(before ? { previous: before } : {}),
+        concurrency,
+        ...(signal ? { signal } : {}),
+      });
+      area.walked = view.entries;
+      state.vanished += view.vanished;
+      state.problems.push(...view.problems);
+      counts.mountStats += view.statted;
+    }
 
     // 2. reuse what is unchanged, read the rest
-    const previous = await loading;
     for (const [sha, location] of previous.blobs) blobs.set(sha, { location });
     const toRead: { state: AreaState; walked: WalkedEntry; slot: number }[] = [];
     for (const { state, walked } of areas) {
       const before = previous.byArea.get(state.spec.name);
       for (const w of walked) {
-        if (w.type === 'dir') state.entries.push({ path: w.path, type: 'dir', ...meta(w) });
-        else if (w.type === 'symlink') state.entries.push({ path: w.path, type: 'symlink', ...meta(w), target: w.target ?? '' });
+        if (w.type === 'dir') state.entries.push({ path: w.path, type: 'dir', ...meta(w), ...brickKey(w) });
+        else if (w.type === 'symlink')
+          state.entries.push({ path: w.path, type: 'symlink', ...meta(w), target: w.target ?? '', ...brickKey(w) });
         else {
           const reused = reusable(before?.get(w.path), w, previous);
           if (reused) {
@@ -237,7 +295,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     }
     async function readAndPack({ state, walked, slot }: (typeof toRead)[number]): Promise<void> {
       throwIfAborted(signal, 'files snapshot');
-      const abs = join(areaDir(options.root, state.spec), ...walked.path.split('/'));
+      const abs = join(state.brick?.dir ?? state.mountDir, ...walked.path.split('/'));
       const outcome = await readStable(abs, {
         memoryLimit: frameBytes,
         spoolDir,
@@ -262,7 +320,35 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       }
       counts.read++;
       counts.readBytes += outcome.size;
-      if (outcome.changed) {
+      let stat = statFields(outcome.stat);
+      let changed = outcome.changed;
+      let brick: BrickKey | undefined;
+      if (state.brick && walked.brick) {
+        const brickNow = { mtime: stat.mtime, inode: stat.inode };
+        if (brickNow.mtime === walked.brick.mtime && brickNow.inode === walked.brick.inode && outcome.size === walked.size) {
+          // unchanged on the brick since the walk: the mount's mtime and inode looked up after the walk hold
+          stat = { ...stat, mtime: walked.mtime, inode: walked.inode };
+          brick = brickNow;
+        }
+      }
+      if (state.brick && !brick) {
+        // changed since the walk: the mount's mtime and inode are taken after the read, and the
+        // brick stat after that proves the content did not move in between
+        const onMount = await mountStat(state.mountDir, walked.path);
+        if (!onMount) {
+          if (outcome.spool) await rm(outcome.spool, { force: true });
+          state.vanished++;
+          return;
+        }
+        counts.mountStats++;
+        const after = await lstat(abs, { bigint: true }).catch(() => undefined);
+        if (Number(onMount.size) !== outcome.size || after?.mtimeNs !== outcome.stat.mtimeNs || after.size !== outcome.stat.size)
+          changed = true;
+        brick = { mtime: stat.mtime, inode: stat.inode };
+        const mount = statFields(onMount);
+        stat = { ...stat, mtime: mount.mtime, inode: mount.inode };
+      }
+      if (changed) {
         state.changed++;
         logger.warn('file kept changing while it was read; stored the last read, flagged changedDuringBackup', {
           area: state.spec.name,
@@ -270,7 +356,6 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
           attempts: outcome.attempts,
         });
       }
-      const stat = statFields(outcome.stat);
       const file: PendingFile['file'] = {
         path: walked.path,
         type: 'file',
@@ -278,7 +363,8 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
         size: outcome.size,
         inode: stat.inode,
         sha256: outcome.sha256,
-        ...(outcome.changed ? { changedDuringBackup: true as const } : {}),
+        ...(changed ? { changedDuringBackup: true as const } : {}),
+        ...(brick ? { brick } : {}),
       };
       if (outcome.size === 0) {
         state.entries[slot] = { kind: 'pending', file };
@@ -335,6 +421,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
           exclude: [...(state.spec.exclude ?? [])],
           snapshot: options.snapshotId,
           entries: present.length,
+          ...(state.brick ? { brick: state.brick.id } : {}),
         },
         resolved(),
         {
@@ -384,6 +471,8 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       changedDuringBackup: summaries.reduce((s, a) => s + a.changedDuringBackup, 0),
       vanished: summaries.reduce((s, a) => s + a.vanished, 0),
       special: counts.special,
+      brickAreas: areas.filter((a) => a.state.brick).length,
+      mountStats: counts.mountStats,
       seconds: (finished.getTime() - started.getTime()) / 1000,
     };
     if (status === 'partial') {
@@ -415,12 +504,35 @@ function meta(w: Pick<WalkedEntry, 'mode' | 'uid' | 'gid' | 'mtime'>): { mode: s
   return { mode: modeString(w.mode), uid: w.uid, gid: w.gid, mtime: w.mtime };
 }
 
-/** The previous entry with fresh metadata, when size, mtime and inode prove the content unchanged. */
+function brickKey(w: WalkedEntry): { brick?: BrickKey } {
+  return w.brick ? { brick: w.brick } : {};
+}
+
+/** The previous entry with fresh metadata, when size, mtime and inode (the mount's) prove the content unchanged. */
 function reusable(before: FileEntry | undefined, w: WalkedEntry, previous: Previous): RegularFileEntry | undefined {
   if (before?.type !== 'file' || before.changedDuringBackup) return undefined;
   if (before.size !== w.size || before.mtime !== w.mtime || before.inode !== w.inode) return undefined;
   if (before.size > 0 && (before.pack === undefined || !previous.packs.has(before.pack))) return undefined;
-  return { ...before, ...meta(w) };
+  const { brick: _old, ...rest } = before;
+  return { ...rest, ...meta(w), ...brickKey(w) };
+}
+
+/** The local brick to read an area from, or undefined to read the mount (logged with the reason). */
+async function brickFor(
+  mountDir: string,
+  spec: AreaSpec,
+  options: SnapshotFilesOptions,
+  logger: Logger,
+): Promise<BrickView | undefined> {
+  if (options.source === 'mount') return undefined;
+  const choice = await chooseBrick(mountDir, { ...options.brickOptions, ...(options.signal ? { signal: options.signal } : {}) });
+  throwIfAborted(options.signal, 'files snapshot');
+  if (choice.kind === 'brick') {
+    logger.info('reading area from the local brick', { area: spec.name, brick: choice.view.brick, dir: choice.view.dir });
+    return choice.view;
+  }
+  logger.debug('reading area through the mount', { area: spec.name, reason: choice.reason });
+  return undefined;
 }
 
 function resolveEntry(e: FileEntry | PendingFile, previous: Previous, referenced: Map<string, ObjectRecord>): FileEntry {
@@ -468,6 +580,7 @@ function summarize(state: AreaState, present: readonly (FileEntry | PendingFile)
     changedDuringBackup: state.changed,
     vanished: state.vanished,
     problems: state.problems.length,
+    source: state.brick ? `brick ${state.brick.brick}` : 'mount',
   };
 }
 
@@ -481,7 +594,7 @@ async function loadPrevious(
   logger: Logger,
   signal: AbortSignal | undefined,
 ): Promise<Previous> {
-  const previous: Previous = { byArea: new Map(), blobs: new Map(), packs: new Map() };
+  const previous: Previous = { byArea: new Map(), brickOf: new Map(), blobs: new Map(), packs: new Map() };
   const part = manifest ? filesPartOf(manifest) : undefined;
   if (!manifest || !part) return previous;
   for (const p of part.packs) previous.packs.set(p.key, p);
@@ -489,7 +602,8 @@ async function loadPrevious(
     const record = manifest.objects.find((o) => o.key === area.list);
     try {
       if (!record) throw new IntegrityError(`snapshot '${manifest.id}': file list '${area.list}' has no object record`);
-      const { entries } = await loadFileList(repo, record, signal);
+      const { header, entries } = await loadFileList(repo, record, signal);
+      if (header.brick) previous.brickOf.set(area.name, header.brick);
       for (const e of entries.values()) {
         if (e.type === 'file' && e.pack !== undefined && e.frame && e.entry !== undefined && previous.packs.has(e.pack)) {
           if (!e.changedDuringBackup && !previous.blobs.has(e.sha256))

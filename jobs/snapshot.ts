@@ -37,6 +37,8 @@ export interface FilesSnapshotOptions {
   /** the Magento root on the GlusterFS mount */
   readonly root: string;
   readonly areas: readonly AreaSpec[];
+  /** `auto` (default): read a healthy local Gluster brick instead of the mount when possible */
+  readonly source?: 'auto' | 'mount';
   /** files read at once (default 16) */
   readonly concurrency?: number;
   readonly codec?: Codec;
@@ -108,6 +110,7 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<SnapshotRe
       snapshotId: id,
       root: options.files.root,
       areas: options.files.areas,
+      ...(options.files.source ? { source: options.files.source } : {}),
       ...(previous ? { previous } : {}),
       ...(options.files.concurrency === undefined ? {} : { concurrency: options.files.concurrency }),
       ...(options.files.codec ? { codec: options.files.codec } : {}),

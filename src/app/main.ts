@@ -1,5 +1,8 @@
 #!/usr/bin/env node
+import { tuneHeap } from '../lib/heap.js';
 import { runCli } from './cli.js';
+
+tuneHeap();
 
 // The AWS SDK warns on every start that future versions will need Node 22; Lifeboat supports
 // Node >= 20 with the SDK it ships, so that one warning is noise for operators.

@@ -85,10 +85,11 @@ export function databaseOptions(config: Config, sql: SqlClient, method: 'physica
 /** The files part's options: all configured areas, or the named ones (unknown names are usage errors). */
 export function filesOptions(config: Config, names: 'all' | readonly string[]): FilesSnapshotOptions {
   const areas = config.files.areas.map((a) => ({ name: a.name, path: a.path ?? a.name, include: a.include, exclude: a.exclude }));
-  if (names === 'all') return { root: config.files.root, areas };
+  const base = { root: config.files.root, source: config.files.source };
+  if (names === 'all') return { ...base, areas };
   const unknown = names.filter((n) => !areas.some((a) => a.name === n));
   if (unknown.length) {
     throw new UsageError(`--area: unknown area(s) ${unknown.join(', ')} (configured: ${areas.map((a) => a.name).join(', ')})`);
   }
-  return { root: config.files.root, areas: areas.filter((a) => names.includes(a.name)) };
+  return { ...base, areas: areas.filter((a) => names.includes(a.name)) };
 }

@@ -8,11 +8,12 @@ import { FILES_FORMAT, type FileEntry, type FileListHeader, type FrameRef } from
 /** One JSON line, fields in a fixed order; the location fields only for files with content. */
 export function entryLine(e: FileEntry): string {
   const base = { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime };
+  const brick = e.brick ? { brick: { mtime: e.brick.mtime, inode: e.brick.inode } } : {};
   switch (e.type) {
     case 'dir':
-      return JSON.stringify(base);
+      return JSON.stringify({ ...base, ...brick });
     case 'symlink':
-      return JSON.stringify({ ...base, target: e.target });
+      return JSON.stringify({ ...base, target: e.target, ...brick });
     case 'file':
       return JSON.stringify({
         ...base,
@@ -21,6 +22,7 @@ export function entryLine(e: FileEntry): string {
         sha256: e.sha256,
         ...(e.pack === undefined ? {} : { pack: e.pack, frame: e.frame, entry: e.entry }),
         ...(e.changedDuringBackup ? { changedDuringBackup: true } : {}),
+        ...brick,
       });
   }
 }
@@ -149,6 +151,10 @@ function parseEntry(line: string, key: string, n: number): FileEntry {
   if (typeof v.mode !== 'string' || !/^[0-7]{4}$/.test(v.mode)) throw bad('bad mode');
   if (!Number.isInteger(v.uid) || !Number.isInteger(v.gid)) throw bad('bad uid or gid');
   if (typeof v.mtime !== 'string') throw bad('bad mtime');
+  if (v.brick !== undefined) {
+    const b = v.brick as Record<string, unknown> | null;
+    if (typeof b?.mtime !== 'string' || typeof b.inode !== 'string') throw bad('bad brick key');
+  }
   switch (v.type) {
     case 'dir':
       return v as unknown as FileEntry;

@@ -1,7 +1,19 @@
 export { ByteBudget } from './byte-budget.js';
 export { entryLine, type FileListReader, loadFileList, openFileList, writeFileList } from './file-list.js';
 export { type FrameBlob, frameBlobs } from './frame-reader.js';
+export {
+  type BrickChoice,
+  type BrickOptions,
+  type BrickView,
+  chooseBrick,
+  type GlusterCli,
+  isBrickInternal,
+  parseHealCount,
+  parseMountinfo,
+  parseVolumeInfo,
+} from './gluster.js';
 export { areaSlug, fileListKey, isoFromNs, isSafeRelative, modeBits, modeString, secondsFromIso, validateAreas } from './meta.js';
+export { mountStat, mountView } from './mount-view.js';
 export {
   compressChunks,
   DEFAULT_FRAME_BYTES,
@@ -16,6 +28,7 @@ export { filesPartOf } from './part.js';
 export { type FileContent, type ReadHook, type ReadOutcome, readStable, type StableReadOptions } from './read-file.js';
 export {
   type AreaSpec,
+  type BrickKey,
   type ContentLocation,
   type DirectoryEntry,
   FILES_FORMAT,

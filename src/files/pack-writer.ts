@@ -27,6 +27,8 @@ export interface PackWriterOptions {
   readonly compressConcurrency?: number;
   /** frames waiting to be written before `add*` waits (default 2) */
   readonly maxPendingFrames?: number;
+  /** parts of a pack uploaded at once (default 2: each is held in memory, and packs are many) */
+  readonly partsInFlight?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -99,6 +101,7 @@ export class PackWriter {
   private readonly frameBytes: number;
   private readonly level: number;
   private readonly maxPending: number;
+  private readonly partsInFlight: number;
   private readonly compressLimit: ReturnType<typeof limiter>;
   private readonly signal: AbortSignal | undefined;
   private readonly mtime = Math.floor(Date.now() / 1000);
@@ -119,12 +122,14 @@ export class PackWriter {
     this.frameBytes = options.frameBytes ?? DEFAULT_FRAME_BYTES;
     this.level = options.compressionLevel ?? 3;
     this.maxPending = options.maxPendingFrames ?? 2;
+    this.partsInFlight = options.partsInFlight ?? 2;
     this.compressLimit = limiter(options.compressConcurrency ?? Math.max(1, availableParallelism()));
     this.signal = options.signal;
     for (const [name, value] of [
       ['packBytes', this.packBytes],
       ['frameBytes', this.frameBytes],
       ['maxPendingFrames', this.maxPending],
+      ['partsInFlight', this.partsInFlight],
     ] as const) {
       if (!Number.isInteger(value) || value < 1)
         throw new RangeError(`pack writer: ${name} must be a positive integer, got ${value}`);
@@ -289,6 +294,7 @@ export class PackWriter {
     const body = new PassThrough({ highWaterMark: MiB });
     const put = this.store.put(key, body, {
       sizeHint: Math.max(this.packBytes, firstBlobBytes) + this.frameBytes,
+      partsInFlight: this.partsInFlight,
       ...(this.signal ? { signal: this.signal } : {}),
     });
     put.catch((err: unknown) => body.destroy(err as Error));

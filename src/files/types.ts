@@ -44,6 +44,17 @@ interface EntryBase {
   readonly gid: number;
   /** modification time, UTC, nanosecond precision: `2026-11-26T06:00:00.123456789Z` */
   readonly mtime: string;
+  /**
+   * Change detection only (restores ignore it): mtime and inode as the local Gluster brick named
+   * in the list header showed them, when the snapshot read that brick instead of the mount.
+   */
+  readonly brick?: BrickKey;
+}
+
+/** An entry's stat on a Gluster brick, which differs from the mount's (own inodes, server-side times). */
+export interface BrickKey {
+  readonly mtime: string;
+  readonly inode: string;
 }
 
 export interface RegularFileEntry extends EntryBase {
@@ -82,6 +93,8 @@ export interface FileListHeader {
   readonly snapshot: string;
   /** number of entry lines that follow */
   readonly entries: number;
+  /** the brick the entries' `brick` keys come from (`<volume id>:<host>:<path>`); absent when read through the mount */
+  readonly brick?: string;
 }
 
 /** A file that could not be backed up; it is missing from the snapshot. */
@@ -110,6 +123,8 @@ export interface FilesArea {
   readonly changedDuringBackup: number;
   readonly vanished: number;
   readonly problems: number;
+  /** where the files were read: the mount, or a local brick (`host:/path`) of a healthy replica volume */
+  readonly source?: string;
 }
 
 /** The `files` part of a snapshot manifest. */

@@ -6,7 +6,7 @@ import { errorMessage, throwIfAborted } from '../lib/errors.js';
 import { limiter } from '../lib/limit.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
 import { isoFromNs } from './meta.js';
-import type { AreaSpec, FileProblem } from './types.js';
+import type { AreaSpec, BrickKey, FileProblem } from './types.js';
 
 /** What the walk saw of one entry (lstat, never following symlinks), in list form. */
 export interface WalkedEntry {
@@ -24,6 +24,8 @@ export interface WalkedEntry {
   readonly inode: string;
   /** symlinks only */
   readonly target?: string;
+  /** set when `mtime` and `inode` are the mount's and this is what the brick walked showed */
+  readonly brick?: BrickKey;
 }
 
 export interface WalkResult {
@@ -39,6 +41,10 @@ export interface WalkResult {
 export interface WalkOptions {
   /** directories listed at once (default 16); each stats its entries with up to 8 calls in flight */
   readonly concurrency?: number;
+  /** walk this directory instead of the area's (a brick holding the same tree) */
+  readonly dir?: string;
+  /** names skipped in the walked directory itself (a brick root's Gluster internals) */
+  readonly ignoreTop?: (name: string) => boolean;
   readonly logger?: Logger;
   readonly signal?: AbortSignal;
 }
@@ -78,7 +84,8 @@ export async function walkArea(root: string, area: AreaSpec, options: WalkOption
   const included = picomatch([...(area.include ?? ['**'])], glob);
   const excludeGlobs = [...(area.exclude ?? [])];
   const excluded = excludeGlobs.length > 0 ? picomatch(excludeGlobs, glob) : () => false;
-  const base = areaDir(root, area);
+  const base = options.dir ?? areaDir(root, area);
+  const ignoreTop = options.ignoreTop;
   const entries: WalkedEntry[] = [];
   const problems: FileProblem[] = [];
   let vanished = 0;
@@ -102,6 +109,7 @@ export async function walkArea(root: string, area: AreaSpec, options: WalkOption
       else problem(rel, err);
       return [];
     }
+    if (!rel && ignoreTop) names = names.filter((d) => !ignoreTop(d.name));
     const children = names.map((d) => (rel ? `${rel}/${d.name}` : d.name)).filter((path) => !excluded(path));
     const subdirs: string[] = [];
     let next = 0;

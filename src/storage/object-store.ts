@@ -42,6 +42,11 @@ export interface PutOptions {
    * multipart parts; a stream longer than the backend can take for this hint fails loudly.
    */
   readonly sizeHint?: number;
+  /**
+   * Parts of this object uploaded at once by backends that upload in parts (default: the
+   * backend's own). Lower trades throughput for memory: each part in flight is held in memory.
+   */
+  readonly partsInFlight?: number;
   /** Fail with ConflictError instead of replacing an existing object. */
   readonly ifNoneMatch?: boolean;
   readonly signal?: AbortSignal;

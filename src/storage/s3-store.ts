@@ -155,7 +155,7 @@ export class S3Store implements ObjectStore {
         client: this.client,
         params: { Bucket: this.bucket, Key: key, Body: counter },
         partSize,
-        queueSize: this.queueSize,
+        queueSize: options.partsInFlight ?? this.queueSize,
         leavePartsOnError: false,
       });
       await upload.done();

@@ -13,6 +13,7 @@ const OWNERS: Record<string, readonly string[]> = {
   '@aws-sdk/lib-storage': ['src/storage/s3-store.ts'],
   'p-queue': ['src/lib/limit.ts'],
   picomatch: ['src/files/'],
+  'fast-xml-parser': ['src/files/gluster.ts'],
   'zstd-codec': ['src/codec/'],
   mysql2: ['src/galera/'],
   'tar-stream': ['src/files/'],

@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { restoreFiles } from '../../restore/files.js';
-import { type AreaSpec, openFileList, type RegularFileEntry } from '../../src/files/index.js';
+import { type AreaSpec, type FileEntry, isoFromNs, openFileList, type RegularFileEntry } from '../../src/files/index.js';
 import { IntegrityError } from '../../src/lib/errors.js';
 import { MemoryLogger } from '../../src/lib/logger.js';
 import type { Manifest } from '../../src/repo/manifest.js';
@@ -69,6 +69,7 @@ test('round trip through Gluster and Ceph: the restored tree equals the original
   t.is(result.status, 'complete', JSON.stringify(result.problems));
   t.true(result.stats.files > 50);
   t.true(result.stats.symlinks >= 3, 'current, default, latest.log');
+  t.is(result.stats.brickAreas, AREAS.length, 'the testbed volume is a healthy replica with local bricks: read from one');
   t.true((await repo.verify(manifest)).every((r) => r.ok));
 
   const target = `${root}-restore`;
@@ -83,6 +84,59 @@ test('round trip through Gluster and Ceph: the restored tree equals the original
   t.is(media.import?.type, 'dir', 'empty directories are restored');
   t.is(media['tmp/catalog/product']?.type, 'dir');
   t.is(media.current?.target, 'catalog');
+});
+
+async function entriesOf(repo: Repository, manifest: Manifest, area: string): Promise<FileEntry[]> {
+  const record = manifest.objects.find((o) => o.key.endsWith(`files-${area.replaceAll('/', '-')}.jsonl.zst`));
+  if (!record) throw new Error(`no list for ${area}`);
+  const out: FileEntry[] = [];
+  for await (const e of (await openFileList(repo, record)).entries) out.push(e);
+  return out;
+}
+
+const withoutBrick = (entries: FileEntry[]): FileEntry[] => entries.map(({ brick: _, ...e }) => e as FileEntry);
+
+test('reading the local brick lists what the mount shows, and later runs ask the mount only about changes', async (t) => {
+  const { root, repo } = await fixture(t);
+  const viaMount = await snapshotAndCommit({ repo, root, areas: AREAS, source: 'mount' });
+  t.is(viaMount.result.stats.brickAreas, 0);
+  t.is(viaMount.result.stats.mountStats, 0);
+
+  // first brick run after a mount run: every entry is looked up on the mount once, nothing is read
+  const reads: string[] = [];
+  const readHook = (path: string): void => void reads.push(path);
+  const first = await snapshotAndCommit({ repo, root, areas: AREAS, previous: viaMount.manifest, readHook });
+  t.is(first.result.stats.brickAreas, AREAS.length);
+  t.deepEqual(reads, [], 'size, mtime and inode as the mount shows them match the mount-read list');
+  const total = first.result.stats.files + first.result.stats.dirs + first.result.stats.symlinks;
+  t.is(first.result.stats.mountStats, total);
+  for (const area of AREAS) {
+    const brickList = await entriesOf(repo, first.manifest, area.name);
+    t.true(
+      brickList.every((e) => e.brick !== undefined),
+      `${area.name}: every entry carries its brick key`,
+    );
+    t.deepEqual(
+      withoutBrick(brickList),
+      await entriesOf(repo, viaMount.manifest, area.name),
+      `${area.name}: same list as the mount's`,
+    );
+  }
+
+  // unchanged brick: no mount lookups at all
+  const second = await snapshotAndCommit({ repo, root, areas: AREAS, previous: first.manifest, readHook });
+  t.is(second.result.stats.mountStats, 0);
+  t.deepEqual(reads, []);
+
+  // one file rewritten: it alone is read from the brick; its mtime is the mount's
+  const changed = join(root, 'app/etc/env.php');
+  appendFileSync(changed, '// changed\n');
+  const third = await snapshotAndCommit({ repo, root, areas: AREAS, previous: second.manifest, readHook });
+  t.deepEqual(reads, ['env.php']);
+  t.true(third.result.stats.mountStats <= 2, `mount lookups: ${third.result.stats.mountStats}`);
+  const entry = (await entriesOf(repo, third.manifest, 'app/etc')).find((e) => e.path === 'env.php');
+  t.is(entry?.mtime, isoFromNs(statSync(changed, { bigint: true }).mtimeNs));
+  t.is(entry?.type === 'file' ? entry.inode : undefined, statSync(changed, { bigint: true }).ino.toString());
 });
 
 test('after changing 1 % of the images the next snapshot reads and uploads only about that much', async (t) => {

@@ -61,7 +61,7 @@ export function registerSnapshotCommands(program: Command, action: Action): void
                   : '',
                 ...(part?.areas.map(
                   (a) =>
-                    `  ${a.name}: ${a.files} files, ${(a.bytes / 1e6).toFixed(1)} MB${a.problems ? `, ${a.problems} problem(s)` : ''}${a.changedDuringBackup ? `, ${a.changedDuringBackup} changed while read` : ''}${a.vanished ? `, ${a.vanished} vanished` : ''}`,
+                    `  ${a.name}: ${a.files} files, ${(a.bytes / 1e6).toFixed(1)} MB${a.problems ? `, ${a.problems} problem(s)` : ''}${a.changedDuringBackup ? `, ${a.changedDuringBackup} changed while read` : ''}${a.vanished ? `, ${a.vanished} vanished` : ''}${a.source?.startsWith('brick') ? ` (read from ${a.source})` : ''}`,
                 ) ?? []),
                 ok ? '' : `PARTIAL: ${result.problems.length} file(s) could not be read:`,
                 ...result.problems.slice(0, 20).map((p) => `  ${p.area}/${p.path}: ${p.code} ${p.message}`),

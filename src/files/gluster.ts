@@ -1,0 +1,167 @@
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
+import { run } from '../lib/child-process.js';
+import { errorMessage } from '../lib/errors.js';
+
+/** Runs `gluster --mode=script <args>` and returns its stdout (the seam tests replace). */
+export type GlusterCli = (args: readonly string[], signal?: AbortSignal) => Promise<string>;
+
+/** The local brick directory that holds exactly what a directory on a GlusterFS mount shows. */
+export interface BrickView {
+  /** `<volume id>:<brick>`: entries keyed by brick stats compare only within one brick */
+  readonly id: string;
+  readonly volume: string;
+  /** `host:/path` as the volume lists it */
+  readonly brick: string;
+  /** the brick-side directory of the mount directory asked for */
+  readonly dir: string;
+  /** true when `dir` is the brick's root, whose `.glusterfs*` and `.trashcan` entries are Gluster's own */
+  readonly atBrickRoot: boolean;
+}
+
+export type BrickChoice =
+  | { readonly kind: 'brick'; readonly view: BrickView }
+  | { readonly kind: 'mount'; readonly reason: string };
+
+export interface BrickOptions {
+  readonly cli?: GlusterCli;
+  /** contents of /proc/self/mountinfo (default: read it) */
+  readonly mountinfo?: string;
+  readonly signal?: AbortSignal;
+}
+
+const CLI_TIMEOUT_MS = 30_000;
+
+export const glusterCli: GlusterCli = (args, signal) => {
+  const timeout = AbortSignal.timeout(CLI_TIMEOUT_MS);
+  return run('gluster', ['--mode=script', ...args], {
+    name: 'gluster',
+    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+  });
+};
+
+/** Names at a brick's root that are Gluster's internals, never visible through the mount. */
+export function isBrickInternal(name: string): boolean {
+  return name === '.glusterfs' || name.startsWith('.glusterfs-') || name === '.trashcan';
+}
+
+/**
+ * Decides whether `dir` (on a GlusterFS FUSE mount) can be read from a local brick instead: only
+ * for a pure replicate volume without sharding, from a data (not arbiter) brick served by this
+ * host, when no brick of the volume has entries pending heal (so the local brick holds every
+ * write completed before this call). Anything else, including any failure to tell, reads the
+ * mount; the reason says why.
+ */
+export async function chooseBrick(dir: string, options: BrickOptions = {}): Promise<BrickChoice> {
+  const cli = options.cli ?? glusterCli;
+  const mount = (reason: string): BrickChoice => ({ kind: 'mount', reason });
+  try {
+    const real = await realpath(dir);
+    const mounts = parseMountinfo(options.mountinfo ?? (await readFile('/proc/self/mountinfo', 'utf8')));
+    const under = mounts
+      .filter((m) => real === m.mountPoint || real.startsWith(m.mountPoint === '/' ? '/' : `${m.mountPoint}/`))
+      .sort((a, b) => b.mountPoint.length - a.mountPoint.length)[0];
+    if (under?.fstype !== 'fuse.glusterfs') return mount('not on a GlusterFS mount');
+    const source = /^[^:]+:\/?([^/]+)(\/.*)?$/.exec(under.source);
+    if (!source?.[1]) return mount(`cannot parse the mount source '${under.source}'`);
+    const volume = source[1];
+    const subdir = (source[2] ?? '').replace(/^\/+|\/+$/g, '');
+    const rel = real.slice(under.mountPoint.length).replace(/^\/+/, '');
+
+    const info = parseVolumeInfo(await cli(['volume', 'info', volume, '--xml'], options.signal));
+    if (info.type !== 'Replicate') return mount(`volume '${volume}' is ${info.type}: a brick holds only part of its files`);
+    if (info.options.get('features.shard') === 'on') return mount(`volume '${volume}' is sharded`);
+    const self = /UUID:\s*(\S+)/.exec(await cli(['system::', 'uuid', 'get'], options.signal))?.[1];
+    if (!self) return mount("cannot tell this host's Gluster UUID");
+    const pending = parseHealCount(await cli(['volume', 'heal', volume, 'statistics', 'heal-count'], options.signal));
+    for (const b of info.bricks) {
+      const count = pending.get(b.name);
+      if (count === undefined) return mount(`brick ${b.name} did not report its heal count (down?)`);
+      if (count > 0) return mount(`brick ${b.name} has ${count} entries pending heal`);
+    }
+    for (const b of info.bricks) {
+      if (b.hostUuid !== self || b.arbiter) continue;
+      const path = b.name.slice(b.name.indexOf(':') + 1);
+      const brickDir = join(path, subdir, rel);
+      const found = await stat(brickDir).catch(() => undefined);
+      if (!found?.isDirectory()) continue;
+      return {
+        kind: 'brick',
+        view: { id: `${info.id}:${b.name}`, volume, brick: b.name, dir: brickDir, atBrickRoot: subdir === '' && rel === '' },
+      };
+    }
+    return mount(`no data brick of volume '${volume}' on this host holds '${rel || '.'}'`);
+  } catch (err) {
+    return mount(`cannot inspect the Gluster volume: ${errorMessage(err)}`);
+  }
+}
+
+export interface MountEntry {
+  readonly mountPoint: string;
+  readonly fstype: string;
+  readonly source: string;
+}
+
+/** The mounts of /proc/self/mountinfo (octal escapes decoded). */
+export function parseMountinfo(text: string): MountEntry[] {
+  const decode = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+  const out: MountEntry[] = [];
+  for (const line of text.split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!left || !right) continue;
+    const mountPoint = left.split(' ')[4];
+    const [fstype, source] = right.split(' ');
+    if (mountPoint && fstype && source !== undefined)
+      out.push({ mountPoint: decode(mountPoint), fstype, source: decode(source) });
+  }
+  return out;
+}
+
+export interface VolumeInfo {
+  readonly id: string;
+  readonly type: string;
+  readonly bricks: readonly { readonly name: string; readonly hostUuid: string; readonly arbiter: boolean }[];
+  readonly options: ReadonlyMap<string, string>;
+}
+
+/** `gluster volume info <v> --xml` of one volume. */
+export function parseVolumeInfo(xml: string): VolumeInfo {
+  const list = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+  const doc = new XMLParser({ ignoreAttributes: true, parseTagValue: false }).parse(xml) as {
+    cliOutput?: { opRet?: string; opErrstr?: string; volInfo?: { volumes?: { volume?: unknown } } };
+  };
+  const out = doc.cliOutput;
+  if (out?.opRet !== '0') throw new Error(`volume info failed: ${out?.opErrstr || 'no cliOutput'}`);
+  const volume = list(out.volInfo?.volumes?.volume)[0] as
+    | { id?: string; typeStr?: string; bricks?: { brick?: unknown }; options?: { option?: unknown } }
+    | undefined;
+  if (!volume?.id || !volume.typeStr) throw new Error('volume info lists no volume');
+  const bricks = list(volume.bricks?.brick).map((b) => {
+    const brick = b as { name?: string; hostUuid?: string; isArbiter?: string };
+    if (!brick.name || !brick.hostUuid) throw new Error('volume info lists a brick without name or host');
+    return { name: brick.name, hostUuid: brick.hostUuid, arbiter: brick.isArbiter === '1' };
+  });
+  const options = new Map<string, string>();
+  for (const o of list(volume.options?.option)) {
+    const option = o as { name?: string; value?: string };
+    if (option.name) options.set(option.name, String(option.value ?? ''));
+  }
+  return { id: volume.id, type: volume.typeStr, bricks, options };
+}
+
+/** Pending heal entries per brick from `volume heal <v> statistics heal-count`; bricks that are down have none. */
+export function parseHealCount(text: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  let brick: string | undefined;
+  for (const line of text.split('\n')) {
+    const b = /^Brick (\S+)\s*$/.exec(line);
+    if (b) {
+      brick = b[1];
+      continue;
+    }
+    const n = /^Number of entries:\s*(\d+)\s*$/.exec(line);
+    if (n && brick) counts.set(brick, Number(n[1]));
+  }
+  return counts;
+}
