@@ -20,8 +20,10 @@ import {
   type FilesPart,
   fileListKey,
   filesPartOf,
+  type GlusterCli,
   isBrickInternal,
   loadFileList,
+  memoizedCli,
   modeString,
   mountStat,
   mountView,
@@ -63,7 +65,7 @@ export interface SnapshotFilesOptions {
   readonly codec?: Codec;
   /** where files larger than a frame are copied while being read (default: the OS temp dir) */
   readonly tmpDir?: string;
-  /** bytes of file content held in memory at once by the readers (default 16 MiB) */
+  /** bytes of file content held in memory at once by the readers (default 8 MiB) */
   readonly memoryBytes?: number;
   /** reads of a file that keeps changing before it is stored flagged (default 3) */
   readonly attempts?: number;
@@ -199,9 +201,11 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
   try {
     // 1. walk every area (stat only) so the read phase knows its total
     const areas: { state: AreaState; walked: WalkedEntry[] }[] = [];
+    // the volume's state is asked once per run, for all areas
+    const gluster = memoizedCli(options.brickOptions?.cli);
     for (const spec of options.areas) {
       const mountDir = areaDir(options.root, spec);
-      const brick = await brickFor(mountDir, spec, options, logger);
+      const brick = await brickFor(mountDir, spec, options, gluster, logger);
       progress.phase(`scan ${spec.name}`, undefined, 'files');
       const walk = await walkArea(options.root, spec, {
         concurrency,
@@ -270,7 +274,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     const readTotal = toRead.reduce((sum, r) => sum + r.walked.size, 0);
     logger.info('files scanned', { areas: areas.length, toRead: toRead.length, readBytes: readTotal, reused: counts.reused });
     progress.phase('read', readTotal, 'bytes');
-    const budget = new ByteBudget(options.memoryBytes ?? 16 * MiB);
+    const budget = new ByteBudget(options.memoryBytes ?? 8 * MiB);
     const limit = limiter(concurrency);
     let failed: unknown;
     const tasks = toRead.map((job) =>
@@ -403,37 +407,44 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     for (const p of packs) referenced.set(p.key, p);
     const summaries: FilesArea[] = [];
     progress.phase('lists', areas.length, 'objects');
-    for (const { state } of areas) {
-      const present = state.entries.filter((e) => e !== undefined);
-      // entries are resolved as the list streams out: the whole list never exists twice in memory
-      function* resolved(): Generator<FileEntry> {
-        for (const e of present) yield resolveEntry(e, previous, referenced);
-      }
-      const key = fileListKey(options.snapshotId, state.spec.name);
-      const record = await writeFileList(
-        repo,
-        key,
-        {
-          format: FILES_FORMAT,
-          area: state.spec.name,
-          path: state.spec.path,
-          include: [...(state.spec.include ?? ['**'])],
-          exclude: [...(state.spec.exclude ?? [])],
-          snapshot: options.snapshotId,
-          entries: present.length,
-          ...(state.brick ? { brick: state.brick.id } : {}),
-        },
-        resolved(),
-        {
-          ...(options.compressionLevel === undefined ? {} : { compressionLevel: options.compressionLevel }),
-          ...(signal ? { signal } : {}),
-        },
-      );
-      lists.push(record);
-      progress.advance(1);
-      summaries.push(summarize(state, present, key));
-      state.entries.length = 0;
-    }
+    // the lists are written in parallel (each is a compressor process and an upload)
+    const written = await Promise.allSettled(
+      areas.map(async ({ state }) => {
+        const present = state.entries.filter((e) => e !== undefined);
+        // entries are resolved as the list streams out: the whole list never exists twice in memory
+        function* resolved(): Generator<FileEntry> {
+          for (const e of present) yield resolveEntry(e, previous, referenced);
+        }
+        const key = fileListKey(options.snapshotId, state.spec.name);
+        const record = await writeFileList(
+          repo,
+          key,
+          {
+            format: FILES_FORMAT,
+            area: state.spec.name,
+            path: state.spec.path,
+            include: [...(state.spec.include ?? ['**'])],
+            exclude: [...(state.spec.exclude ?? [])],
+            snapshot: options.snapshotId,
+            entries: present.length,
+            ...(state.brick ? { brick: state.brick.id } : {}),
+          },
+          resolved(),
+          {
+            ...(options.compressionLevel === undefined ? {} : { compressionLevel: options.compressionLevel }),
+            ...(signal ? { signal } : {}),
+          },
+        );
+        progress.advance(1);
+        const summary = summarize(state, present, key);
+        state.entries.length = 0;
+        return { record, summary };
+      }),
+    );
+    for (const w of written) if (w.status === 'fulfilled') lists.push(w.value.record);
+    const failedList = written.find((w) => w.status === 'rejected');
+    if (failedList) throw failedList.reason;
+    for (const w of written) if (w.status === 'fulfilled') summaries.push(w.value.summary);
     progress.done();
 
     const problems = areas.flatMap((a) => a.state.problems);
@@ -522,16 +533,21 @@ async function brickFor(
   mountDir: string,
   spec: AreaSpec,
   options: SnapshotFilesOptions,
+  cli: GlusterCli,
   logger: Logger,
 ): Promise<BrickView | undefined> {
   if (options.source === 'mount') return undefined;
-  const choice = await chooseBrick(mountDir, { ...options.brickOptions, ...(options.signal ? { signal: options.signal } : {}) });
+  const choice = await chooseBrick(mountDir, {
+    ...options.brickOptions,
+    cli,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   throwIfAborted(options.signal, 'files snapshot');
   if (choice.kind === 'brick') {
     logger.info('reading area from the local brick', { area: spec.name, brick: choice.view.brick, dir: choice.view.dir });
     return choice.view;
   }
-  logger.debug('reading area through the mount', { area: spec.name, reason: choice.reason });
+  logger.info('reading area through the mount', { area: spec.name, reason: choice.reason });
   return undefined;
 }
 
@@ -598,27 +614,35 @@ async function loadPrevious(
   const part = manifest ? filesPartOf(manifest) : undefined;
   if (!manifest || !part) return previous;
   for (const p of part.packs) previous.packs.set(p.key, p);
-  for (const area of part.areas) {
-    const record = manifest.objects.find((o) => o.key === area.list);
-    try {
-      if (!record) throw new IntegrityError(`snapshot '${manifest.id}': file list '${area.list}' has no object record`);
-      const { header, entries } = await loadFileList(repo, record, signal);
-      if (header.brick) previous.brickOf.set(area.name, header.brick);
-      for (const e of entries.values()) {
-        if (e.type === 'file' && e.pack !== undefined && e.frame && e.entry !== undefined && previous.packs.has(e.pack)) {
-          if (!e.changedDuringBackup && !previous.blobs.has(e.sha256))
-            previous.blobs.set(e.sha256, { pack: e.pack, frame: e.frame, entry: e.entry });
-        }
+  // downloaded in parallel, then indexed in area order (the first location of a blob wins)
+  const loaded = await Promise.all(
+    part.areas.map(async (area) => {
+      const record = manifest.objects.find((o) => o.key === area.list);
+      try {
+        if (!record) throw new IntegrityError(`snapshot '${manifest.id}': file list '${area.list}' has no object record`);
+        return { area, ...(await loadFileList(repo, record, signal)) };
+      } catch (err) {
+        throwIfAborted(signal, 'files snapshot');
+        logger.warn('previous file list unreadable; its files will be read again', {
+          snapshot: manifest.id,
+          area: area.name,
+          error: errorMessage(err),
+        });
+        return undefined;
       }
-      previous.byArea.set(area.name, entries);
-    } catch (err) {
-      throwIfAborted(signal, 'files snapshot');
-      logger.warn('previous file list unreadable; its files will be read again', {
-        snapshot: manifest.id,
-        area: area.name,
-        error: errorMessage(err),
-      });
+    }),
+  );
+  for (const list of loaded) {
+    if (!list) continue;
+    const { area, header, entries } = list;
+    if (header.brick) previous.brickOf.set(area.name, header.brick);
+    for (const e of entries.values()) {
+      if (e.type === 'file' && e.pack !== undefined && e.frame && e.entry !== undefined && previous.packs.has(e.pack)) {
+        if (!e.changedDuringBackup && !previous.blobs.has(e.sha256))
+          previous.blobs.set(e.sha256, { pack: e.pack, frame: e.frame, entry: e.entry });
+      }
     }
+    previous.byArea.set(area.name, entries);
   }
   return previous;
 }

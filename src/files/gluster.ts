@@ -41,6 +41,20 @@ export const glusterCli: GlusterCli = (args, signal) => {
   });
 };
 
+/** A CLI that answers each distinct command once (one snapshot asks about each volume once). */
+export function memoizedCli(cli: GlusterCli = glusterCli): GlusterCli {
+  const answers = new Map<string, Promise<string>>();
+  return (args, signal) => {
+    const key = args.join('\0');
+    let answer = answers.get(key);
+    if (!answer) {
+      answer = cli(args, signal);
+      answers.set(key, answer);
+    }
+    return answer;
+  };
+}
+
 /** Names at a brick's root that are Gluster's internals, never visible through the mount. */
 export function isBrickInternal(name: string): boolean {
   return name === '.glusterfs' || name.startsWith('.glusterfs-') || name === '.trashcan';

@@ -8,6 +8,7 @@ export {
   chooseBrick,
   type GlusterCli,
   isBrickInternal,
+  memoizedCli,
   parseHealCount,
   parseMountinfo,
   parseVolumeInfo,

@@ -25,7 +25,7 @@ export interface PackWriterOptions {
   readonly compressionLevel?: number;
   /** frames compressed at once (default: one per core) */
   readonly compressConcurrency?: number;
-  /** frames waiting to be written before `add*` waits (default 2) */
+  /** frames waiting to be written before `add*` waits (default 1) */
   readonly maxPendingFrames?: number;
   /** parts of a pack uploaded at once (default 2: each is held in memory, and packs are many) */
   readonly partsInFlight?: number;
@@ -121,7 +121,7 @@ export class PackWriter {
     this.packBytes = options.packBytes ?? DEFAULT_PACK_BYTES;
     this.frameBytes = options.frameBytes ?? DEFAULT_FRAME_BYTES;
     this.level = options.compressionLevel ?? 3;
-    this.maxPending = options.maxPendingFrames ?? 2;
+    this.maxPending = options.maxPendingFrames ?? 1;
     this.partsInFlight = options.partsInFlight ?? 2;
     this.compressLimit = limiter(options.compressConcurrency ?? Math.max(1, availableParallelism()));
     this.signal = options.signal;
