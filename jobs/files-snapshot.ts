@@ -26,6 +26,7 @@ import {
   memoizedCli,
   modeString,
   mountStat,
+  mountTimesFromBrick,
   mountView,
   PackWriter,
   type ReadHook,
@@ -113,6 +114,8 @@ export interface FilesSnapshotStats {
   readonly brickAreas: number;
   /** lstat calls through the mount for entries a brick walk found new or changed */
   readonly mountStats: number;
+  /** entries a brick walk found new or changed whose mount mtime and inode came from Gluster's xattrs on the brick */
+  readonly mountFromXattrs: number;
   readonly seconds: number;
 }
 
@@ -195,7 +198,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     ...(signal ? { signal } : {}),
   });
   const blobs = new Map<string, Blob>();
-  const counts = { reused: 0, read: 0, readBytes: 0, deduped: 0, special: 0, mountStats: 0 };
+  const counts = { reused: 0, read: 0, readBytes: 0, deduped: 0, special: 0, mountStats: 0, fromXattrs: 0 };
   const lists: ObjectRecord[] = [];
 
   try {
@@ -236,9 +239,16 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       const { state } = area;
       if (!state.brick) continue;
       const before = previous.brickOf.get(state.spec.name) === state.brick.id ? previous.byArea.get(state.spec.name) : undefined;
+      const brick = state.brick;
       const view = await mountView(area.walked, {
         area: state.spec.name,
         mountDir: state.mountDir,
+        ...(brick.mdata
+          ? {
+              brickDir: brick.dir,
+              fromBrick: (paths) => mountTimesFromBrick(paths, { ...options.brickOptions, ...(signal ? { signal } : {}) }),
+            }
+          : {}),
         ...(before ? { previous: before } : {}),
         concurrency,
         ...(signal ? { signal } : {}),
@@ -247,6 +257,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       state.vanished += view.vanished;
       state.problems.push(...view.problems);
       counts.mountStats += view.statted;
+      counts.fromXattrs += view.fromBrick;
     }
 
     // 2. reuse what is unchanged, read the rest
@@ -328,8 +339,8 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       let changed = outcome.changed;
       let brick: BrickKey | undefined;
       if (state.brick && walked.brick) {
-        const brickNow = { mtime: stat.mtime, inode: stat.inode };
-        if (brickNow.mtime === walked.brick.mtime && brickNow.inode === walked.brick.inode && outcome.size === walked.size) {
+        const brickNow = { ctime: stat.ctime, inode: stat.inode };
+        if (brickNow.ctime === walked.brick.ctime && brickNow.inode === walked.brick.inode && outcome.size === walked.size) {
           // unchanged on the brick since the walk: the mount's mtime and inode looked up after the walk hold
           stat = { ...stat, mtime: walked.mtime, inode: walked.inode };
           brick = brickNow;
@@ -346,9 +357,9 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
         }
         counts.mountStats++;
         const after = await lstat(abs, { bigint: true }).catch(() => undefined);
-        if (Number(onMount.size) !== outcome.size || after?.mtimeNs !== outcome.stat.mtimeNs || after.size !== outcome.stat.size)
+        if (Number(onMount.size) !== outcome.size || after?.ctimeNs !== outcome.stat.ctimeNs || after.size !== outcome.stat.size)
           changed = true;
-        brick = { mtime: stat.mtime, inode: stat.inode };
+        brick = { ctime: stat.ctime, inode: stat.inode };
         const mount = statFields(onMount);
         stat = { ...stat, mtime: mount.mtime, inode: mount.inode };
       }
@@ -484,6 +495,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       special: counts.special,
       brickAreas: areas.filter((a) => a.state.brick).length,
       mountStats: counts.mountStats,
+      mountFromXattrs: counts.fromXattrs,
       seconds: (finished.getTime() - started.getTime()) / 1000,
     };
     if (status === 'partial') {

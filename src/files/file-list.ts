@@ -8,7 +8,7 @@ import { FILES_FORMAT, type FileEntry, type FileListHeader, type FrameRef } from
 /** One JSON line, fields in a fixed order; the location fields only for files with content. */
 export function entryLine(e: FileEntry): string {
   const base = { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime };
-  const brick = e.brick ? { brick: { mtime: e.brick.mtime, inode: e.brick.inode } } : {};
+  const brick = e.brick ? { brick: { ctime: e.brick.ctime, inode: e.brick.inode } } : {};
   switch (e.type) {
     case 'dir':
       return JSON.stringify({ ...base, ...brick });
@@ -153,7 +153,7 @@ function parseEntry(line: string, key: string, n: number): FileEntry {
   if (typeof v.mtime !== 'string') throw bad('bad mtime');
   if (v.brick !== undefined) {
     const b = v.brick as Record<string, unknown> | null;
-    if (typeof b?.mtime !== 'string' || typeof b.inode !== 'string') throw bad('bad brick key');
+    if (typeof b?.ctime !== 'string' || typeof b.inode !== 'string') throw bad('bad brick key');
   }
   switch (v.type) {
     case 'dir':

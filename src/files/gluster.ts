@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { run } from '../lib/child-process.js';
 import { errorMessage } from '../lib/errors.js';
+import { isoFromNs } from './meta.js';
 
 /** Runs `gluster --mode=script <args>` and returns its stdout (the seam tests replace). */
 export type GlusterCli = (args: readonly string[], signal?: AbortSignal) => Promise<string>;
@@ -18,6 +19,11 @@ export interface BrickView {
   readonly dir: string;
   /** true when `dir` is the brick's root, whose `.glusterfs*` and `.trashcan` entries are Gluster's own */
   readonly atBrickRoot: boolean;
+  /**
+   * true when the volume keeps consistent times (`features.ctime on`): the brick's
+   * `trusted.glusterfs.mdata` xattr then holds the times the mount shows
+   */
+  readonly mdata: boolean;
 }
 
 export type BrickChoice =
@@ -26,6 +32,8 @@ export type BrickChoice =
 
 export interface BrickOptions {
   readonly cli?: GlusterCli;
+  /** reads brick xattrs (default: the getfattr binary) */
+  readonly reader?: XattrReader;
   /** contents of /proc/self/mountinfo (default: read it) */
   readonly mountinfo?: string;
   readonly signal?: AbortSignal;
@@ -83,12 +91,19 @@ export async function chooseBrick(dir: string, options: BrickOptions = {}): Prom
     const subdir = (source[2] ?? '').replace(/^\/+|\/+$/g, '');
     const rel = real.slice(under.mountPoint.length).replace(/^\/+/, '');
 
-    const info = parseVolumeInfo(await cli(['volume', 'info', volume, '--xml'], options.signal));
+    // read-only questions, asked together
+    const [infoXml, uuid, heal, ctime] = await Promise.all([
+      cli(['volume', 'info', volume, '--xml'], options.signal),
+      cli(['system::', 'uuid', 'get'], options.signal),
+      cli(['volume', 'heal', volume, 'statistics', 'heal-count'], options.signal),
+      cli(['volume', 'get', volume, 'features.ctime'], options.signal).catch(() => ''),
+    ]);
+    const info = parseVolumeInfo(infoXml);
     if (info.type !== 'Replicate') return mount(`volume '${volume}' is ${info.type}: a brick holds only part of its files`);
     if (info.options.get('features.shard') === 'on') return mount(`volume '${volume}' is sharded`);
-    const self = /UUID:\s*(\S+)/.exec(await cli(['system::', 'uuid', 'get'], options.signal))?.[1];
+    const self = /UUID:\s*(\S+)/.exec(uuid)?.[1];
     if (!self) return mount("cannot tell this host's Gluster UUID");
-    const pending = parseHealCount(await cli(['volume', 'heal', volume, 'statistics', 'heal-count'], options.signal));
+    const pending = parseHealCount(heal);
     for (const b of info.bricks) {
       const count = pending.get(b.name);
       if (count === undefined) return mount(`brick ${b.name} did not report its heal count (down?)`);
@@ -102,7 +117,14 @@ export async function chooseBrick(dir: string, options: BrickOptions = {}): Prom
       if (!found?.isDirectory()) continue;
       return {
         kind: 'brick',
-        view: { id: `${info.id}:${b.name}`, volume, brick: b.name, dir: brickDir, atBrickRoot: subdir === '' && rel === '' },
+        view: {
+          id: `${info.id}:${b.name}`,
+          volume,
+          brick: b.name,
+          dir: brickDir,
+          atBrickRoot: subdir === '' && rel === '',
+          mdata: /^features\.ctime\s+on\b/m.test(ctime),
+        },
       };
     }
     return mount(`no data brick of volume '${volume}' on this host holds '${rel || '.'}'`);
@@ -178,4 +200,85 @@ export function parseHealCount(text: string): Map<string, number> {
     if (n && brick) counts.set(brick, Number(n[1]));
   }
   return counts;
+}
+
+/** What the mount shows of an entry, as Gluster keeps it on the brick. */
+export interface MountTimes {
+  readonly mtime: string;
+  readonly inode: string;
+}
+
+/** Reads xattrs of brick paths (without following symlinks) the way `getfattr -d -e hex` prints them. */
+export type XattrReader = (paths: readonly string[], signal?: AbortSignal) => Promise<string>;
+
+export const getfattr: XattrReader = (paths, signal) =>
+  run('getfattr', ['-h', '-d', '-e', 'hex', '--absolute-names', '-m', '^trusted\\.(gfid|glusterfs\\.mdata)$', '--', ...paths], {
+    name: 'getfattr',
+    okExitCodes: [1], // some paths vanished: the others are still printed
+    ...(signal ? { signal } : {}),
+  });
+
+const XATTR_BATCH = 512;
+
+/**
+ * The mount's mtime and inode of brick entries, without asking the mount: the FUSE client shows
+ * the mtime kept in `trusted.glusterfs.mdata` (volumes with `features.ctime on`) and an inode
+ * number made of the last 8 bytes of `trusted.gfid`. Paths without both (or in an unknown mdata
+ * version) are missing from the result and must be looked up through the mount.
+ */
+export async function mountTimesFromBrick(
+  paths: readonly string[],
+  options: { readonly reader?: XattrReader; readonly signal?: AbortSignal } = {},
+): Promise<Map<string, MountTimes>> {
+  const reader = options.reader ?? getfattr;
+  const out = new Map<string, MountTimes>();
+  for (let i = 0; i < paths.length; i += XATTR_BATCH) {
+    const text = await reader(paths.slice(i, i + XATTR_BATCH), options.signal);
+    for (const [path, attrs] of parseGetfattr(text)) {
+      const times = mountTimes(attrs.get('trusted.gfid'), attrs.get('trusted.glusterfs.mdata'));
+      if (times) out.set(path, times);
+    }
+  }
+  return out;
+}
+
+/** `getfattr -d -e hex` output: attributes (hex values without `0x`) by file; names unescaped. */
+export function parseGetfattr(text: string): Map<string, Map<string, string>> {
+  const files = new Map<string, Map<string, string>>();
+  let current: Map<string, string> | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('# file: ')) {
+      current = new Map();
+      files.set(unquote(line.slice('# file: '.length)), current);
+      continue;
+    }
+    const attr = /^([^=]+)=0x([0-9a-fA-F]*)$/.exec(line);
+    if (attr?.[1] && attr[2] !== undefined && current) current.set(attr[1], attr[2].toLowerCase());
+  }
+  return files;
+}
+
+/** getfattr writes bytes outside printable ASCII, whitespace, `\\` and `=` as `\\ooo`. */
+function unquote(name: string): string {
+  if (!name.includes('\\')) return name;
+  const bytes: number[] = [];
+  for (let i = 0; i < name.length; i++) {
+    const octal = name[i] === '\\' ? /^[0-7]{3}/.exec(name.slice(i + 1))?.[0] : undefined;
+    if (octal) {
+      bytes.push(Number.parseInt(octal, 8));
+      i += 3;
+    } else bytes.push(...Buffer.from(name[i] as string, 'utf8'));
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** mdata version 1: version (1 byte), flags (8), then ctime, mtime, atime as big-endian u64 seconds + nanoseconds. */
+function mountTimes(gfid: string | undefined, mdata: string | undefined): MountTimes | undefined {
+  if (gfid?.length !== 32 || mdata?.length !== 2 * 57) return undefined;
+  const bytes = Buffer.from(mdata, 'hex');
+  if (bytes[0] !== 1 || bytes.readBigUInt64BE(1) !== 0n) return undefined;
+  const seconds = bytes.readBigUInt64BE(25);
+  const nanos = bytes.readBigUInt64BE(33);
+  if (nanos >= 1_000_000_000n) return undefined;
+  return { mtime: isoFromNs(seconds * 1_000_000_000n + nanos), inode: BigInt(`0x${gfid.slice(16)}`).toString() };
 }

@@ -8,6 +8,8 @@ import { statFields, type WalkedEntry } from './walk.js';
 
 /** lstat calls in flight per listed directory */
 const STATS_PER_DIR = 8;
+/** children of one directory to look up from which listing it first pays off */
+const PRIME_FROM = 4;
 
 export interface MountViewOptions {
   readonly area: string;
@@ -15,6 +17,15 @@ export interface MountViewOptions {
   readonly mountDir: string;
   /** the previous snapshot's entries of this area, only when they were keyed by the same brick */
   readonly previous?: ReadonlyMap<string, FileEntry>;
+  /**
+   * the mount's mtime and inode of brick paths (absolute, below `brickDir`) as Gluster keeps them
+   * on the brick; entries it does not answer are looked up through the mount
+   */
+  readonly fromBrick?: (
+    paths: readonly string[],
+  ) => Promise<ReadonlyMap<string, { readonly mtime: string; readonly inode: string }>>;
+  /** the area directory on the brick (with `fromBrick`) */
+  readonly brickDir?: string;
   /** mount directories looked into at once (default 16) */
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
@@ -23,18 +34,20 @@ export interface MountViewOptions {
 export interface MountViewResult {
   /** the walked entries, in the same order, with the mount's mtime and inode and their brick key */
   readonly entries: WalkedEntry[];
-  /** entries whose brick stat had changed (or were new), so the mount was asked */
+  /** entries whose brick stat had changed (or were new) and were looked up through the mount */
   readonly statted: number;
+  /** entries whose brick stat had changed (or were new) and whose mount view came from the brick's xattrs */
+  readonly fromBrick: number;
   readonly vanished: number;
   readonly problems: FileProblem[];
 }
 
 /**
  * Turns the walk of a brick into what the mount shows. A brick keeps its own inode numbers and
- * server-side times, so each entry's brick mtime and inode become its `brick` key, and the mount's
- * values are taken from the previous snapshot when the key is unchanged there (same brick, same
- * type and size), or else from one lstat through the mount. Modes and owners are the brick's,
- * which Gluster stores natively.
+ * server-side times, so each entry's brick ctime and inode become its `brick` key, and the mount's
+ * mtime and inode are taken from the previous snapshot when the key is unchanged there (same
+ * brick, same type and size), else from Gluster's xattrs on the brick (`fromBrick`), else from one
+ * lstat through the mount. Modes and owners are the brick's, which Gluster stores natively.
  */
 export async function mountView(walked: readonly WalkedEntry[], options: MountViewOptions): Promise<MountViewResult> {
   const dirs = limiter(options.concurrency ?? 16);
@@ -45,12 +58,12 @@ export async function mountView(walked: readonly WalkedEntry[], options: MountVi
   /** entries to look up on the mount, by parent directory */
   const byParent = new Map<string, number[]>();
   walked.forEach((w, i) => {
-    const brick = { mtime: w.mtime, inode: w.inode };
+    const brick = { ctime: w.ctime, inode: w.inode };
     const before = options.previous?.get(w.path);
     if (
       before?.brick &&
       before.type === w.type &&
-      before.brick.mtime === brick.mtime &&
+      before.brick.ctime === brick.ctime &&
       before.brick.inode === brick.inode &&
       (before.type !== 'file' || before.size === w.size)
     ) {
@@ -87,14 +100,35 @@ export async function mountView(walked: readonly WalkedEntry[], options: MountVi
       return;
     }
     const { mtime, inode } = statFields(stat);
-    out[i] = { ...w, mtime, inode, brick: { mtime: w.mtime, inode: w.inode } };
+    out[i] = { ...w, mtime, inode, brick: { ctime: w.ctime, inode: w.inode } };
   };
+  let fromBrick = 0;
+  if (options.fromBrick && options.brickDir && byParent.size > 0) {
+    const brickDir = options.brickDir;
+    const pathOf = (i: number): string => join(brickDir, ...(walked[i] as WalkedEntry).path.split('/'));
+    const wanted = [...byParent.values()].flat();
+    const times = await options.fromBrick(wanted.map(pathOf));
+    for (const [parent, indexes] of byParent) {
+      const rest = indexes.filter((i) => {
+        const t = times.get(pathOf(i));
+        if (!t) return true;
+        const w = walked[i] as WalkedEntry;
+        out[i] = { ...w, mtime: t.mtime, inode: t.inode, brick: { ctime: w.ctime, inode: w.inode } };
+        fromBrick++;
+        return false;
+      });
+      if (rest.length > 0) byParent.set(parent, rest);
+      else byParent.delete(parent);
+    }
+  }
   // A lookup alone costs a round trip to every brick; listing the parent first (READDIRPLUS)
-  // leaves the children's attributes in the FUSE cache, making their lstats ~10x cheaper.
+  // leaves the children's attributes in the FUSE cache, making their lstats ~10x cheaper when
+  // several children of one directory are needed.
   const lookups = [...byParent].map(([parent, indexes]) =>
     dirs(async () => {
       throwIfAborted(options.signal, `area '${options.area}'`);
-      await readdir(parent ? join(options.mountDir, ...parent.split('/')) : options.mountDir).catch(() => {});
+      if (indexes.length >= PRIME_FROM)
+        await readdir(parent ? join(options.mountDir, ...parent.split('/')) : options.mountDir).catch(() => {});
       let next = 0;
       const worker = async (): Promise<void> => {
         while (next < indexes.length) await lookUp(indexes[next++] as number);
@@ -103,7 +137,7 @@ export async function mountView(walked: readonly WalkedEntry[], options: MountVi
     }),
   );
   await Promise.all(lookups);
-  return { entries: out.filter((e) => e !== undefined), statted, vanished, problems };
+  return { entries: out.filter((e) => e !== undefined), statted, fromBrick, vanished, problems };
 }
 
 /** The mount's mtime and inode of one file after its content was read from the brick (undefined: gone). */

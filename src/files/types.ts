@@ -45,15 +45,18 @@ interface EntryBase {
   /** modification time, UTC, nanosecond precision: `2026-11-26T06:00:00.123456789Z` */
   readonly mtime: string;
   /**
-   * Change detection only (restores ignore it): mtime and inode as the local Gluster brick named
+   * Change detection only (restores ignore it): ctime and inode as the local Gluster brick named
    * in the list header showed them, when the snapshot read that brick instead of the mount.
    */
   readonly brick?: BrickKey;
 }
 
-/** An entry's stat on a Gluster brick, which differs from the mount's (own inodes, server-side times). */
+/**
+ * An entry's stat on a Gluster brick, which differs from the mount's (own inodes, server-side
+ * times). The ctime moves with every change of content, metadata or Gluster's own xattrs.
+ */
 export interface BrickKey {
-  readonly mtime: string;
+  readonly ctime: string;
   readonly inode: string;
 }
 

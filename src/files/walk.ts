@@ -20,11 +20,13 @@ export interface WalkedEntry {
   readonly size: number;
   /** as `isoFromNs` writes it */
   readonly mtime: string;
+  /** status change time, as `isoFromNs` writes it (not kept in lists) */
+  readonly ctime: string;
   /** decimal inode number */
   readonly inode: string;
   /** symlinks only */
   readonly target?: string;
-  /** set when `mtime` and `inode` are the mount's and this is what the brick walked showed */
+  /** set when `mtime` and `inode` are the mount's: what the brick walk showed */
   readonly brick?: BrickKey;
 }
 
@@ -60,14 +62,16 @@ export function areaDir(root: string, area: AreaSpec): string {
 }
 
 /** The list form of an lstat. */
-export function statFields(stat: BigIntStats): Pick<WalkedEntry, 'mode' | 'uid' | 'gid' | 'size' | 'mtime' | 'inode'> {
+export function statFields(stat: BigIntStats): Pick<WalkedEntry, 'mode' | 'uid' | 'gid' | 'size' | 'mtime' | 'ctime' | 'inode'> {
   return {
     mode: Number(stat.mode & 0o7777n),
     uid: Number(stat.uid),
     gid: Number(stat.gid),
     size: Number(stat.size),
     mtime: isoFromNs(stat.mtimeNs),
-    inode: stat.ino.toString(),
+    ctime: isoFromNs(stat.ctimeNs),
+    // unsigned, as `stat -c %i` prints it: Node's BigIntStats are signed 64-bit
+    inode: BigInt.asUintN(64, stat.ino).toString(),
   };
 }
 

@@ -12,6 +12,8 @@ export interface ChildOptions {
   /** called for each stderr line (for logging) */
   readonly onStderrLine?: (line: string) => void;
   readonly signal?: AbortSignal;
+  /** exit codes besides 0 that count as success (e.g. `getfattr` exits 1 when some files are gone) */
+  readonly okExitCodes?: readonly number[];
   /** rewrites the failure error (e.g. to classify a decoder's complaint as an IntegrityError) */
   readonly mapError?: (err: Error) => Error;
 }
@@ -48,7 +50,8 @@ function supervise(child: ChildProcess, command: string, opts: ChildOptions): Pr
       if (partial) onLine(partial);
       const detail = tail.trim() ? `: ${tail.trim().split('\n').slice(-5).join(' | ')}` : '';
       if (signal) reject(mapped(new PermanentError(`${name}: killed by ${signal}${detail}`)));
-      else if (code !== 0) reject(mapped(new PermanentError(`${name}: exited with code ${code}${detail}`)));
+      else if (code !== 0 && !opts.okExitCodes?.includes(code ?? -1))
+        reject(mapped(new PermanentError(`${name}: exited with code ${code}${detail}`)));
       else if (badLine !== undefined) reject(mapped(new PermanentError(`${name}: reported an error: ${badLine.trim()}`)));
       else resolve();
     });
