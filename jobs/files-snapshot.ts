@@ -536,8 +536,19 @@ function reusable(before: FileEntry | undefined, w: WalkedEntry, previous: Previ
   if (before?.type !== 'file' || before.changedDuringBackup) return undefined;
   if (before.size !== w.size || before.mtime !== w.mtime || before.inode !== w.inode) return undefined;
   if (before.size > 0 && (before.pack === undefined || !previous.packs.has(before.pack))) return undefined;
+  const fresh = meta(w);
+  const sameBrick =
+    before.brick === w.brick || (before.brick?.ctime === w.brick?.ctime && before.brick?.inode === w.brick?.inode);
+  if (
+    sameBrick &&
+    before.mode === fresh.mode &&
+    before.uid === fresh.uid &&
+    before.gid === fresh.gid &&
+    before.mtime === fresh.mtime
+  )
+    return before; // the common case: nothing to copy
   const { brick: _old, ...rest } = before;
-  return { ...rest, ...meta(w), ...brickKey(w) };
+  return { ...rest, ...fresh, ...brickKey(w) };
 }
 
 /** The local brick to read an area from, or undefined to read the mount (logged with the reason). */
