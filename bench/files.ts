@@ -6,7 +6,7 @@ import { type FilesSnapshotStats, snapshotFiles } from '../jobs/files-snapshot.j
 import { restoreFiles } from '../restore/files.js';
 import { detectCodec } from '../src/codec/zstd.js';
 import type { AreaSpec } from '../src/files/index.js';
-import { tuneHeap } from '../src/lib/heap.js';
+import { HEAP_FLAGS } from '../src/lib/heap.js';
 import { MANIFEST_FORMAT, type Manifest } from '../src/repo/manifest.js';
 import { Repository } from '../src/repo/repository.js';
 import { newSnapshotId } from '../src/repo/snapshot-id.js';
@@ -59,7 +59,6 @@ function store(): S3Store {
 
 /** One measured operation in this process: a snapshot (committed) or a restore of every area. */
 async function worker(jobFile: string, resultFile: string): Promise<void> {
-  tuneHeap(); // as the CLI does
   const job = JSON.parse(readFileSync(jobFile, 'utf8')) as WorkerJob;
   const s3 = store();
   try {
@@ -154,7 +153,8 @@ export async function benchFiles(): Promise<void> {
     const jobFile = join(work, `job-${step}.json`);
     const resultFile = join(work, `result-${step}.json`);
     writeFileSync(jobFile, JSON.stringify(job));
-    const m = await measure(process.execPath, [self, 'worker', jobFile, resultFile], { rss: 'self' });
+    // with the V8 flags the `lifeboat` executable runs with
+    const m = await measure(process.execPath, [...HEAP_FLAGS, self, 'worker', jobFile, resultFile], { rss: 'self' });
     return { ...m, ...(JSON.parse(readFileSync(resultFile, 'utf8')) as WorkerResult) };
   };
   const sh = (script: string): Promise<Measured> => measure('bash', ['-c', `set -euo pipefail; ${script}`], { env: awsEnv });

@@ -32,6 +32,7 @@ import {
   type ReadHook,
   type RegularFileEntry,
   readStable,
+  SPOOL_CHUNK,
   statFields,
   validateAreas,
   type WalkedEntry,
@@ -300,8 +301,9 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       }),
     );
     async function readOne(job: (typeof toRead)[number]): Promise<void> {
-      // files read into memory reserve their size until the packer holds their bytes
-      const release = await budget.acquire(job.walked.size <= frameBytes ? job.walked.size : 0);
+      // files read into memory reserve their size until the packer holds their bytes;
+      // large files stream through a spool: a few chunks of theirs are in memory at once
+      const release = await budget.acquire(job.walked.size <= frameBytes ? job.walked.size : 4 * SPOOL_CHUNK);
       try {
         await readAndPack(job);
       } finally {

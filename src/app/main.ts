@@ -1,8 +1,6 @@
-#!/usr/bin/env node
-import { tuneHeap } from '../lib/heap.js';
+#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=30
+// The shebang's flags are HEAP_FLAGS (src/lib/heap.ts); a test keeps the two equal.
 import { runCli } from './cli.js';
-
-tuneHeap();
 
 // The AWS SDK warns on every start that future versions will need Node 22; Lifeboat supports
 // Node >= 20 with the SDK it ships, so that one warning is noise for operators.

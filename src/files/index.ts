@@ -29,7 +29,14 @@ export {
   packKey,
 } from './pack-writer.js';
 export { filesPartOf } from './part.js';
-export { type FileContent, type ReadHook, type ReadOutcome, readStable, type StableReadOptions } from './read-file.js';
+export {
+  type FileContent,
+  type ReadHook,
+  type ReadOutcome,
+  readStable,
+  SPOOL_CHUNK,
+  type StableReadOptions,
+} from './read-file.js';
 export {
   type AreaSpec,
   type BrickKey,

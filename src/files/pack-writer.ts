@@ -263,7 +263,7 @@ export class PackWriter {
   private async writeFileFrame(pack: OpenPack, job: Extract<Job, { kind: 'file' }>): Promise<void> {
     let contentBytes = 0;
     const header = tarHeader(job.sha256, job.size, this.mtime);
-    const content = createReadStream(job.file, { highWaterMark: MiB });
+    const content = createReadStream(job.file, { highWaterMark: 256 * 1024 });
     async function* raw(): AsyncGenerator<Buffer> {
       yield header;
       for await (const chunk of content) {

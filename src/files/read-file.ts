@@ -43,6 +43,9 @@ export type ReadOutcome =
   | { readonly kind: 'vanished' }
   | { readonly kind: 'error'; readonly code: string; readonly message: string };
 
+/** bytes per read while copying a large file to its spool (each in flight is memory) */
+export const SPOOL_CHUNK = 256 * 1024;
+
 const GONE = new Set(['ENOENT', 'ELOOP', 'ENXIO', 'ENOTDIR']);
 
 /**
@@ -92,7 +95,7 @@ async function readOnce(abs: string, attempt: number, options: StableReadOptions
       spool = join(options.spoolDir, `${randomBytes(8).toString('hex')}.blob`);
       const counter = new HashCounter();
       await pipeline(
-        fh.createReadStream({ start: 0, end: size - 1, autoClose: false, highWaterMark: 1024 * 1024 }),
+        fh.createReadStream({ start: 0, end: size - 1, autoClose: false, highWaterMark: SPOOL_CHUNK }),
         counter,
         createWriteStream(spool),
       );

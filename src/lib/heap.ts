@@ -1,12 +1,9 @@
-import { setFlagsFromString } from 'node:v8';
-
 /**
- * Keeps the V8 heap close to what is live. Lifeboat streams gigabytes through small buffers, so
- * V8's defaults (a 16 MiB young generation, old space allowed to grow up to 4x before a full GC)
- * mostly hold garbage: measured on the files benchmark, peak RSS 266-286 MB before, 227-237 MB
- * after, at ~5 % of throughput. Call once at process start.
+ * V8 flags Lifeboat runs with (the `lifeboat` executable's shebang line carries them; the systemd
+ * unit and the benchmark pass them too). Lifeboat streams gigabytes through small buffers, and
+ * V8's defaults (16 MiB semi-spaces, old space allowed to grow up to 4x before a full GC) mostly
+ * hold garbage: on the files benchmark the first snapshot peaked at 245-286 MB RSS with the
+ * defaults and at 223-227 MB with these, at the same speed. They only take effect at process
+ * start, hence flags rather than `v8.setFlagsFromString`.
  */
-export function tuneHeap(): void {
-  setFlagsFromString('--max-semi-space-size=4');
-  setFlagsFromString('--heap-growing-percent=30');
-}
+export const HEAP_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=30'];
