@@ -207,18 +207,24 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     const areas: { state: AreaState; walked: WalkedEntry[] }[] = [];
     // the volume's state is asked once per run, for all areas
     const gluster = memoizedCli(options.brickOptions?.cli);
-    for (const spec of options.areas) {
-      const mountDir = areaDir(options.root, spec);
-      const brick = await brickFor(mountDir, spec, options, gluster, logger);
-      progress.phase(`scan ${spec.name}`, undefined, 'files');
-      const walk = await walkArea(options.root, spec, {
-        concurrency,
-        logger,
-        ...(brick ? { dir: brick.dir, ...(brick.atBrickRoot ? { ignoreTop: isBrickInternal } : {}) } : {}),
-        ...(signal ? { signal } : {}),
-      });
-      progress.advance(walk.entries.length);
-      progress.done();
+    // areas are walked at once (a walk waits mostly on the file system)
+    progress.phase('scan', undefined, 'files');
+    const walks = await Promise.all(
+      options.areas.map(async (spec) => {
+        const mountDir = areaDir(options.root, spec);
+        const brick = await brickFor(mountDir, spec, options, gluster, logger);
+        const walk = await walkArea(options.root, spec, {
+          concurrency,
+          logger,
+          ...(brick ? { dir: brick.dir, ...(brick.atBrickRoot ? { ignoreTop: isBrickInternal } : {}) } : {}),
+          ...(signal ? { signal } : {}),
+        });
+        progress.advance(walk.entries.length);
+        return { spec, mountDir, brick, walk };
+      }),
+    );
+    progress.done();
+    for (const { spec, mountDir, brick, walk } of walks) {
       counts.special += walk.special;
       areas.push({
         state: {

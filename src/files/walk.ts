@@ -84,10 +84,9 @@ export function statFields(stat: BigIntStats): Pick<WalkedEntry, 'mode' | 'uid' 
 export async function walkArea(root: string, area: AreaSpec, options: WalkOptions = {}): Promise<WalkResult> {
   const logger = options.logger ?? nullLogger;
   const dirs = limiter(options.concurrency ?? 16);
-  const glob = { dot: true };
-  const included = picomatch([...(area.include ?? ['**'])], glob);
+  const included = matcher([...(area.include ?? ['**'])]);
   const excludeGlobs = [...(area.exclude ?? [])];
-  const excluded = excludeGlobs.length > 0 ? picomatch(excludeGlobs, glob) : () => false;
+  const excluded = excludeGlobs.length > 0 ? matcher(excludeGlobs) : () => false;
   const base = options.dir ?? areaDir(root, area);
   const ignoreTop = options.ignoreTop;
   const entries: WalkedEntry[] = [];
@@ -170,6 +169,15 @@ export async function walkArea(root: string, area: AreaSpec, options: WalkOption
   await visit('');
   throwIfAborted(options.signal, `area '${area.name}'`);
   return { entries: keepSelectedDirs(entries, included), problems, vanished, special };
+}
+
+/**
+ * A picomatch test (dot files included) under which line breaks in names are ordinary characters:
+ * picomatch's `*` and `**` never match them, which would silently drop such files.
+ */
+function matcher(globs: string[]): (path: string) => boolean {
+  const test = picomatch(globs, { dot: true });
+  return (path) => test(path.replace(/[\n\r\u2028\u2029]/g, '\u0001'));
 }
 
 /** Drops directories that neither match the include globs nor contain a selected entry. */
