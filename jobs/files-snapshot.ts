@@ -1,4 +1,5 @@
-import { lstat, mkdtemp, rm } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Codec, detectCodec } from '../src/codec/zstd.js';
@@ -22,6 +23,7 @@ import {
   filesPartOf,
   type GlusterCli,
   isBrickInternal,
+  isoFromNs,
   loadFileList,
   memoizedCli,
   modeString,
@@ -34,6 +36,7 @@ import {
   readStable,
   SPOOL_CHUNK,
   statFields,
+  stillHealed,
   validateAreas,
   type WalkedEntry,
   walkArea,
@@ -131,6 +134,8 @@ export interface SnapshotFilesResult {
 }
 
 const MAX_PROBLEMS_IN_PART = 100;
+/** brick ctimes this close to the start of a run (or later) are not trusted as change keys */
+const RACY_MS = 2000;
 const MiB = 1024 * 1024;
 
 interface Previous {
@@ -253,7 +258,16 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
         ...(brick.mdata
           ? {
               brickDir: brick.dir,
-              fromBrick: (paths) => mountTimesFromBrick(paths, { ...options.brickOptions, ...(signal ? { signal } : {}) }),
+              fromBrick: (paths) =>
+                mountTimesFromBrick(paths, {
+                  ...options.brickOptions,
+                  ...(signal ? { signal } : {}),
+                  onError: (err) =>
+                    logger.warn('cannot read Gluster xattrs on the brick; looking entries up through the mount', {
+                      area: state.spec.name,
+                      error: errorMessage(err),
+                    }),
+                }),
             }
           : {}),
         ...(before ? { previous: before } : {}),
@@ -355,19 +369,30 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
         }
       }
       if (state.brick && !brick) {
-        // changed since the walk: the mount's mtime and inode are taken after the read, and the
-        // brick stat after that proves the content did not move in between
-        const onMount = await mountStat(state.mountDir, walked.path);
+        // changed on the brick since the walk, so being written now: the mount's mtime and inode
+        // (taken after the read) may not belong to the bytes read. Stored flagged, so the next run
+        // reads it again instead of trusting them.
+        let onMount: BigIntStats | undefined;
+        try {
+          onMount = await mountStat(state.mountDir, walked.path);
+        } catch (err) {
+          if (outcome.spool) await rm(outcome.spool, { force: true });
+          const code = (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
+          state.problems.push({
+            area: state.spec.name,
+            path: walked.path,
+            code,
+            message: `area '${state.spec.name}': file '${walked.path}': ${errorMessage(err)}`,
+          });
+          return;
+        }
         if (!onMount) {
           if (outcome.spool) await rm(outcome.spool, { force: true });
           state.vanished++;
           return;
         }
         counts.mountStats++;
-        const after = await lstat(abs, { bigint: true }).catch(() => undefined);
-        if (Number(onMount.size) !== outcome.size || after?.ctimeNs !== outcome.stat.ctimeNs || after.size !== outcome.stat.size)
-          changed = true;
-        brick = { ctime: stat.ctime, inode: stat.inode };
+        changed = true;
         const mount = statFields(onMount);
         stat = { ...stat, mtime: mount.mtime, inode: mount.inode };
       }
@@ -417,11 +442,19 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     }
     await Promise.all(tasks);
     if (failed !== undefined) throw failed;
+    await recheckBricks(
+      areas.map((a) => a.state),
+      options,
+      logger,
+    );
     toRead.length = 0;
     const packs = await packer.close();
     progress.done();
 
-    // 3. one list per area
+    // 3. one list per area. A brick key taken within the file system's timestamp granularity of
+    // the run is not kept (a same-size write in the same tick would not move it): such entries are
+    // looked at again next time, as git does with racily clean index entries.
+    const racyFrom = isoFromNs(BigInt(started.getTime() - RACY_MS) * 1_000_000n);
     const referenced = new Map<string, ObjectRecord>();
     for (const p of packs) referenced.set(p.key, p);
     const summaries: FilesArea[] = [];
@@ -432,7 +465,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
         const present = state.entries.filter((e) => e !== undefined);
         // entries are resolved as the list streams out: the whole list never exists twice in memory
         function* resolved(): Generator<FileEntry> {
-          for (const e of present) yield resolveEntry(e, previous, referenced);
+          for (const e of present) yield withoutRacyKey(resolveEntry(e, previous, referenced), racyFrom);
         }
         const key = fileListKey(options.snapshotId, state.spec.name);
         const record = await writeFileList(
@@ -533,6 +566,46 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
 
 function meta(w: Pick<WalkedEntry, 'mode' | 'uid' | 'gid' | 'mtime'>): { mode: string; uid: number; gid: number; mtime: string } {
   return { mode: modeString(w.mode), uid: w.uid, gid: w.gid, mtime: w.mtime };
+}
+
+function withoutRacyKey(e: FileEntry, racyFrom: string): FileEntry {
+  if (!e.brick || e.brick.ctime < racyFrom) return e;
+  const { brick: _racy, ...rest } = e;
+  return rest as FileEntry;
+}
+
+/**
+ * Asks each volume read from a brick whether it is still fully healed. If not, a write may have
+ * missed the brick during the run: the files read from it are flagged changedDuringBackup (so the
+ * next run reads them again) with a warning.
+ */
+async function recheckBricks(states: readonly AreaState[], options: SnapshotFilesOptions, logger: Logger): Promise<void> {
+  const verdicts = new Map<string, Promise<string | undefined>>();
+  for (const state of states) {
+    const view = state.brick;
+    if (!view) continue;
+    let verdict = verdicts.get(view.volume);
+    if (!verdict) {
+      verdict = stillHealed(view, { ...options.brickOptions, ...(options.signal ? { signal: options.signal } : {}) });
+      verdicts.set(view.volume, verdict);
+    }
+    const problem = await verdict;
+    if (!problem) continue;
+    let flagged = 0;
+    state.entries.forEach((e, i) => {
+      if (e && 'kind' in e && !e.file.changedDuringBackup) {
+        state.entries[i] = { ...e, file: { ...e.file, changedDuringBackup: true } };
+        flagged++;
+      }
+    });
+    state.changed += flagged;
+    logger.warn('the volume was not fully healed after reading its brick; files read are flagged changedDuringBackup', {
+      area: state.spec.name,
+      volume: view.volume,
+      reason: problem,
+      flagged,
+    });
+  }
 }
 
 function brickKey(w: WalkedEntry): { brick?: BrickKey } {

@@ -15,6 +15,8 @@ export interface BrickView {
   readonly volume: string;
   /** `host:/path` as the volume lists it */
   readonly brick: string;
+  /** every brick of the volume (`host:/path`) */
+  readonly bricks: readonly string[];
   /** the brick-side directory of the mount directory asked for */
   readonly dir: string;
   /** true when `dir` is the brick's root, whose `.glusterfs*` and `.trashcan` entries are Gluster's own */
@@ -81,14 +83,19 @@ export async function chooseBrick(dir: string, options: BrickOptions = {}): Prom
   try {
     const real = await realpath(dir);
     const mounts = parseMountinfo(options.mountinfo ?? (await readFile('/proc/self/mountinfo', 'utf8')));
+    // the deepest mount holding `dir`; of mounts stacked on one point, the last (visible) one
     const under = mounts
-      .filter((m) => real === m.mountPoint || real.startsWith(m.mountPoint === '/' ? '/' : `${m.mountPoint}/`))
-      .sort((a, b) => b.mountPoint.length - a.mountPoint.length)[0];
+      .map((m, order) => ({ m, order }))
+      .filter(({ m }) => real === m.mountPoint || real.startsWith(m.mountPoint === '/' ? '/' : `${m.mountPoint}/`))
+      .sort((a, b) => b.m.mountPoint.length - a.m.mountPoint.length || b.order - a.order)[0]?.m;
     if (under?.fstype !== 'fuse.glusterfs') return mount('not on a GlusterFS mount');
     const source = /^[^:]+:\/?([^/]+)(\/.*)?$/.exec(under.source);
     if (!source?.[1]) return mount(`cannot parse the mount source '${under.source}'`);
     const volume = source[1];
-    const subdir = (source[2] ?? '').replace(/^\/+|\/+$/g, '');
+    // a subdirectory mount (`host:/vol/sub`) and a bind mount of part of the volume (mountinfo root)
+    const subdir = join(source[2] ?? '', under.root)
+      .replace(/^\/+|\/+$/g, '')
+      .replace(/^\.$/, '');
     const rel = real.slice(under.mountPoint.length).replace(/^\/+/, '');
 
     // read-only questions, asked together
@@ -103,12 +110,11 @@ export async function chooseBrick(dir: string, options: BrickOptions = {}): Prom
     if (info.options.get('features.shard') === 'on') return mount(`volume '${volume}' is sharded`);
     const self = /UUID:\s*(\S+)/.exec(uuid)?.[1];
     if (!self) return mount("cannot tell this host's Gluster UUID");
-    const pending = parseHealCount(heal);
-    for (const b of info.bricks) {
-      const count = pending.get(b.name);
-      if (count === undefined) return mount(`brick ${b.name} did not report its heal count (down?)`);
-      if (count > 0) return mount(`brick ${b.name} has ${count} entries pending heal`);
-    }
+    const unhealthy = healProblem(
+      info.bricks.map((b) => b.name),
+      heal,
+    );
+    if (unhealthy) return mount(unhealthy);
     for (const b of info.bricks) {
       if (b.hostUuid !== self || b.arbiter) continue;
       const path = b.name.slice(b.name.indexOf(':') + 1);
@@ -121,6 +127,7 @@ export async function chooseBrick(dir: string, options: BrickOptions = {}): Prom
           id: `${info.id}:${b.name}`,
           volume,
           brick: b.name,
+          bricks: info.bricks.map((x) => x.name),
           dir: brickDir,
           atBrickRoot: subdir === '' && rel === '',
           mdata: /^features\.ctime\s+on\b/m.test(ctime),
@@ -133,7 +140,34 @@ export async function chooseBrick(dir: string, options: BrickOptions = {}): Prom
   }
 }
 
+/** Why the volume is not fully healed according to `heal-count` output, or undefined when it is. */
+export function healProblem(bricks: readonly string[], healCount: string): string | undefined {
+  const pending = parseHealCount(healCount);
+  for (const b of bricks) {
+    const count = pending.get(b);
+    if (count === undefined) return `brick ${b} did not report its heal count (down?)`;
+    if (count > 0) return `brick ${b} has ${count} entries pending heal`;
+  }
+  return undefined;
+}
+
+/**
+ * Asks Gluster again, after the reads, whether the volume stayed fully healed: if not, a write
+ * may have missed the brick that was read, and what was read from it is suspect.
+ */
+export async function stillHealed(view: BrickView, options: BrickOptions = {}): Promise<string | undefined> {
+  const cli = options.cli ?? glusterCli;
+  try {
+    return healProblem(view.bricks, await cli(['volume', 'heal', view.volume, 'statistics', 'heal-count'], options.signal));
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
+    return `cannot ask for the heal count: ${errorMessage(err)}`;
+  }
+}
+
 export interface MountEntry {
+  /** the directory of the mounted file system that appears at `mountPoint` (`/` unless a bind mount) */
+  readonly root: string;
   readonly mountPoint: string;
   readonly fstype: string;
   readonly source: string;
@@ -146,10 +180,10 @@ export function parseMountinfo(text: string): MountEntry[] {
   for (const line of text.split('\n')) {
     const [left, right] = line.split(' - ');
     if (!left || !right) continue;
-    const mountPoint = left.split(' ')[4];
+    const [, , , root, mountPoint] = left.split(' ');
     const [fstype, source] = right.split(' ');
-    if (mountPoint && fstype && source !== undefined)
-      out.push({ mountPoint: decode(mountPoint), fstype, source: decode(source) });
+    if (root && mountPoint && fstype && source !== undefined)
+      out.push({ root: decode(root), mountPoint: decode(mountPoint), fstype, source: decode(source) });
   }
   return out;
 }
@@ -211,12 +245,18 @@ export interface MountTimes {
 /** Reads xattrs of brick paths (without following symlinks) the way `getfattr -d -e hex` prints them. */
 export type XattrReader = (paths: readonly string[], signal?: AbortSignal) => Promise<string>;
 
-export const getfattr: XattrReader = (paths, signal) =>
-  run('getfattr', ['-h', '-d', '-e', 'hex', '--absolute-names', '-m', '^trusted\\.(gfid|glusterfs\\.mdata)$', '--', ...paths], {
-    name: 'getfattr',
-    okExitCodes: [1], // some paths vanished: the others are still printed
-    ...(signal ? { signal } : {}),
-  });
+export const getfattr: XattrReader = (paths, signal) => {
+  const timeout = AbortSignal.timeout(CLI_TIMEOUT_MS);
+  return run(
+    'getfattr',
+    ['-h', '-d', '-e', 'hex', '--absolute-names', '-m', '^trusted\\.(gfid|glusterfs\\.mdata)$', '--', ...paths],
+    {
+      name: 'getfattr',
+      okExitCodes: [1], // some paths vanished: the others are still printed
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    },
+  );
+};
 
 const XATTR_BATCH = 512;
 
@@ -228,12 +268,19 @@ const XATTR_BATCH = 512;
  */
 export async function mountTimesFromBrick(
   paths: readonly string[],
-  options: { readonly reader?: XattrReader; readonly signal?: AbortSignal } = {},
+  options: { readonly reader?: XattrReader; readonly signal?: AbortSignal; readonly onError?: (err: unknown) => void } = {},
 ): Promise<Map<string, MountTimes>> {
   const reader = options.reader ?? getfattr;
   const out = new Map<string, MountTimes>();
   for (let i = 0; i < paths.length; i += XATTR_BATCH) {
-    const text = await reader(paths.slice(i, i + XATTR_BATCH), options.signal);
+    let text: string;
+    try {
+      text = await reader(paths.slice(i, i + XATTR_BATCH), options.signal);
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      options.onError?.(err);
+      continue; // these paths are looked up through the mount
+    }
     for (const [path, attrs] of parseGetfattr(text)) {
       const times = mountTimes(attrs.get('trusted.gfid'), attrs.get('trusted.glusterfs.mdata'));
       if (times) out.set(path, times);

@@ -7,6 +7,8 @@ export {
   type BrickView,
   chooseBrick,
   type GlusterCli,
+  glusterCli,
+  healProblem,
   isBrickInternal,
   type MountTimes,
   memoizedCli,
@@ -15,6 +17,7 @@ export {
   parseHealCount,
   parseMountinfo,
   parseVolumeInfo,
+  stillHealed,
 } from './gluster.js';
 export { areaSlug, fileListKey, isoFromNs, isSafeRelative, modeBits, modeString, secondsFromIso, validateAreas } from './meta.js';
 export { mountStat, mountView } from './mount-view.js';

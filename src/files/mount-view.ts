@@ -63,6 +63,7 @@ export async function mountView(walked: readonly WalkedEntry[], options: MountVi
     if (
       before?.brick &&
       before.type === w.type &&
+      !(before.type === 'file' && before.changedDuringBackup) &&
       before.brick.ctime === brick.ctime &&
       before.brick.inode === brick.inode &&
       (before.type !== 'file' || before.size === w.size)

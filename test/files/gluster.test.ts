@@ -49,7 +49,7 @@ test('heal counts: bricks that are down report none', (t) => {
 
 test('mountinfo: octal escapes are decoded', (t) => {
   const m = parseMountinfo('56 27 0:41 / /srv/my\\040site rw,relatime - fuse.glusterfs n1:/media rw,user_id=0\n');
-  t.deepEqual(m, [{ mountPoint: '/srv/my site', fstype: 'fuse.glusterfs', source: 'n1:/media' }]);
+  t.deepEqual(m, [{ root: '/', mountPoint: '/srv/my site', fstype: 'fuse.glusterfs', source: 'n1:/media' }]);
 });
 
 test('volume info: type, bricks with arbiter flags, options', (t) => {
@@ -94,6 +94,17 @@ test('a healthy replica with a local data brick is read from the brick (subdirec
   t.is(choice.view.brick, `n1:${brick}`);
   t.false(choice.view.atBrickRoot);
   t.is(choice.view.id, `7423973c-49d4-491c-8ca4-20e09bda8f68:n1:${brick}`);
+});
+
+test('a bind mount of part of the volume maps to that part of the brick; the visible one of stacked mounts counts', async (t) => {
+  const { mnt, brick, cli, mountinfo } = setup(t, { info: '' });
+  const info = volumeInfo({ brick, self: 'u1' });
+  const answers: GlusterCli = (args, s) => (args[1] === 'info' ? Promise.resolve(info) : cli(args, s));
+  mkdirSync(join(brick, 'sub', 'media', 'area'), { recursive: true });
+  // `media` of the volume's `sub` directory bind-mounted at mnt, over an older mount of the whole volume
+  const bound = `${mountinfo}57 27 0:41 /media ${mnt} rw - fuse.glusterfs n1:/media/sub rw\n`;
+  const choice = await chooseBrick(join(mnt, 'area'), { cli: answers, mountinfo: bound });
+  t.is(choice.kind === 'brick' ? choice.view.dir : choice.reason, join(brick, 'sub', 'media', 'area'));
 });
 
 test('anything short of a clean local data brick reads the mount, saying why', async (t) => {
@@ -156,6 +167,18 @@ trusted.gfid=0x18a96810e56c4cb7a58bd39b7033af9a
 trusted.gfid=0xd562dab630754ce4b1f45456b8204de9
 trusted.glusterfs.mdata=0x020000000000000000000000006b07f49b00000000368eb4ba000000006b07f49b00000000368eb4ba000000006b07f49b0000000036218f40
 `;
+
+test('a failing xattr reader leaves every path to the mount', async (t) => {
+  const errors: unknown[] = [];
+  const times = await mountTimesFromBrick(['/b/x'], {
+    reader: async () => {
+      throw new Error('getfattr: command not found');
+    },
+    onError: (err) => void errors.push(err),
+  });
+  t.is(times.size, 0);
+  t.is(errors.length, 1);
+});
 
 test('mount times from brick xattrs: mdata mtime and the gfid inode; anything unknown is left to the mount', async (t) => {
   const parsed = parseGetfattr(GETFATTR);
