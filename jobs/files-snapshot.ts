@@ -347,12 +347,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
         return;
       }
       if (outcome.kind === 'error') {
-        state.problems.push({
-          area: state.spec.name,
-          path: walked.path,
-          code: outcome.code,
-          message: `area '${state.spec.name}': file '${walked.path}': ${outcome.message}`,
-        });
+        state.problems.push(fileProblem(state, walked.path, outcome.code, outcome.message));
         return;
       }
       counts.read++;
@@ -378,12 +373,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
         } catch (err) {
           if (outcome.spool) await rm(outcome.spool, { force: true });
           const code = (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
-          state.problems.push({
-            area: state.spec.name,
-            path: walked.path,
-            code,
-            message: `area '${state.spec.name}': file '${walked.path}': ${errorMessage(err)}`,
-          });
+          state.problems.push(fileProblem(state, walked.path, code, errorMessage(err)));
           return;
         }
         if (!onMount) {
@@ -398,11 +388,12 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       }
       if (changed) {
         state.changed++;
-        logger.warn('file kept changing while it was read; stored the last read, flagged changedDuringBackup', {
-          area: state.spec.name,
-          path: walked.path,
-          attempts: outcome.attempts,
-        });
+        logger.warn(
+          outcome.changed
+            ? 'file kept changing while it was read; stored the last read, flagged changedDuringBackup'
+            : 'file changed on the brick between the walk and its read; stored flagged changedDuringBackup',
+          { area: state.spec.name, path: walked.path, attempts: outcome.attempts },
+        );
       }
       const file: PendingFile['file'] = {
         path: walked.path,
@@ -566,6 +557,11 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
 
 function meta(w: Pick<WalkedEntry, 'mode' | 'uid' | 'gid' | 'mtime'>): { mode: string; uid: number; gid: number; mtime: string } {
   return { mode: modeString(w.mode), uid: w.uid, gid: w.gid, mtime: w.mtime };
+}
+
+/** A file left out of the snapshot: the run ends `partial`. */
+function fileProblem(state: AreaState, path: string, code: string, detail: string): FileProblem {
+  return { area: state.spec.name, path, code, message: `area '${state.spec.name}': file '${path}': ${detail}` };
 }
 
 function withoutRacyKey(e: FileEntry, racyFrom: string): FileEntry {
