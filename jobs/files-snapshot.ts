@@ -6,6 +6,7 @@ import { type Codec, detectCodec } from '../src/codec/zstd.js';
 import {
   type AreaSpec,
   areaDir,
+  BRICK_INTERNAL,
   type BrickKey,
   type BrickOptions,
   type BrickView,
@@ -22,7 +23,6 @@ import {
   fileListKey,
   filesPartOf,
   type GlusterCli,
-  isBrickInternal,
   isoFromNs,
   loadFileList,
   memoizedCli,
@@ -39,6 +39,7 @@ import {
   stillHealed,
   validateAreas,
   type WalkedEntry,
+  WalkThreads,
   walkArea,
   writeFileList,
 } from '../src/files/index.js';
@@ -137,6 +138,8 @@ const MAX_PROBLEMS_IN_PART = 100;
 /** brick ctimes this close to the start of a run (or later) are not trusted as change keys */
 const RACY_MS = 2000;
 const MiB = 1024 * 1024;
+/** threads walking local bricks: two keep a disk's queue busy (measured: a third adds nothing) */
+const WALK_THREADS = 2;
 
 interface Previous {
   readonly byArea: Map<string, Map<string, FileEntry>>;
@@ -191,9 +194,17 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
   const codec = options.codec ?? (await detectCodec());
   const repo = options.repo;
 
-  // the previous lists download while the areas are walked
+  // Gluster is asked first (its answers gate the walks); the previous lists download meanwhile
+  const gluster = memoizedCli(options.brickOptions?.cli);
+  const choices = options.areas.map((spec) => {
+    const mountDir = areaDir(options.root, spec);
+    return { spec, mountDir, brick: brickFor(mountDir, spec, options, gluster, logger) };
+  });
+  for (const c of choices) c.brick.catch(() => {}); // awaited below
   const loading = loadPrevious(repo, options.previous, logger, signal);
   loading.catch(() => {}); // awaited below
+  // brick walks run on threads, started with the first brick walk
+  let threads: WalkThreads | undefined;
   const spoolDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'lifeboat-files-'));
   const packer = new PackWriter({
     store: repo.store,
@@ -208,31 +219,30 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
   const lists: ObjectRecord[] = [];
 
   try {
-    // 1. walk every area (stat only) so the read phase knows its total
-    const areas: { state: AreaState; walked: WalkedEntry[] }[] = [];
-    // the volume's state is asked once per run, for all areas
-    const gluster = memoizedCli(options.brickOptions?.cli);
-    // areas are walked at once (a walk waits mostly on the file system)
+    // 1. walk every area (stat only) and compare it with the previous list, so the read phase
+    // knows its total. Areas go at once (a walk waits mostly on the file system), each compared
+    // as soon as its walk is done.
     progress.phase('scan', undefined, 'files');
-    const walks = await Promise.all(
-      options.areas.map(async (spec) => {
-        const mountDir = areaDir(options.root, spec);
-        const brick = await brickFor(mountDir, spec, options, gluster, logger);
+    const toRead: { state: AreaState; walked: WalkedEntry; slot: number }[] = [];
+    const areas = await Promise.all(
+      choices.map(async ({ spec, mountDir, brick: choice }) => {
+        const brick = await choice;
+        if (brick) threads ??= new WalkThreads(WALK_THREADS);
         const walk = await walkArea(options.root, spec, {
           concurrency,
           logger,
-          ...(brick ? { dir: brick.dir, ...(brick.atBrickRoot ? { ignoreTop: isBrickInternal } : {}) } : {}),
+          ...(brick
+            ? {
+                dir: brick.dir,
+                ...(threads ? { threads } : {}),
+                ...(brick.atBrickRoot ? { ignoreTop: BRICK_INTERNAL } : {}),
+              }
+            : {}),
           ...(signal ? { signal } : {}),
         });
         progress.advance(walk.entries.length);
-        return { spec, mountDir, brick, walk };
-      }),
-    );
-    progress.done();
-    for (const { spec, mountDir, brick, walk } of walks) {
-      counts.special += walk.special;
-      areas.push({
-        state: {
+        counts.special += walk.special;
+        const state: AreaState = {
           spec,
           mountDir,
           ...(brick ? { brick } : {}),
@@ -240,19 +250,43 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
           problems: [...walk.problems],
           vanished: walk.vanished,
           changed: 0,
-        },
-        walked: walk.entries,
-      });
-    }
+        };
+        const previous = await loading;
+        const walked = brick ? await withMountView(state, brick, walk.entries, previous) : walk.entries;
+        // 2. reuse what is unchanged, read the rest
+        const before = previous.byArea.get(spec.name);
+        for (const w of walked) {
+          if (w.type === 'dir') state.entries.push({ path: w.path, type: 'dir', ...meta(w), ...brickKey(w) });
+          else if (w.type === 'symlink')
+            state.entries.push({ path: w.path, type: 'symlink', ...meta(w), target: w.target ?? '', ...brickKey(w) });
+          else {
+            const reused = reusable(before?.get(w.path), w, previous);
+            if (reused) {
+              counts.reused++;
+              state.entries.push(reused);
+            } else {
+              toRead.push({ state, walked: w, slot: state.entries.length });
+              state.entries.push(undefined);
+            }
+          }
+        }
+        return { state };
+      }),
+    );
+    progress.done();
+    await threads?.close(); // their heaps are not kept through the reads
     const previous = await loading;
+    for (const [sha, location] of previous.blobs) blobs.set(sha, { location });
 
-    // a brick's walk gets the mount's mtimes and inodes: from the previous list where the brick saw no change
-    for (const area of areas) {
-      const { state } = area;
-      if (!state.brick) continue;
-      const before = previous.brickOf.get(state.spec.name) === state.brick.id ? previous.byArea.get(state.spec.name) : undefined;
-      const brick = state.brick;
-      const view = await mountView(area.walked, {
+    /** A brick's walk with the mount's mtimes and inodes: from the previous list where the brick saw no change. */
+    async function withMountView(
+      state: AreaState,
+      brick: BrickView,
+      walked: WalkedEntry[],
+      previous: Previous,
+    ): Promise<WalkedEntry[]> {
+      const before = previous.brickOf.get(state.spec.name) === brick.id ? previous.byArea.get(state.spec.name) : undefined;
+      const view = await mountView(walked, {
         area: state.spec.name,
         mountDir: state.mountDir,
         ...(brick.mdata
@@ -274,35 +308,12 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
         concurrency,
         ...(signal ? { signal } : {}),
       });
-      area.walked = view.entries;
       state.vanished += view.vanished;
       state.problems.push(...view.problems);
       counts.mountStats += view.statted;
       counts.fromXattrs += view.fromBrick;
+      return view.entries;
     }
-
-    // 2. reuse what is unchanged, read the rest
-    for (const [sha, location] of previous.blobs) blobs.set(sha, { location });
-    const toRead: { state: AreaState; walked: WalkedEntry; slot: number }[] = [];
-    for (const { state, walked } of areas) {
-      const before = previous.byArea.get(state.spec.name);
-      for (const w of walked) {
-        if (w.type === 'dir') state.entries.push({ path: w.path, type: 'dir', ...meta(w), ...brickKey(w) });
-        else if (w.type === 'symlink')
-          state.entries.push({ path: w.path, type: 'symlink', ...meta(w), target: w.target ?? '', ...brickKey(w) });
-        else {
-          const reused = reusable(before?.get(w.path), w, previous);
-          if (reused) {
-            counts.reused++;
-            state.entries.push(reused);
-          } else {
-            toRead.push({ state, walked: w, slot: state.entries.length });
-            state.entries.push(undefined);
-          }
-        }
-      }
-    }
-    for (const area of areas) area.walked = []; // what is still needed now lives in toRead
     const readTotal = toRead.reduce((sum, r) => sum + r.walked.size, 0);
     logger.info('files scanned', { areas: areas.length, toRead: toRead.length, readBytes: readTotal, reused: counts.reused });
     progress.phase('read', readTotal, 'bytes');
@@ -433,62 +444,81 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     }
     await Promise.all(tasks);
     if (failed !== undefined) throw failed;
-    await recheckBricks(
+    toRead.length = 0;
+    // Gluster is asked again now that every read is done; the last pack and the lists are written
+    // meanwhile, and a list is written again in the rare case the answer flags its files
+    const healed = healedAfterReads(
       areas.map((a) => a.state),
       options,
-      logger,
     );
-    toRead.length = 0;
-    const packs = await packer.close();
+    healed.catch(() => {}); // awaited below
+    // every content location is known once the packer is flushed; the lists are written while the
+    // last pack finishes uploading
+    await packer.flush();
+    const closing = packer.close();
+    closing.catch(() => {}); // awaited below
     progress.done();
 
     // 3. one list per area. A brick key taken within the file system's timestamp granularity of
     // the run is not kept (a same-size write in the same tick would not move it): such entries are
     // looked at again next time, as git does with racily clean index entries.
     const racyFrom = isoFromNs(BigInt(started.getTime() - RACY_MS) * 1_000_000n);
-    const referenced = new Map<string, ObjectRecord>();
-    for (const p of packs) referenced.set(p.key, p);
-    const summaries: FilesArea[] = [];
+    /** packs the lists point into, each with the first file found in it */
+    const used = new Map<string, string>();
+    const writeList = async (state: AreaState): Promise<{ record: ObjectRecord; summary: FilesArea }> => {
+      const present = state.entries.filter((e) => e !== undefined);
+      // entries are resolved as the list streams out: the whole list never exists twice in memory
+      function* resolved(): Generator<FileEntry> {
+        for (const e of present) yield withoutRacyKey(resolveEntry(e, used), racyFrom);
+      }
+      const key = fileListKey(options.snapshotId, state.spec.name);
+      const record = await writeFileList(
+        repo,
+        key,
+        {
+          format: FILES_FORMAT,
+          area: state.spec.name,
+          path: state.spec.path,
+          include: [...(state.spec.include ?? ['**'])],
+          exclude: [...(state.spec.exclude ?? [])],
+          snapshot: options.snapshotId,
+          entries: present.length,
+          ...(state.brick ? { brick: state.brick.id } : {}),
+        },
+        resolved(),
+        {
+          ...(options.compressionLevel === undefined ? {} : { compressionLevel: options.compressionLevel }),
+          ...(signal ? { signal } : {}),
+        },
+      );
+      return { record, summary: summarize(state, present, key) };
+    };
     progress.phase('lists', areas.length, 'objects');
     // the lists are written in parallel (each is a compressor process and an upload)
     const written = await Promise.allSettled(
       areas.map(async ({ state }) => {
-        const present = state.entries.filter((e) => e !== undefined);
-        // entries are resolved as the list streams out: the whole list never exists twice in memory
-        function* resolved(): Generator<FileEntry> {
-          for (const e of present) yield withoutRacyKey(resolveEntry(e, previous, referenced), racyFrom);
-        }
-        const key = fileListKey(options.snapshotId, state.spec.name);
-        const record = await writeFileList(
-          repo,
-          key,
-          {
-            format: FILES_FORMAT,
-            area: state.spec.name,
-            path: state.spec.path,
-            include: [...(state.spec.include ?? ['**'])],
-            exclude: [...(state.spec.exclude ?? [])],
-            snapshot: options.snapshotId,
-            entries: present.length,
-            ...(state.brick ? { brick: state.brick.id } : {}),
-          },
-          resolved(),
-          {
-            ...(options.compressionLevel === undefined ? {} : { compressionLevel: options.compressionLevel }),
-            ...(signal ? { signal } : {}),
-          },
-        );
+        const list = await writeList(state);
         progress.advance(1);
-        const summary = summarize(state, present, key);
-        state.entries.length = 0;
-        return { record, summary };
+        return list;
       }),
     );
     for (const w of written) if (w.status === 'fulfilled') lists.push(w.value.record);
     const failedList = written.find((w) => w.status === 'rejected');
     if (failedList) throw failedList.reason;
-    for (const w of written) if (w.status === 'fulfilled') summaries.push(w.value.summary);
+    const summaries: FilesArea[] = written.map((w) => (w as PromiseFulfilledResult<{ summary: FilesArea }>).value.summary);
+    const unhealed = await healed;
+    for (const [i, { state }] of areas.entries()) {
+      const problem = unhealed.get(state);
+      if (problem === undefined) continue;
+      flagReadFiles(state, problem, logger);
+      const again = await writeList(state); // same key: replaces the list written above
+      lists[lists.findIndex((l) => l.key === again.record.key)] = again.record;
+      summaries[i] = again.summary;
+    }
+    for (const { state } of areas) state.entries.length = 0;
+    const packs = await closing;
     progress.done();
+    const referenced = referencedPacks(used, packs, previous);
 
     const problems = areas.flatMap((a) => a.state.problems);
     for (const p of problems.slice(0, 20))
@@ -551,6 +581,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     }
     throw err;
   } finally {
+    await threads?.close();
     await rm(spoolDir, { recursive: true, force: true });
   }
 }
@@ -571,12 +602,12 @@ function withoutRacyKey(e: FileEntry, racyFrom: string): FileEntry {
 }
 
 /**
- * Asks each volume read from a brick whether it is still fully healed. If not, a write may have
- * missed the brick during the run: the files read from it are flagged changedDuringBackup (so the
- * next run reads them again) with a warning.
+ * Asks each volume read from a brick whether it is still fully healed; the answer maps each area
+ * read from an unhealed volume to the reason. A write may have missed the brick during the run.
  */
-async function recheckBricks(states: readonly AreaState[], options: SnapshotFilesOptions, logger: Logger): Promise<void> {
+async function healedAfterReads(states: readonly AreaState[], options: SnapshotFilesOptions): Promise<Map<AreaState, string>> {
   const verdicts = new Map<string, Promise<string | undefined>>();
+  const unhealed = new Map<AreaState, string>();
   for (const state of states) {
     const view = state.brick;
     if (!view) continue;
@@ -586,22 +617,27 @@ async function recheckBricks(states: readonly AreaState[], options: SnapshotFile
       verdicts.set(view.volume, verdict);
     }
     const problem = await verdict;
-    if (!problem) continue;
-    let flagged = 0;
-    state.entries.forEach((e, i) => {
-      if (e && 'kind' in e && !e.file.changedDuringBackup) {
-        state.entries[i] = { ...e, file: { ...e.file, changedDuringBackup: true } };
-        flagged++;
-      }
-    });
-    state.changed += flagged;
-    logger.warn('the volume was not fully healed after reading its brick; files read are flagged changedDuringBackup', {
-      area: state.spec.name,
-      volume: view.volume,
-      reason: problem,
-      flagged,
-    });
+    if (problem !== undefined) unhealed.set(state, problem);
   }
+  return unhealed;
+}
+
+/** The files an area read from a brick that was not healed afterwards: flagged changedDuringBackup, so the next run reads them again. */
+function flagReadFiles(state: AreaState, problem: string, logger: Logger): void {
+  let flagged = 0;
+  state.entries.forEach((e, i) => {
+    if (e && 'kind' in e && !e.file.changedDuringBackup) {
+      state.entries[i] = { ...e, file: { ...e.file, changedDuringBackup: true } };
+      flagged++;
+    }
+  });
+  state.changed += flagged;
+  logger.warn('the volume was not fully healed after reading its brick; files read are flagged changedDuringBackup', {
+    area: state.spec.name,
+    volume: state.brick?.volume,
+    reason: problem,
+    flagged,
+  });
 }
 
 function brickKey(w: WalkedEntry): { brick?: BrickKey } {
@@ -651,23 +687,33 @@ async function brickFor(
   return undefined;
 }
 
-function resolveEntry(e: FileEntry | PendingFile, previous: Previous, referenced: Map<string, ObjectRecord>): FileEntry {
+/** The entry as listed; `used` collects the packs it points into. */
+function resolveEntry(e: FileEntry | PendingFile, used: Map<string, string>): FileEntry {
   if (!('kind' in e)) {
-    if (e.type === 'file' && e.pack !== undefined) reference(e.pack, previous, referenced, e.path);
+    if (e.type === 'file' && e.pack !== undefined && !used.has(e.pack)) used.set(e.pack, e.path);
     return e;
   }
   if (!e.blob) return e.file;
   const location = e.blob.location;
   if (!location) throw new IntegrityError(`file '${e.file.path}': content was never written to a pack`);
-  reference(location.pack, previous, referenced, e.file.path);
+  if (!used.has(location.pack)) used.set(location.pack, e.file.path);
   return { ...e.file, pack: location.pack, frame: location.frame, entry: location.entry };
 }
 
-function reference(pack: string, previous: Previous, referenced: Map<string, ObjectRecord>, path: string): void {
-  if (referenced.has(pack)) return;
-  const record = previous.packs.get(pack);
-  if (!record) throw new IntegrityError(`file '${path}': pack '${pack}' is not recorded in the previous snapshot`);
-  referenced.set(pack, record);
+/** The packs of the snapshot: this run's, and the previous snapshot's that the lists point into. */
+function referencedPacks(
+  used: ReadonlyMap<string, string>,
+  written: readonly ObjectRecord[],
+  previous: Previous,
+): Map<string, ObjectRecord> {
+  const referenced = new Map(written.map((p) => [p.key, p]));
+  for (const [pack, path] of used) {
+    if (referenced.has(pack)) continue;
+    const record = previous.packs.get(pack);
+    if (!record) throw new IntegrityError(`file '${path}': pack '${pack}' is not recorded in this or the previous snapshot`);
+    referenced.set(pack, record);
+  }
+  return referenced;
 }
 
 function summarize(state: AreaState, present: readonly (FileEntry | PendingFile)[], list: string): FilesArea {

@@ -66,9 +66,7 @@ export function memoizedCli(cli: GlusterCli = glusterCli): GlusterCli {
 }
 
 /** Names at a brick's root that are Gluster's internals, never visible through the mount. */
-export function isBrickInternal(name: string): boolean {
-  return name === '.glusterfs' || name.startsWith('.glusterfs-') || name === '.trashcan';
-}
+export const BRICK_INTERNAL = /^(?:\.glusterfs|\.glusterfs-.*|\.trashcan)$/s;
 
 /**
  * Decides whether `dir` (on a GlusterFS FUSE mount) can be read from a local brick instead: only

@@ -2,6 +2,7 @@ export { ByteBudget } from './byte-budget.js';
 export { entryLine, type FileListReader, loadFileList, openFileList, writeFileList } from './file-list.js';
 export { type FrameBlob, frameBlobs } from './frame-reader.js';
 export {
+  BRICK_INTERNAL,
   type BrickChoice,
   type BrickOptions,
   type BrickView,
@@ -9,7 +10,6 @@ export {
   type GlusterCli,
   glusterCli,
   healProblem,
-  isBrickInternal,
   type MountTimes,
   memoizedCli,
   mountTimesFromBrick,
@@ -55,4 +55,4 @@ export {
   type RegularFileEntry,
   type SymlinkEntry,
 } from './types.js';
-export { areaDir, statFields, type WalkedEntry, type WalkOptions, type WalkResult, walkArea } from './walk.js';
+export { areaDir, statFields, type WalkedEntry, type WalkOptions, type WalkResult, WalkThreads, walkArea } from './walk.js';

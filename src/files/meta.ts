@@ -3,6 +3,10 @@ import type { AreaSpec } from './types.js';
 
 const NS_PER_S = 1_000_000_000n;
 
+/** the last whole second formatted: a walk's times cluster, and formatting a Date is most of the cost */
+let lastSecond = Number.NaN;
+let lastBase = '';
+
 /** Nanoseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (exact, sortable, `touch -d` reads it). */
 export function isoFromNs(ns: bigint): string {
   let seconds = ns / NS_PER_S;
@@ -11,8 +15,12 @@ export function isoFromNs(ns: bigint): string {
     frac += NS_PER_S;
     seconds -= 1n;
   }
-  const base = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
-  return `${base}.${frac.toString().padStart(9, '0')}Z`;
+  const second = Number(seconds);
+  if (second !== lastSecond) {
+    lastBase = new Date(second * 1000).toISOString().slice(0, 19);
+    lastSecond = second;
+  }
+  return `${lastBase}.${frac.toString().padStart(9, '0')}Z`;
 }
 
 const ISO_NS = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$/;

@@ -163,10 +163,18 @@ export class PackWriter {
   }
 
   /** Writes what is buffered, finishes the open pack and returns the records of all packs written. */
-  async close(): Promise<ObjectRecord[]> {
+  /**
+   * Writes what was added into the open pack: once it resolves, every location has been passed to
+   * its sink (the pack may still be uploading; `close` waits for that).
+   */
+  async flush(): Promise<void> {
     if (!this.failure) this.seal();
     await this.chain;
     if (this.failure) throw this.failure;
+  }
+
+  async close(): Promise<ObjectRecord[]> {
+    await this.flush();
     try {
       await this.finishPack();
     } catch (err) {

@@ -1,8 +1,9 @@
-import type { BigIntStats, Dirent } from 'node:fs';
+import { type BigIntStats, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import picomatch from 'picomatch';
-import { errorMessage, throwIfAborted } from '../lib/errors.js';
+import { AbortedError, errorMessage, throwIfAborted } from '../lib/errors.js';
 import { limiter } from '../lib/limit.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
 import { isoFromNs } from './meta.js';
@@ -45,8 +46,14 @@ export interface WalkOptions {
   readonly concurrency?: number;
   /** walk this directory instead of the area's (a brick holding the same tree) */
   readonly dir?: string;
+  /**
+   * the directory is on a local disk (a brick): it is walked with blocking calls on these worker
+   * threads, several times cheaper than a promise per call and off the main thread. Never for a
+   * network mount, whose calls must be many in flight.
+   */
+  readonly threads?: WalkThreads;
   /** names skipped in the walked directory itself (a brick root's Gluster internals) */
-  readonly ignoreTop?: (name: string) => boolean;
+  readonly ignoreTop?: RegExp;
   readonly logger?: Logger;
   readonly signal?: AbortSignal;
 }
@@ -83,92 +90,291 @@ export function statFields(stat: BigIntStats): Pick<WalkedEntry, 'mode' | 'uid' 
  */
 export async function walkArea(root: string, area: AreaSpec, options: WalkOptions = {}): Promise<WalkResult> {
   const logger = options.logger ?? nullLogger;
-  const dirs = limiter(options.concurrency ?? 16);
-  const included = matcher([...(area.include ?? ['**'])]);
-  const excludeGlobs = [...(area.exclude ?? [])];
-  const excluded = excludeGlobs.length > 0 ? matcher(excludeGlobs) : () => false;
   const base = options.dir ?? areaDir(root, area);
-  const ignoreTop = options.ignoreTop;
+  const what = `area '${area.name}'`;
+  const ignoreTop = options.ignoreTop ? { ignoreTop: options.ignoreTop } : {};
+  const top = await lstat(base, { bigint: true }).catch(asError);
+  let parts: WalkPart[];
+  if (top instanceof Error || !top.isDirectory()) {
+    const found = new Collector(area, undefined);
+    found.problem('', top instanceof Error ? top : Object.assign(new Error(`'${base}' is not a directory`), { code: 'ENOTDIR' }));
+    parts = [found.part([])];
+  } else if (options.threads) parts = await walkOnThreads(options.threads, { base, area, ...ignoreTop }, options.signal);
+  else parts = [await walkAsync(base, area, options)];
+  throwIfAborted(options.signal, what);
   const entries: WalkedEntry[] = [];
   const problems: FileProblem[] = [];
   let vanished = 0;
   let special = 0;
+  for (const part of parts) {
+    for (const e of part.entries) entries.push(e);
+    problems.push(...part.problems);
+    vanished += part.vanished;
+    special += part.specialPaths.length;
+    for (const path of part.specialPaths) logger.debug('skipping special file', { area: area.name, path });
+  }
+  return { entries: keepSelectedDirs(entries, matcher([...(area.include ?? ['**'])])), problems, vanished, special };
+}
 
-  const problem = (path: string, err: unknown): void => {
+/** Part of a walk: what was found below some directories, and the subdirectories not walked yet. */
+export interface WalkPart {
+  readonly entries: WalkedEntry[];
+  readonly problems: FileProblem[];
+  readonly vanished: number;
+  readonly specialPaths: string[];
+  readonly subdirs: string[];
+}
+
+/** One unit of work for a walk thread. */
+export interface WalkJob {
+  readonly base: string;
+  readonly area: AreaSpec;
+  readonly ignoreTop?: RegExp;
+  /** the directory to walk, relative to `base` */
+  readonly rel: string;
+  /** walk everything below `rel`; otherwise only list `rel` and return its subdirectories */
+  readonly deep: boolean;
+}
+
+/** What a walk keeps, whichever way the file system is asked. */
+class Collector {
+  readonly entries: WalkedEntry[] = [];
+  readonly problems: FileProblem[] = [];
+  readonly specialPaths: string[] = [];
+  vanished = 0;
+  private readonly included: (path: string) => boolean;
+  private readonly excluded: (path: string) => boolean;
+
+  constructor(
+    private readonly area: AreaSpec,
+    private readonly ignoreTop: RegExp | undefined,
+  ) {
+    this.included = matcher([...(area.include ?? ['**'])]);
+    const excludeGlobs = [...(area.exclude ?? [])];
+    this.excluded = excludeGlobs.length > 0 ? matcher(excludeGlobs) : () => false;
+  }
+
+  /** The entries of directory `rel` to look at. */
+  children(rel: string, names: readonly string[]): string[] {
+    const ignore = this.ignoreTop;
+    const kept = !rel && ignore ? names.filter((n) => !ignore.test(n)) : names;
+    return kept.map((n) => (rel ? `${rel}/${n}` : n)).filter((path) => !this.excluded(path));
+  }
+
+  listFailed(rel: string, err: unknown): void {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (rel && (code === 'ENOENT' || code === 'ENOTDIR')) this.vanished++;
+    else this.problem(rel, err);
+  }
+
+  statFailed(path: string, err: unknown): void {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.vanished++;
+    else this.problem(path, err);
+  }
+
+  /** Records one entry; true when it is a directory to descend into. */
+  record(path: string, stat: BigIntStats, target: string | undefined): boolean {
+    if (stat.isDirectory()) {
+      this.entries.push({ path, type: 'dir', ...statFields(stat) });
+      return true;
+    }
+    if (stat.isFile()) {
+      if (this.included(path)) this.entries.push({ path, type: 'file', ...statFields(stat) });
+    } else if (target !== undefined) {
+      if (this.included(path)) this.entries.push({ path, type: 'symlink', ...statFields(stat), target });
+    } else this.specialPaths.push(path);
+    return false;
+  }
+
+  problem(path: string, err: unknown): void {
     const code = (err as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
-    problems.push({ area: area.name, path, code, message: `area '${area.name}': '${path || '.'}': ${errorMessage(err)}` });
-  };
+    const name = this.area.name;
+    this.problems.push({ area: name, path, code, message: `area '${name}': '${path || '.'}': ${errorMessage(err)}` });
+  }
+
+  part(subdirs: string[]): WalkPart {
+    return { entries: this.entries, problems: this.problems, vanished: this.vanished, specialPaths: this.specialPaths, subdirs };
+  }
+}
+
+/** One promise per call, many in flight: what a network mount needs. */
+async function walkAsync(base: string, area: AreaSpec, options: WalkOptions): Promise<WalkPart> {
+  const dirs = limiter(options.concurrency ?? 16);
+  const found = new Collector(area, options.ignoreTop);
 
   /** Lists one directory and stats its entries; returns its subdirectories. */
   const list = async (rel: string): Promise<string[]> => {
     throwIfAborted(options.signal, `area '${area.name}'`);
     const abs = rel ? join(base, ...rel.split('/')) : base;
-    let names: Dirent[];
+    let names: string[];
     try {
-      names = await readdir(abs, { withFileTypes: true });
+      names = await readdir(abs);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (rel && (code === 'ENOENT' || code === 'ENOTDIR')) vanished++;
-      else problem(rel, err);
+      found.listFailed(rel, err);
       return [];
     }
-    if (!rel && ignoreTop) names = names.filter((d) => !ignoreTop(d.name));
-    const children = names.map((d) => (rel ? `${rel}/${d.name}` : d.name)).filter((path) => !excluded(path));
+    const children = found.children(rel, names);
     const subdirs: string[] = [];
     let next = 0;
     const statNext = async (): Promise<void> => {
       while (next < children.length) {
         const path = children[next++] as string;
-        const sub = await visitEntry(path, join(abs, path.slice(path.lastIndexOf('/') + 1)));
-        if (sub) subdirs.push(path);
+        const child = join(abs, path.slice(path.lastIndexOf('/') + 1));
+        let stat: BigIntStats;
+        let target: string | undefined;
+        try {
+          stat = await lstat(child, { bigint: true });
+          if (stat.isSymbolicLink()) target = await readlink(child);
+        } catch (err) {
+          found.statFailed(path, err);
+          continue;
+        }
+        if (found.record(path, stat, target)) subdirs.push(path);
       }
     };
     await Promise.all(Array.from({ length: Math.min(STATS_PER_DIR, children.length) }, statNext));
     return subdirs;
   };
 
-  /** Records one entry; true when it is a directory to descend into. */
-  const visitEntry = async (path: string, abs: string): Promise<boolean> => {
-    let stat: BigIntStats;
-    let target: string | undefined;
-    try {
-      stat = await lstat(abs, { bigint: true });
-      if (stat.isSymbolicLink()) target = await readlink(abs);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') vanished++;
-      else problem(path, err);
-      return false;
-    }
-    if (stat.isDirectory()) {
-      entries.push({ path, type: 'dir', ...statFields(stat) });
-      return true;
-    }
-    if (stat.isFile()) {
-      if (included(path)) entries.push({ path, type: 'file', ...statFields(stat) });
-    } else if (target !== undefined) {
-      if (included(path)) entries.push({ path, type: 'symlink', ...statFields(stat), target });
-    } else {
-      special++;
-      logger.debug('skipping special file', { area: area.name, path });
-    }
-    return false;
-  };
-
   const visit = async (rel: string): Promise<void> => {
     const subdirs = await dirs(() => list(rel));
     await Promise.all(subdirs.map(visit));
   };
-
-  try {
-    const top = await lstat(base, { bigint: true });
-    if (!top.isDirectory()) throw Object.assign(new Error(`'${base}' is not a directory`), { code: 'ENOTDIR' });
-  } catch (err) {
-    problem('', err);
-    return { entries: [], problems, vanished, special };
-  }
   await visit('');
-  throwIfAborted(options.signal, `area '${area.name}'`);
-  return { entries: keepSelectedDirs(entries, included), problems, vanished, special };
+  return found.part([]);
+}
+
+/** The walk with blocking calls, for a walk thread (walk-thread.ts). */
+export function walkJob(job: WalkJob): WalkPart {
+  const found = new Collector(job.area, job.ignoreTop);
+  const pending = [job.rel];
+  const subdirs: string[] = [];
+  for (let rel = pending.pop(); rel !== undefined; rel = pending.pop()) {
+    const abs = rel ? join(job.base, ...rel.split('/')) : job.base;
+    let names: string[];
+    try {
+      names = readdirSync(abs);
+    } catch (err) {
+      found.listFailed(rel, err);
+      continue;
+    }
+    for (const path of found.children(rel, names)) {
+      const child = join(abs, path.slice(path.lastIndexOf('/') + 1));
+      let stat: BigIntStats;
+      let target: string | undefined;
+      try {
+        stat = lstatSync(child, { bigint: true });
+        if (stat.isSymbolicLink()) target = readlinkSync(child);
+      } catch (err) {
+        found.statFailed(path, err);
+        continue;
+      }
+      if (found.record(path, stat, target)) (job.deep ? pending : subdirs).push(path);
+    }
+  }
+  return found.part(subdirs);
+}
+
+/**
+ * Splits the walk into jobs for the threads: directories are listed one job each until there are
+ * enough of them to keep every thread busy, then each job walks a whole subtree.
+ */
+function walkOnThreads(threads: WalkThreads, job: Omit<WalkJob, 'rel' | 'deep'>, signal?: AbortSignal): Promise<WalkPart[]> {
+  const parts: WalkPart[] = [];
+  let open = 0;
+  const enough = 4 * threads.size;
+  let failed = false;
+  return new Promise((resolve, reject) => {
+    const submit = (rel: string, deep: boolean): void => {
+      open++;
+      threads.run({ ...job, rel, deep }, signal).then(
+        (part) => {
+          open--;
+          if (failed) return;
+          parts.push(part);
+          const deeper = open + part.subdirs.length >= enough;
+          for (const sub of part.subdirs) submit(sub, deeper);
+          if (open === 0) resolve(parts);
+        },
+        (err: unknown) => {
+          failed = true;
+          reject(err);
+        },
+      );
+    };
+    submit('', false);
+  });
+}
+
+interface WalkTask {
+  readonly job: WalkJob;
+  readonly resolve: (part: WalkPart) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * Worker threads running walk jobs (walkJob, in walk-thread.ts), newest first. Made
+ * before they are needed, so their start-up overlaps other work; `close` ends them.
+ */
+export class WalkThreads {
+  readonly size: number;
+  private readonly slots: { readonly worker: Worker; task?: WalkTask | undefined }[] = [];
+  private readonly queue: WalkTask[] = [];
+  private broken: Error | undefined;
+
+  constructor(size = 2) {
+    this.size = size;
+    for (let i = 0; i < size; i++) {
+      const slot: (typeof this.slots)[number] = { worker: new Worker(new URL('./walk-thread.js', import.meta.url)) };
+      slot.worker.unref();
+      slot.worker.on('message', (part: WalkPart) => {
+        const task = slot.task;
+        slot.task = undefined;
+        task?.resolve(part);
+        this.dispatch();
+      });
+      slot.worker.on('error', (err) => this.fail(err, slot));
+      slot.worker.on('exit', (code) => this.fail(new Error(`walk thread exited with code ${code}`), slot));
+      this.slots.push(slot);
+    }
+  }
+
+  /** Runs one job on the next free thread. */
+  run(job: WalkJob, signal?: AbortSignal): Promise<WalkPart> {
+    if (signal?.aborted) return Promise.reject(new AbortedError(`area '${job.area.name}': aborted`, { cause: signal.reason }));
+    if (this.broken) return Promise.reject(this.broken);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ job, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Ends the threads; jobs not done fail. */
+  async close(): Promise<void> {
+    this.fail(new Error('walk threads closed'), undefined);
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (slot.task) continue;
+      const task = this.queue.pop(); // the newest first: a small walk started late is not queued behind a large one
+      if (!task) return;
+      slot.task = task;
+      slot.worker.postMessage(task.job);
+    }
+  }
+
+  private fail(err: Error, slot: { task?: WalkTask | undefined } | undefined): void {
+    this.broken ??= err;
+    slot?.task?.reject(err);
+    if (slot) slot.task = undefined;
+    for (const waiting of this.queue.splice(0)) waiting.reject(err);
+  }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /**
@@ -176,6 +382,7 @@ export async function walkArea(root: string, area: AreaSpec, options: WalkOption
  * picomatch's `*` and `**` never match them, which would silently drop such files.
  */
 function matcher(globs: string[]): (path: string) => boolean {
+  if (globs.length === 1 && globs[0] === '**') return () => true; // the default include, asked per entry
   const test = picomatch(globs, { dot: true });
   return (path) => test(path.replace(/[\n\r\u2028\u2029]/g, '\u0001'));
 }

@@ -1,28 +1,106 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { walkArea } from '../../src/files/index.js';
+import { isoFromNs, type WalkOptions, WalkThreads, walkArea } from '../../src/files/index.js';
+import { AbortedError } from '../../src/lib/errors.js';
 import { cleanup, tempDir } from './fixtures.js';
 
-// picomatch's `*` and `**` never match line breaks: names holding one must still be backed up.
-test('names with line breaks are matched by globs like any other character', async (t) => {
+// The two ways to walk (a promise per call for mounts, blocking calls on threads for local disks)
+// must find the same things: every case below runs against both.
+const threads = new WalkThreads(2);
+test.after.always(() => threads.close());
+const modes: { name: string; options: Pick<WalkOptions, 'threads'> }[] = [
+  { name: 'async', options: {} },
+  { name: 'threads', options: { threads } },
+];
+
+for (const mode of modes) {
+  // picomatch's `*` and `**` never match line breaks: names holding one must still be backed up.
+  test(`${mode.name}: names with line breaks are matched by globs like any other character`, async (t) => {
+    const root = tempDir('walk');
+    t.teardown(() => cleanup(root));
+    mkdirSync(join(root, 'a/cache'), { recursive: true });
+    writeFileSync(join(root, 'a/sp ace\nnew"line.jpg'), 'odd');
+    writeFileSync(join(root, 'a/cache/x\r.jpg'), 'cached');
+    execFileSync('mkfifo', [join(root, 'a/fifo')]);
+    const all = await walkArea(root, { name: 'all', path: '.' }, mode.options);
+    t.deepEqual(
+      all.entries.map((e) => e.path),
+      ['a', 'a/cache', 'a/cache/x\r.jpg', 'a/sp ace\nnew"line.jpg'],
+    );
+    t.is(all.special, 1, 'the FIFO is skipped and counted');
+    const some = await walkArea(root, { name: 'some', path: '.', include: ['**/*.jpg'], exclude: ['a/cache/**'] }, mode.options);
+    t.deepEqual(
+      some.entries.map((e) => e.path),
+      ['a', 'a/sp ace\nnew"line.jpg'],
+      'a/cache/** excludes the directory itself too',
+    );
+  });
+
+  test(`${mode.name}: a deep tree is found whole, sorted, with symlinks, empty directories and lstat fields`, async (t) => {
+    const root = tempDir('walk');
+    t.teardown(() => cleanup(root));
+    const expected: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const dir = `d${i % 3}/e${i % 7}/f${i}`;
+      mkdirSync(join(root, dir), { recursive: true });
+      writeFileSync(join(root, dir, 'file'), String(i));
+      expected.push(`d${i % 3}`, `d${i % 3}/e${i % 7}`, dir, `${dir}/file`);
+    }
+    mkdirSync(join(root, 'empty'));
+    symlinkSync('d0/e0', join(root, 'link'));
+    expected.push('empty', 'link');
+    const walk = await walkArea(root, { name: 'all', path: '.' }, mode.options);
+    t.deepEqual(
+      walk.entries.map((e) => e.path),
+      [...new Set(expected)].sort(),
+    );
+    const link = walk.entries.find((e) => e.path === 'link');
+    t.is(link?.type, 'symlink');
+    t.is(link?.target, 'd0/e0');
+    const file = walk.entries.find((e) => e.path === 'd1/e1/f1/file');
+    t.is(file?.type, 'file');
+    t.is(file?.size, 1);
+    t.regex(file?.mtime ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+    t.regex(file?.inode ?? '', /^\d+$/);
+  });
+
+  test(`${mode.name}: top-level names can be ignored; a missing area is a problem, not a throw`, async (t) => {
+    const root = tempDir('walk');
+    t.teardown(() => cleanup(root));
+    mkdirSync(join(root, '.glusterfs/00'), { recursive: true });
+    mkdirSync(join(root, 'x/.glusterfs'), { recursive: true });
+    const walk = await walkArea(root, { name: 'all', path: '.' }, { ...mode.options, ignoreTop: /^\.glusterfs$/ });
+    t.deepEqual(
+      walk.entries.map((e) => e.path),
+      ['x', 'x/.glusterfs'],
+      'only at the top',
+    );
+    const missing = await walkArea(root, { name: 'gone', path: 'nope' }, mode.options);
+    t.deepEqual(missing.entries, []);
+    t.is(missing.problems[0]?.code, 'ENOENT');
+  });
+}
+
+test('threads: an aborted walk fails with AbortedError; closed threads refuse work', async (t) => {
   const root = tempDir('walk');
   t.teardown(() => cleanup(root));
-  mkdirSync(join(root, 'a/cache'), { recursive: true });
-  writeFileSync(join(root, 'a/sp ace\nnew"line.jpg'), 'odd');
-  writeFileSync(join(root, 'a/cache/x\r.jpg'), 'cached');
-  execFileSync('mkfifo', [join(root, 'a/fifo')]);
-  const all = await walkArea(root, { name: 'all', path: '.' });
-  t.deepEqual(
-    all.entries.map((e) => e.path),
-    ['a', 'a/cache', 'a/cache/x\r.jpg', 'a/sp ace\nnew"line.jpg'],
-  );
-  t.is(all.special, 1, 'the FIFO is skipped and counted');
-  const some = await walkArea(root, { name: 'some', path: '.', include: ['**/*.jpg'], exclude: ['a/cache/**'] });
-  t.deepEqual(
-    some.entries.map((e) => e.path),
-    ['a', 'a/sp ace\nnew"line.jpg'],
-    'a/cache/** excludes the directory itself too',
-  );
+  for (let i = 0; i < 50; i++) mkdirSync(join(root, `d${i}/e`), { recursive: true });
+  const threads = new WalkThreads(1);
+  const aborted = new AbortController();
+  aborted.abort(new Error('stop'));
+  await t.throwsAsync(walkArea(root, { name: 'all', path: '.' }, { threads, signal: aborted.signal }), {
+    instanceOf: AbortedError,
+  });
+  await threads.close();
+  await t.throwsAsync(walkArea(root, { name: 'all', path: '.' }, { threads }), { message: /walk threads closed/ });
+});
+
+test('isoFromNs formats each time on its own (the cached second never leaks into another)', (t) => {
+  t.is(isoFromNs(1_700_000_000_123_456_789n), '2023-11-14T22:13:20.123456789Z');
+  t.is(isoFromNs(1_700_000_000_000_000_001n), '2023-11-14T22:13:20.000000001Z');
+  t.is(isoFromNs(1_700_000_001_000_000_000n), '2023-11-14T22:13:21.000000000Z');
+  t.is(isoFromNs(-1n), '1969-12-31T23:59:59.999999999Z');
+  t.is(isoFromNs(0n), '1970-01-01T00:00:00.000000000Z');
 });
