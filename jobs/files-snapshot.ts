@@ -203,8 +203,10 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
   for (const c of choices) c.brick.catch(() => {}); // awaited below
   const loading = loadPrevious(repo, options.previous, logger, signal);
   loading.catch(() => {}); // awaited below
-  // brick walks run on threads, started with the first brick walk
+  // brick walks run on threads, started with the first brick walk and closed after the walks
   let threads: WalkThreads | undefined;
+  let ended = false;
+  let closing: Promise<ObjectRecord[]> | undefined;
   const spoolDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'lifeboat-files-'));
   const packer = new PackWriter({
     store: repo.store,
@@ -227,6 +229,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     const areas = await Promise.all(
       choices.map(async ({ spec, mountDir, brick: choice }) => {
         const brick = await choice;
+        if (ended) throw new Error('files snapshot: ended before this area was walked');
         if (brick) threads ??= new WalkThreads(WALK_THREADS);
         const walk = await walkArea(options.root, spec, {
           concurrency,
@@ -455,8 +458,9 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     // every content location is known once the packer is flushed; the lists are written while the
     // last pack finishes uploading
     await packer.flush();
-    const closing = packer.close();
-    closing.catch(() => {}); // awaited below
+    const closed = packer.close();
+    closing = closed;
+    closed.catch(() => {}); // awaited below
     progress.done();
 
     // 3. one list per area. A brick key taken within the file system's timestamp granularity of
@@ -516,7 +520,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       summaries[i] = again.summary;
     }
     for (const { state } of areas) state.entries.length = 0;
-    const packs = await closing;
+    const packs = await closed;
     progress.done();
     const referenced = referencedPacks(used, packs, previous);
 
@@ -570,6 +574,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     return { part, objects: [...packs, ...lists], status, problems, stats };
   } catch (err) {
     packer.abort(err instanceof Error ? err : new Error(errorMessage(err)));
+    await closing?.catch(() => {}); // the last pack's upload ends (or is recorded) before the clean-up
     const orphans = [...packer.written.map((p) => p.key), ...lists.map((l) => l.key)];
     if (orphans.length > 0) {
       await repo.store.delete(orphans).catch((cleanup: unknown) => {
@@ -581,6 +586,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     }
     throw err;
   } finally {
+    ended = true;
     await threads?.close();
     await rm(spoolDir, { recursive: true, force: true });
   }

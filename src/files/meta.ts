@@ -3,9 +3,14 @@ import type { AreaSpec } from './types.js';
 
 const NS_PER_S = 1_000_000_000n;
 
-/** the last whole second formatted: a walk's times cluster, and formatting a Date is most of the cost */
-let lastSecond = Number.NaN;
-let lastBase = '';
+/**
+ * The last two whole seconds formatted (a walk formats each entry's mtime and ctime; each
+ * clusters, and formatting a Date is most of the cost), the most recent first.
+ */
+const recent: [number, string][] = [
+  [Number.NaN, ''],
+  [Number.NaN, ''],
+];
 
 /** Nanoseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (exact, sortable, `touch -d` reads it). */
 export function isoFromNs(ns: bigint): string {
@@ -15,12 +20,18 @@ export function isoFromNs(ns: bigint): string {
     frac += NS_PER_S;
     seconds -= 1n;
   }
-  const second = Number(seconds);
-  if (second !== lastSecond) {
-    lastBase = new Date(second * 1000).toISOString().slice(0, 19);
-    lastSecond = second;
+  return `${formattedSecond(Number(seconds))}.${frac.toString().padStart(9, '0')}Z`;
+}
+
+function formattedSecond(second: number): string {
+  const [first, other] = recent as [[number, string], [number, string]];
+  if (first[0] === second) return first[1];
+  if (other[0] !== second) {
+    other[0] = second;
+    other[1] = new Date(second * 1000).toISOString().slice(0, 19);
   }
-  return `${lastBase}.${frac.toString().padStart(9, '0')}Z`;
+  recent.reverse();
+  return other[1];
 }
 
 const ISO_NS = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$/;

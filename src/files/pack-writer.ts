@@ -162,7 +162,6 @@ export class PackWriter {
     this.enqueue({ kind: 'file', sha256, size, file, sink, onWritten });
   }
 
-  /** Writes what is buffered, finishes the open pack and returns the records of all packs written. */
   /**
    * Writes what was added into the open pack: once it resolves, every location has been passed to
    * its sink (the pack may still be uploading; `close` waits for that).
@@ -173,6 +172,7 @@ export class PackWriter {
     if (this.failure) throw this.failure;
   }
 
+  /** Writes what is buffered, finishes the open pack and returns the records of all packs written. */
   async close(): Promise<ObjectRecord[]> {
     await this.flush();
     try {

@@ -42,7 +42,7 @@ export interface WalkResult {
 }
 
 export interface WalkOptions {
-  /** directories listed at once (default 16); each stats its entries with up to 8 calls in flight */
+  /** directories listed at once (default 16); each stats its entries with up to 8 calls in flight (not with `threads`) */
   readonly concurrency?: number;
   /** walk this directory instead of the area's (a brick holding the same tree) */
   readonly dir?: string;
@@ -52,7 +52,7 @@ export interface WalkOptions {
    * network mount, whose calls must be many in flight.
    */
   readonly threads?: WalkThreads;
-  /** names skipped in the walked directory itself (a brick root's Gluster internals) */
+  /** names skipped in the walked directory itself (a brick root's Gluster internals); no `g` or `y` flag */
   readonly ignoreTop?: RegExp;
   readonly logger?: Logger;
   readonly signal?: AbortSignal;
@@ -86,7 +86,8 @@ export function statFields(stat: BigIntStats): Pick<WalkedEntry, 'mode' | 'uid' 
  * Lists an area: regular files, directories (empty ones too) and symlinks selected by its globs,
  * with their lstat. Excluded directories are not descended into; a directory is kept when the
  * include globs match it or anything below it. Unreadable directories become problems; entries
- * removed while walking are counted as vanished. Never throws for a single entry.
+ * removed while walking are counted as vanished. Never throws for a single entry; throws
+ * AbortedError when `signal` fires, and the threads' error when they fail or are closed.
  */
 export async function walkArea(root: string, area: AreaSpec, options: WalkOptions = {}): Promise<WalkResult> {
   const logger = options.logger ?? nullLogger;
@@ -285,22 +286,27 @@ function walkOnThreads(threads: WalkThreads, job: Omit<WalkJob, 'rel' | 'deep'>,
   const enough = 4 * threads.size;
   let failed = false;
   return new Promise((resolve, reject) => {
+    const fail = (err: unknown): void => {
+      failed = true;
+      signal?.removeEventListener('abort', onAbort);
+      reject(err);
+    };
+    // jobs already running finish on their thread; the caller closes the threads to stop them
+    const onAbort = (): void => fail(new AbortedError(`area '${job.area.name}': aborted`, { cause: signal?.reason }));
+    signal?.addEventListener('abort', onAbort, { once: true });
     const submit = (rel: string, deep: boolean): void => {
       open++;
-      threads.run({ ...job, rel, deep }, signal).then(
-        (part) => {
-          open--;
-          if (failed) return;
-          parts.push(part);
-          const deeper = open + part.subdirs.length >= enough;
-          for (const sub of part.subdirs) submit(sub, deeper);
-          if (open === 0) resolve(parts);
-        },
-        (err: unknown) => {
-          failed = true;
-          reject(err);
-        },
-      );
+      threads.run({ ...job, rel, deep }, signal).then((part) => {
+        open--;
+        if (failed) return;
+        parts.push(part);
+        const deeper = open + part.subdirs.length >= enough;
+        for (const sub of part.subdirs) submit(sub, deeper);
+        if (open === 0) {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(parts);
+        }
+      }, fail);
     };
     submit('', false);
   });
@@ -313,8 +319,8 @@ interface WalkTask {
 }
 
 /**
- * Worker threads running walk jobs (walkJob, in walk-thread.ts), newest first. Made
- * before they are needed, so their start-up overlaps other work; `close` ends them.
+ * Worker threads running walk jobs (walkJob, in walk-thread.ts), newest first, so that a small
+ * walk started late is not queued behind a large one. They keep the process alive until `close`.
  */
 export class WalkThreads {
   readonly size: number;
@@ -326,7 +332,6 @@ export class WalkThreads {
     this.size = size;
     for (let i = 0; i < size; i++) {
       const slot: (typeof this.slots)[number] = { worker: new Worker(new URL('./walk-thread.js', import.meta.url)) };
-      slot.worker.unref();
       slot.worker.on('message', (part: WalkPart) => {
         const task = slot.task;
         slot.task = undefined;
@@ -334,17 +339,37 @@ export class WalkThreads {
         this.dispatch();
       });
       slot.worker.on('error', (err) => this.fail(err, slot));
+      slot.worker.on('messageerror', (err) => this.fail(err, slot));
       slot.worker.on('exit', (code) => this.fail(new Error(`walk thread exited with code ${code}`), slot));
       this.slots.push(slot);
     }
   }
 
-  /** Runs one job on the next free thread. */
+  /** Runs one job on the next free thread; a job still queued when `signal` fires is dropped. */
   run(job: WalkJob, signal?: AbortSignal): Promise<WalkPart> {
-    if (signal?.aborted) return Promise.reject(new AbortedError(`area '${job.area.name}': aborted`, { cause: signal.reason }));
+    const aborted = (): AbortedError => new AbortedError(`area '${job.area.name}': aborted`, { cause: signal?.reason });
+    if (signal?.aborted) return Promise.reject(aborted());
     if (this.broken) return Promise.reject(this.broken);
     return new Promise((resolve, reject) => {
-      this.queue.push({ job, resolve, reject });
+      const onAbort = (): void => {
+        const at = this.queue.indexOf(task);
+        if (at >= 0) this.queue.splice(at, 1);
+        reject(aborted());
+      };
+      const done = (): void => signal?.removeEventListener('abort', onAbort);
+      const task: WalkTask = {
+        job,
+        resolve: (part) => {
+          done();
+          resolve(part);
+        },
+        reject: (err) => {
+          done();
+          reject(err);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(task);
       this.dispatch();
     });
   }
@@ -358,7 +383,7 @@ export class WalkThreads {
   private dispatch(): void {
     for (const slot of this.slots) {
       if (slot.task) continue;
-      const task = this.queue.pop(); // the newest first: a small walk started late is not queued behind a large one
+      const task = this.queue.pop();
       if (!task) return;
       slot.task = task;
       slot.worker.postMessage(task.job);
@@ -383,9 +408,17 @@ function asError(err: unknown): Error {
  */
 function matcher(globs: string[]): (path: string) => boolean {
   if (globs.length === 1 && globs[0] === '**') return () => true; // the default include, asked per entry
+  const key = globs.join('\0');
+  const known = matchers.get(key);
+  if (known) return known;
   const test = picomatch(globs, { dot: true });
-  return (path) => test(path.replace(/[\n\r\u2028\u2029]/g, '\u0001'));
+  const match = (path: string): boolean => test(path.replace(/[\n\r\u2028\u2029]/g, '\u0001'));
+  if (matchers.size < 64) matchers.set(key, match);
+  return match;
 }
+
+/** compiled globs by their text: a walk thread gets the same area's globs with every job */
+const matchers = new Map<string, (path: string) => boolean>();
 
 /** Drops directories that neither match the include globs nor contain a selected entry. */
 function keepSelectedDirs(entries: WalkedEntry[], included: (path: string) => boolean): WalkedEntry[] {

@@ -83,6 +83,45 @@ for (const mode of modes) {
   });
 }
 
+/** A tree deep enough for the threads to split it into subtree jobs. */
+function deepTree(root: string, dirs = 40, files = 5): void {
+  for (let i = 0; i < dirs; i++) {
+    const dir = join(root, `d${i % 4}`, `e${i % 9}`, `f${i}`);
+    mkdirSync(dir, { recursive: true });
+    for (let j = 0; j < files; j++) writeFileSync(join(dir, `${j}.${j % 2 ? 'txt' : 'jpg'}`), String(j));
+  }
+}
+
+test('both modes give the same result on a deep tree, with includes and excludes below the top', async (t) => {
+  const root = tempDir('walk');
+  t.teardown(() => cleanup(root));
+  deepTree(root);
+  const area = { name: 'some', path: '.', include: ['**/*.txt'], exclude: ['d1/**', '**/e3'] };
+  const plain = await walkArea(root, area);
+  const threaded = await walkArea(root, area, { threads });
+  t.true(plain.entries.length > 50);
+  t.deepEqual(threaded, plain);
+  t.false(plain.entries.some((e) => e.path.startsWith('d1/') || e.path.includes('/e3')));
+  t.true(plain.entries.filter((e) => e.type === 'file').every((e) => e.path.endsWith('.txt')));
+});
+
+test('threads: an abort during the walk fails it at once; closing the threads fails a running walk', async (t) => {
+  const root = tempDir('walk');
+  t.teardown(() => cleanup(root));
+  deepTree(root, 400, 20);
+  const own = new WalkThreads(1);
+  t.teardown(() => own.close());
+  const controller = new AbortController();
+  const walking = walkArea(root, { name: 'all', path: '.' }, { threads: own, signal: controller.signal });
+  setImmediate(() => controller.abort(new Error('stop')));
+  await t.throwsAsync(walking, { instanceOf: AbortedError });
+  const closing = walkArea(root, { name: 'all', path: '.' }, { threads: own });
+  setImmediate(() => {
+    own.close().catch(() => {});
+  });
+  await t.throwsAsync(closing, { message: /walk threads closed/ });
+});
+
 test('threads: an aborted walk fails with AbortedError; closed threads refuse work', async (t) => {
   const root = tempDir('walk');
   t.teardown(() => cleanup(root));
@@ -103,4 +142,17 @@ test('isoFromNs formats each time on its own (the cached second never leaks into
   t.is(isoFromNs(1_700_000_001_000_000_000n), '2023-11-14T22:13:21.000000000Z');
   t.is(isoFromNs(-1n), '1969-12-31T23:59:59.999999999Z');
   t.is(isoFromNs(0n), '1970-01-01T00:00:00.000000000Z');
+  // alternating between two seconds (an mtime and a ctime), then a third
+  const a = 1_600_000_000_000_000_005n;
+  const b = 1_700_000_000_000_000_006n;
+  const c = 1_800_000_000_000_000_007n;
+  t.deepEqual([a, b, a, b, c, a, c].map(isoFromNs), [
+    '2020-09-13T12:26:40.000000005Z',
+    '2023-11-14T22:13:20.000000006Z',
+    '2020-09-13T12:26:40.000000005Z',
+    '2023-11-14T22:13:20.000000006Z',
+    '2027-01-15T08:00:00.000000007Z',
+    '2020-09-13T12:26:40.000000005Z',
+    '2027-01-15T08:00:00.000000007Z',
+  ]);
 });
