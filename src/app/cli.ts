@@ -1,21 +1,19 @@
 import { Command, CommanderError, Option } from 'commander';
-import { type Config, formatConfig, loadConfig, redacted } from '../../config/load.js';
+import type { Config } from '../../config/load.js';
 import { LifeboatError } from '../lib/errors.js';
-import type { Action, CliIo, CommandContext, GlobalOptions } from './command-context.js';
+import { type Action, type CliIo, type CommandContext, DEFAULT_CONFIG, type GlobalOptions } from './command-context.js';
 import { registerDaemonCommand } from './commands/daemon.js';
 import { registerMaintenanceCommands } from './commands/maintenance.js';
 import { registerRestoreCommands } from './commands/restore.js';
 import { registerSnapshotCommands } from './commands/snapshot.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { createLogger } from './logging.js';
 import { cliProgress } from './progress-render.js';
 import { toolVersion } from './version.js';
 
-export const DEFAULT_CONFIG = '/etc/lifeboat/lifeboat.yaml';
-
 /**
  * Runs the `lifeboat` command line and returns the exit code: 0 ok, 1 failed, 2 usage or config
- * error. Never throws; never calls process.exit.
+ * error. Never throws; never calls process.exit. Start-up loads commander and the command definitions
+ * only: a command's code, the config loader and the logger load when a command runs.
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const program = new Command('lifeboat');
@@ -38,7 +36,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       '\nExit codes: 0 ok, 1 the operation failed, 2 usage or configuration error.\nConfig: see config/lifeboat.example.yaml.',
     );
 
-  const context = (): CommandContext => {
+  const context = async (): Promise<CommandContext> => {
+    const [{ loadConfig }, { createLogger }] = await Promise.all([import('../../config/load.js'), import('./logging.js')]);
     const options = program.opts<GlobalOptions>();
     let cached: Config | undefined;
     return {
@@ -58,25 +57,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   };
 
   const action: Action =
-    (fn) =>
+    (load) =>
     async (...args) => {
-      exitCode = (await fn(context(), ...args)) ?? EXIT.ok;
+      const [run, ctx] = await Promise.all([load(), context()]);
+      exitCode = await run(ctx, ...args);
     };
 
   const config = program.command('config').description('inspect the configuration');
   config
     .command('check')
     .description('validate the config and print it resolved, with secrets redacted')
-    .action(
-      action((ctx) => {
-        const resolved = ctx.config();
-        ctx.print(
-          redacted(resolved),
-          () => `# ${ctx.options.config ?? io.env.LIFEBOAT_CONFIG ?? DEFAULT_CONFIG}: ok\n${formatConfig(resolved)}`,
-        );
-        return EXIT.ok;
-      }),
-    );
+    .action(action(async () => (await import('./actions/config.js')).runConfigCheck));
 
   registerSnapshotCommands(program, action);
   registerDaemonCommand(program, action);

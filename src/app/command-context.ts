@@ -2,6 +2,8 @@ import type { Config } from '../../config/load.js';
 import type { Logger } from '../lib/logger.js';
 import type { Progress } from '../lib/progress.js';
 
+export const DEFAULT_CONFIG = '/etc/lifeboat/lifeboat.yaml';
+
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
@@ -29,6 +31,8 @@ export interface CommandContext {
   print<T>(value: T, human: (value: T) => string): void;
 }
 
-export type Action = <A extends unknown[]>(
-  fn: (ctx: CommandContext, ...args: A) => Promise<number | undefined> | number | undefined,
-) => (...args: A) => Promise<void>;
+/** What a command does once commander accepted its flags and arguments; returns the exit code. */
+type Run<A extends unknown[]> = (ctx: CommandContext, ...args: A) => Promise<number> | number;
+
+/** A commander action that runs what `load` returns: a command's code loads only when the command runs. */
+export type Action = <A extends unknown[]>(load: () => Promise<Run<A>>) => (...args: A) => Promise<void>;

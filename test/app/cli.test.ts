@@ -26,6 +26,25 @@ test('--help and --version exit 0', async (t) => {
   t.regex(version.stdout, /^\d+\.\d+\.\d+/);
 });
 
+test('--help lists every command', async (t) => {
+  const listed = async (argv: string[]) =>
+    [...((await cli(argv)).stdout.split('Commands:\n')[1] ?? '').matchAll(/^ {2}(\S+)/gm)].map((m) => m[1]);
+  t.deepEqual(await listed(['--help']), [
+    'config',
+    'snapshot',
+    'snapshots',
+    'show',
+    'verify',
+    'daemon',
+    'restore',
+    'prune',
+    'verify-all',
+    'help',
+  ]);
+  t.deepEqual(await listed(['config', '--help']), ['check', 'help']);
+  t.deepEqual(await listed(['restore', '--help']), ['db', 'files', 'help']);
+});
+
 test('unknown flags and commands are usage errors with a message, not a stack trace', async (t) => {
   for (const argv of [['--bogus'], ['frobnicate'], ['config', 'check', '--nope'], ['--log-level', 'loud', 'config', 'check']]) {
     const r = await cli(argv);

@@ -157,3 +157,24 @@ test('there are no import cycles', (t) => {
   for (const file of graph.keys()) visit(file, []);
   t.deepEqual(cycles, []);
 });
+
+test('the CLI starts with commander only: a command loads its code when it runs', (t) => {
+  // The built files, as Node loads them: type-only imports are gone, import() is not followed.
+  const loaded = new Set<string>();
+  const problems: string[] = [];
+  const load = (file: string): void => {
+    if (loaded.has(file)) return;
+    loaded.add(file);
+    if (/^dist\/(jobs|restore|src\/app\/actions)\//.test(file)) problems.push(`${file} loads at start-up`);
+    const text = readFileSync(join(repoRoot, file), 'utf8');
+    for (const m of text.matchAll(/^(?:import|export)\b[^'"(]*?\bfrom\s*['"]([^'"]+)['"]/gm)) {
+      const spec = m[1] ?? '';
+      if (spec.startsWith('.')) load(relative(repoRoot, resolve(repoRoot, dirname(file), spec)));
+      else if (!spec.startsWith('node:') && packageName(spec) !== 'commander')
+        problems.push(`${file}: '${spec}' loads at start-up`);
+    }
+  };
+  load('dist/src/app/main.js');
+  t.true(loaded.has('dist/src/app/commands/snapshot.js'));
+  t.deepEqual(problems, []);
+});

@@ -1,13 +1,5 @@
 import type { Command } from 'commander';
-import { takeSnapshot } from '../../../jobs/snapshot.js';
-import { filesPartOf } from '../../files/index.js';
-import { UsageError } from '../../lib/errors.js';
-import { snapshotTime } from '../../repo/snapshot-id.js';
-import { recordVerification, verificationStates } from '../../repo/verification.js';
 import type { Action } from '../command-context.js';
-import { EXIT } from '../exit-codes.js';
-import { connectLocal, databaseOptions, filesOptions, openRepository, packObjects } from '../runtime.js';
-import { toolVersion } from '../version.js';
 
 export function registerSnapshotCommands(program: Command, action: Action): void {
   program
@@ -17,175 +9,22 @@ export function registerSnapshotCommands(program: Command, action: Action): void
     .option('--files-only', 'file areas only')
     .option('--area <name...>', 'only these file areas (e.g. pub/media)')
     .option('--logical', 'logical database export (mariadb-dump) instead of a physical backup')
-    .action(
-      action(async (ctx, flags: { dbOnly?: boolean; filesOnly?: boolean; area?: string[]; logical?: boolean }) => {
-        if (flags.dbOnly && flags.filesOnly) throw new UsageError('--db-only and --files-only exclude each other');
-        if (flags.dbOnly && flags.area) throw new UsageError('--area selects file areas: it cannot go with --db-only');
-        if (flags.logical && flags.filesOnly)
-          throw new UsageError('--logical applies to the database: it cannot go with --files-only');
-        const config = ctx.config();
-        const files = flags.dbOnly ? undefined : filesOptions(config, flags.area ?? 'all');
-        const repo = await openRepository(config, ctx.logger);
-        const sql = flags.filesOnly ? undefined : await connectLocal(config);
-        try {
-          const result = await takeSnapshot({
-            repo,
-            node: config.cluster.node,
-            ...(sql ? { database: databaseOptions(config, sql, flags.logical ? 'logical' : 'physical') } : {}),
-            ...(files ? { files } : {}),
-            compressionLevel: config.storage.compressionLevel,
-            toolVersion: toolVersion(),
-            logger: ctx.logger,
-            progress: ctx.progress(),
-            signal: ctx.signal,
-          });
-          const db = result.manifest.parts.database;
-          const part = filesPartOf(result.manifest);
-          const ok = result.status === 'complete';
-          ctx.print(
-            {
-              ok,
-              id: result.id,
-              status: result.status,
-              seconds: result.seconds,
-              bytes: result.bytes,
-              database: db ?? null,
-              files: part ?? null,
-              problems: result.problems,
-            },
-            () =>
-              [
-                `snapshot ${result.id} committed in ${result.seconds.toFixed(1)} s, ${(result.bytes / 1e6).toFixed(1)} MB uploaded`,
-                db
-                  ? `  database: galera position ${db.galera ? `${db.galera.uuid}:${db.galera.seqno}` : 'n/a'}, gtid ${db.gtid ?? 'n/a'}`
-                  : '',
-                ...(part?.areas.map(
-                  (a) =>
-                    `  ${a.name}: ${a.files} files, ${(a.bytes / 1e6).toFixed(1)} MB${a.problems ? `, ${a.problems} problem(s)` : ''}${a.changedDuringBackup ? `, ${a.changedDuringBackup} changed while read` : ''}${a.vanished ? `, ${a.vanished} vanished` : ''}${a.source?.startsWith('brick') ? ` (read from ${a.source})` : ''}`,
-                ) ?? []),
-                ok ? '' : `PARTIAL: ${result.problems.length} file(s) could not be read:`,
-                ...result.problems.slice(0, 20).map((p) => `  ${p.area}/${p.path}: ${p.code} ${p.message}`),
-              ]
-                .filter(Boolean)
-                .join('\n'),
-          );
-          // A partial snapshot is committed (it is useful) but the run must not look successful.
-          return ok ? EXIT.ok : EXIT.failed;
-        } finally {
-          await sql?.close();
-        }
-      }),
-    );
+    .action(action(async () => (await import('../actions/snapshot.js')).runSnapshot));
 
   program
     .command('snapshots')
     .description('list committed snapshots')
-    .action(
-      action(async (ctx) => {
-        const repo = await openRepository(ctx.config(), ctx.logger);
-        const rows = [];
-        const ids = await repo.snapshotIds();
-        const states = await verificationStates(repo, ids);
-        for (const id of ids) {
-          const m = await repo.manifest(id);
-          const stored = m.objects.reduce((sum, o) => sum + o.stored.size, 0);
-          const raw = m.objects.reduce((sum, o) => sum + o.raw.size, 0);
-          rows.push({
-            id,
-            node: m.node,
-            parts: Object.keys(m.parts),
-            method: m.parts.database?.method ?? null,
-            galera: m.parts.database?.galera ?? null,
-            storedBytes: stored,
-            rawBytes: raw,
-            ageSeconds: Math.round((Date.now() - snapshotTime(id).getTime()) / 1000),
-            verified: states.get(id)?.verified ?? false,
-            verifiedAt: states.get(id)?.verifiedAt ?? null,
-          });
-        }
-        ctx.print(rows, (r) =>
-          r.length === 0
-            ? 'no snapshots'
-            : table([
-                ['ID', 'NODE', 'PARTS', 'GALERA SEQNO', 'STORED', 'AGE', 'VERIFIED'],
-                ...r.map((x) => [
-                  x.id,
-                  x.node,
-                  x.parts.join('+'),
-                  String(x.galera?.seqno ?? '-'),
-                  `${(x.storedBytes / 1e6).toFixed(1)} MB`,
-                  age(x.ageSeconds),
-                  x.verified ? `yes (${age(Math.round((Date.now() - Date.parse(x.verifiedAt ?? '')) / 1000))} ago)` : 'no',
-                ]),
-              ]),
-        );
-        return EXIT.ok;
-      }),
-    );
+    .action(action(async () => (await import('../actions/snapshot.js')).runSnapshots));
 
   program
     .command('show')
     .description("print a snapshot's manifest")
     .argument('<id>', 'snapshot id or "latest"')
-    .action(
-      action(async (ctx, id: string) => {
-        const repo = await openRepository(ctx.config(), ctx.logger);
-        const m = await repo.resolve(id);
-        ctx.print(m, (v) => JSON.stringify(v, null, 2));
-        return EXIT.ok;
-      }),
-    );
+    .action(action(async () => (await import('../actions/snapshot.js')).runShow));
 
   program
     .command('verify')
     .description('download every object of a snapshot and check both checksums (exit 1 on any mismatch)')
     .argument('<id>', 'snapshot id or "latest"')
-    .action(
-      action(async (ctx, id: string) => {
-        const repo = await openRepository(ctx.config(), ctx.logger);
-        const m = await repo.resolve(id);
-        const progress = ctx.progress();
-        progress.phase(
-          'verify',
-          m.objects.reduce((s, o) => s + o.stored.size, 0),
-          'bytes',
-        );
-        const results = await repo.verify(m, { signal: ctx.signal, progress, also: packObjects(m) });
-        progress.done();
-        const ok = results.every((r) => r.ok);
-        // A full check: recorded next to the snapshot, so `snapshots` and retention see it.
-        await recordVerification(repo, {
-          id: m.id,
-          verifiedAt: new Date().toISOString(),
-          ok,
-          objects: results.map((r) => ({ key: r.key, ok: r.ok, ...(r.error ? { error: r.error } : {}) })),
-          sampled: false,
-        });
-        ctx.print({ id: m.id, ok, objects: results }, (v) =>
-          [
-            ...v.objects.map((r) => `${r.ok ? 'ok  ' : 'FAIL'} ${r.key}${r.error ? `: ${r.error}` : ''}`),
-            `snapshot ${v.id}: ${v.ok ? 'verified' : 'DAMAGED'}`,
-          ].join('\n'),
-        );
-        return ok ? EXIT.ok : EXIT.failed;
-      }),
-    );
-}
-
-export function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
-function age(seconds: number): string {
-  if (seconds < 3600) return `${Math.round(seconds / 60)}m`;
-  if (seconds < 172_800) return `${(seconds / 3600).toFixed(1)}h`;
-  return `${(seconds / 86_400).toFixed(1)}d`;
+    .action(action(async () => (await import('../actions/snapshot.js')).runVerify));
 }
