@@ -205,6 +205,10 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
   loading.catch(() => {}); // awaited below
   // brick walks run on threads, started with the first brick walk and closed after the walks
   let threads: WalkThreads | undefined;
+  const walkThreads = (): WalkThreads => {
+    threads ??= new WalkThreads(WALK_THREADS);
+    return threads;
+  };
   let ended = false;
   let closing: Promise<ObjectRecord[]> | undefined;
   const spoolDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'lifeboat-files-'));
@@ -226,18 +230,17 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     // as soon as its walk is done.
     progress.phase('scan', undefined, 'files');
     const toRead: { state: AreaState; walked: WalkedEntry; slot: number }[] = [];
-    const areas = await Promise.all(
+    const states = await Promise.all(
       choices.map(async ({ spec, mountDir, brick: choice }) => {
         const brick = await choice;
         if (ended) throw new Error('files snapshot: ended before this area was walked');
-        if (brick) threads ??= new WalkThreads(WALK_THREADS);
         const walk = await walkArea(options.root, spec, {
           concurrency,
           logger,
           ...(brick
             ? {
                 dir: brick.dir,
-                ...(threads ? { threads } : {}),
+                threads: walkThreads(),
                 ...(brick.atBrickRoot ? { ignoreTop: BRICK_INTERNAL } : {}),
               }
             : {}),
@@ -273,7 +276,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
             }
           }
         }
-        return { state };
+        return state;
       }),
     );
     progress.done();
@@ -318,7 +321,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       return view.entries;
     }
     const readTotal = toRead.reduce((sum, r) => sum + r.walked.size, 0);
-    logger.info('files scanned', { areas: areas.length, toRead: toRead.length, readBytes: readTotal, reused: counts.reused });
+    logger.info('files scanned', { areas: states.length, toRead: toRead.length, readBytes: readTotal, reused: counts.reused });
     progress.phase('read', readTotal, 'bytes');
     const budget = new ByteBudget(options.memoryBytes ?? 8 * MiB);
     const limit = limiter(concurrency);
@@ -450,10 +453,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     toRead.length = 0;
     // Gluster is asked again now that every read is done; the last pack and the lists are written
     // meanwhile, and a list is written again in the rare case the answer flags its files
-    const healed = healedAfterReads(
-      areas.map((a) => a.state),
-      options,
-    );
+    const healed = healedAfterReads(states, options);
     healed.catch(() => {}); // awaited below
     // every content location is known once the packer is flushed; the lists are written while the
     // last pack finishes uploading
@@ -497,10 +497,10 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       );
       return { record, summary: summarize(state, present, key) };
     };
-    progress.phase('lists', areas.length, 'objects');
+    progress.phase('lists', states.length, 'objects');
     // the lists are written in parallel (each is a compressor process and an upload)
     const written = await Promise.allSettled(
-      areas.map(async ({ state }) => {
+      states.map(async (state) => {
         const list = await writeList(state);
         progress.advance(1);
         return list;
@@ -509,9 +509,9 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     for (const w of written) if (w.status === 'fulfilled') lists.push(w.value.record);
     const failedList = written.find((w) => w.status === 'rejected');
     if (failedList) throw failedList.reason;
-    const summaries: FilesArea[] = written.map((w) => (w as PromiseFulfilledResult<{ summary: FilesArea }>).value.summary);
+    const summaries = written.flatMap((w) => (w.status === 'fulfilled' ? [w.value.summary] : []));
     const unhealed = await healed;
-    for (const [i, { state }] of areas.entries()) {
+    for (const [i, state] of states.entries()) {
       const problem = unhealed.get(state);
       if (problem === undefined) continue;
       flagReadFiles(state, problem, logger);
@@ -519,12 +519,12 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       lists[lists.findIndex((l) => l.key === again.record.key)] = again.record;
       summaries[i] = again.summary;
     }
-    for (const { state } of areas) state.entries.length = 0;
+    for (const state of states) state.entries.length = 0;
     const packs = await closed;
     progress.done();
     const referenced = referencedPacks(used, packs, previous);
 
-    const problems = areas.flatMap((a) => a.state.problems);
+    const problems = states.flatMap((state) => state.problems);
     for (const p of problems.slice(0, 20))
       logger.warn('file not backed up', { area: p.area, path: p.path, code: p.code, error: p.message });
     const status = problems.length > 0 ? 'partial' : 'complete';
@@ -559,7 +559,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       changedDuringBackup: summaries.reduce((s, a) => s + a.changedDuringBackup, 0),
       vanished: summaries.reduce((s, a) => s + a.vanished, 0),
       special: counts.special,
-      brickAreas: areas.filter((a) => a.state.brick).length,
+      brickAreas: states.filter((state) => state.brick).length,
       mountStats: counts.mountStats,
       mountFromXattrs: counts.fromXattrs,
       seconds: (finished.getTime() - started.getTime()) / 1000,

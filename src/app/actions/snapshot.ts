@@ -145,7 +145,7 @@ export async function runVerify(ctx: CommandContext, id: string): Promise<number
   return ok ? EXIT.ok : EXIT.failed;
 }
 
-export function table(rows: readonly (readonly string[])[]): string {
+function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows
     .map((r) =>
