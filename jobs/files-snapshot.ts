@@ -2,7 +2,7 @@ import type { BigIntStats } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Codec, detectCodec } from '../src/codec/zstd.js';
+import type { Codec } from '../src/codec/zstd.js';
 import {
   type AreaSpec,
   areaDir,
@@ -44,6 +44,7 @@ import {
   writeFileList,
 } from '../src/files/index.js';
 import { errorMessage, IntegrityError, throwIfAborted } from '../src/lib/errors.js';
+import { relaxedHeapGrowth } from '../src/lib/heap.js';
 import { limiter } from '../src/lib/limit.js';
 import { type Logger, nullLogger } from '../src/lib/logger.js';
 import { nullProgress, type Progress } from '../src/lib/progress.js';
@@ -67,7 +68,7 @@ export interface SnapshotFilesOptions {
   /** raw size at which a frame is cut (default 4 MiB) */
   readonly frameBytes?: number;
   readonly compressionLevel?: number;
-  /** zstd implementation (default: the fastest available) */
+  /** zstd implementation of the packs (default: the repository's) */
   readonly codec?: Codec;
   /** where files larger than a frame are copied while being read (default: the OS temp dir) */
   readonly tmpDir?: string;
@@ -191,7 +192,6 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
   const signal = options.signal;
   const concurrency = options.concurrency ?? 16;
   const frameBytes = options.frameBytes ?? DEFAULT_FRAME_BYTES;
-  const codec = options.codec ?? (await detectCodec());
   const repo = options.repo;
 
   // Gluster is asked first (its answers gate the walks); the previous lists download meanwhile
@@ -214,13 +214,15 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
   const spoolDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'lifeboat-files-'));
   const packer = new PackWriter({
     store: repo.store,
-    codec,
+    codec: options.codec ?? repo.codec,
     packBytes: options.packBytes ?? DEFAULT_PACK_BYTES,
     frameBytes,
     ...(options.compressionLevel === undefined ? {} : { compressionLevel: options.compressionLevel }),
     ...(signal ? { signal } : {}),
   });
   const blobs = new Map<string, Blob>();
+  // the scan keeps the previous lists and the walks: long-lived data, not streamed garbage
+  const unrelax = relaxedHeapGrowth();
   const counts = { reused: 0, read: 0, readBytes: 0, deduped: 0, special: 0, mountStats: 0, fromXattrs: 0 };
   const lists: ObjectRecord[] = [];
 
@@ -322,6 +324,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     }
     const readTotal = toRead.reduce((sum, r) => sum + r.walked.size, 0);
     logger.info('files scanned', { areas: states.length, toRead: toRead.length, readBytes: readTotal, reused: counts.reused });
+    unrelax();
     progress.phase('read', readTotal, 'bytes');
     const budget = new ByteBudget(options.memoryBytes ?? 8 * MiB);
     const limit = limiter(concurrency);
@@ -586,6 +589,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     }
     throw err;
   } finally {
+    unrelax();
     ended = true;
     await threads?.close();
     await rm(spoolDir, { recursive: true, force: true });

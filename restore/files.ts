@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { chmod, copyFile, lchown, lutimes, mkdir, open, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Codec, detectCodec } from '../src/codec/zstd.js';
+import type { Codec } from '../src/codec/zstd.js';
 import {
   type DirectoryEntry,
   type FileEntry,
@@ -111,7 +111,7 @@ export async function restoreFiles(options: RestoreFilesOptions): Promise<Restor
   }
 
   await prepareTarget(options.target, options.force ?? false);
-  const codec = options.codec ?? (await detectCodec());
+  const codec = options.codec ?? repo.codec;
   const owners = options.owners ?? process.getuid?.() === 0;
   const abs = (path: string): string => join(options.target, ...path.split('/'));
   const io = limiter(16);

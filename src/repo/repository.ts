@@ -38,7 +38,8 @@ export class Repository {
   constructor(
     store: ObjectStore,
     readonly cluster: string,
-    private readonly codec: Codec,
+    /** the zstd implementation objects are written and read with */
+    readonly codec: Codec,
   ) {
     this.store = withPrefix(store, cluster);
   }
