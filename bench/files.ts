@@ -67,7 +67,6 @@ async function worker(jobFile: string, resultFile: string): Promise<void> {
     const repo = new Repository(withPrefix(s3, job.prefix), CLUSTER, await detectCodec());
     let result: WorkerResult;
     if (job.op === 'snapshot') {
-      const previous = job.snapshot ? await repo.manifest(job.snapshot) : undefined;
       const id = newSnapshotId();
       const started = new Date().toISOString();
       const run = await snapshotFiles({
@@ -76,7 +75,8 @@ async function worker(jobFile: string, resultFile: string): Promise<void> {
         root: job.root,
         areas: AREAS,
         source: SOURCE,
-        ...(previous ? { previous } : {}),
+        // read while Gluster is asked, as `lifeboat snapshot` does
+        ...(job.snapshot ? { previous: repo.manifest(job.snapshot) } : {}),
       });
       const manifest: Manifest = {
         format: MANIFEST_FORMAT,

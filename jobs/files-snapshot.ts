@@ -59,8 +59,11 @@ export interface SnapshotFilesOptions {
   /** directory the areas' paths are relative to (the Magento root on the Gluster mount) */
   readonly root: string;
   readonly areas: readonly AreaSpec[];
-  /** the previous committed snapshot: its file lists are the stat cache and its packs the dedup base */
-  readonly previous?: Manifest;
+  /**
+   * the previous committed snapshot: its file lists are the stat cache and its packs the dedup
+   * base. A promise lets Gluster be asked while the caller still looks for it; its rejection fails the run.
+   */
+  readonly previous?: Manifest | Promise<Manifest | undefined>;
   /** files read at once (default 16: FUSE reads are latency bound) */
   readonly concurrency?: number;
   /** raw size at which a pack is closed (default 128 MiB) */
@@ -185,6 +188,7 @@ interface AreaState {
  * When the run fails, the packs it wrote are deleted (best effort).
  */
 export async function snapshotFiles(options: SnapshotFilesOptions): Promise<SnapshotFilesResult> {
+  Promise.resolve(options.previous).catch(() => {}); // awaited in loadPrevious, or dropped when the areas are invalid
   validateAreas(options.areas);
   const started = new Date();
   const logger = (options.logger ?? nullLogger).child({ job: 'files-snapshot', snapshot: options.snapshotId });
@@ -762,11 +766,12 @@ function summarize(state: AreaState, present: readonly (FileEntry | PendingFile)
  */
 async function loadPrevious(
   repo: Repository,
-  manifest: Manifest | undefined,
+  previousManifest: SnapshotFilesOptions['previous'],
   logger: Logger,
   signal: AbortSignal | undefined,
 ): Promise<Previous> {
   const previous: Previous = { byArea: new Map(), brickOf: new Map(), blobs: new Map(), packs: new Map() };
+  const manifest = await previousManifest;
   const part = manifest ? filesPartOf(manifest) : undefined;
   if (!manifest || !part) return previous;
   for (const p of part.packs) previous.packs.set(p.key, p);

@@ -104,14 +104,15 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<SnapshotRe
 
   let files: Awaited<ReturnType<typeof snapshotFiles>> | undefined;
   if (options.files && options.files.areas.length > 0) {
-    const previous = await previousWithFiles(options.repo);
+    // looked for while the files snapshot asks Gluster about its areas
+    const previous = previousWithFiles(options.repo);
     files = await snapshotFiles({
       repo: options.repo,
       snapshotId: id,
       root: options.files.root,
       areas: options.files.areas,
       ...(options.files.source ? { source: options.files.source } : {}),
-      ...(previous ? { previous } : {}),
+      previous,
       ...(options.files.concurrency === undefined ? {} : { concurrency: options.files.concurrency }),
       ...(options.files.codec ? { codec: options.files.codec } : {}),
       ...(options.compressionLevel === undefined ? {} : { compressionLevel: options.compressionLevel }),

@@ -110,7 +110,8 @@ test('an unchanged file is not read again; changed, added and deleted files are 
   put(root, 'pub/media/new/added.txt', 'added\n');
   put(root, 'pub/media/new/dup-of-env.php', "<?php return ['db' => 'x'];\n");
   rmSync(join(root, 'pub/media/wysiwyg/banners/hero.png'));
-  const third = await snapshotAndCommit({ repo, root, areas: AREAS, previous: second.manifest, readHook });
+  // given as a promise, as `lifeboat snapshot` does while it still looks for the previous snapshot
+  const third = await snapshotAndCommit({ repo, root, areas: AREAS, previous: Promise.resolve(second.manifest), readHook });
   t.deepEqual(reads.sort(), ['catalog/product/a/b/ab-red.jpg', 'new/added.txt', 'new/dup-of-env.php']);
   t.is(third.result.stats.newBlobs, 2, 'content already stored in another area is not stored again');
   t.is(third.result.stats.newBytes, 'new red\n'.length + 'added\n'.length);
@@ -210,6 +211,19 @@ test('a vanished file is skipped and counted; an unreadable one makes the run pa
     entries.map((e) => e.path),
     ['a.txt'],
   );
+});
+
+test('a previous snapshot that cannot be found fails the run, leaving nothing stored', async (t) => {
+  const root = tempDir('noprev');
+  t.teardown(() => cleanup(root));
+  sampleTree(root);
+  const store = new MemoryStore();
+  const repo = repoOn(store);
+  const previous = Promise.reject(new Error('listing snapshots failed'));
+  await t.throwsAsync(snapshotAndCommit({ repo, root, areas: AREAS, previous }), { message: 'listing snapshots failed' });
+  const left = [];
+  for await (const o of store.list('')) left.push(o.key);
+  t.deepEqual(left, []);
 });
 
 test('a missing area directory is a problem, not a silent empty success', async (t) => {
