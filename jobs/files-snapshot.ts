@@ -24,13 +24,16 @@ import {
   filesPartOf,
   type GlusterCli,
   isoFromNs,
-  loadFileList,
+  isSameEntryLine,
+  linePack,
+  loadFileListLines,
   memoizedCli,
   modeString,
   mountStat,
   mountTimesFromBrick,
   mountView,
   PackWriter,
+  parseEntry,
   type ReadHook,
   type RegularFileEntry,
   readStable,
@@ -146,12 +149,19 @@ const MiB = 1024 * 1024;
 const WALK_THREADS = 2;
 
 interface Previous {
-  readonly byArea: Map<string, Map<string, FileEntry>>;
-  /** the brick each area's list was keyed by */
-  readonly brickOf: Map<string, string>;
-  /** content known to be stored, by sha256 */
-  readonly blobs: Map<string, ContentLocation>;
+  /** each area's list, unparsed: most lines are written again as they are */
+  readonly byArea: Map<string, PreviousList>;
   readonly packs: Map<string, ObjectRecord>;
+  /** where content is stored already (the first line of the lists pointing at it), by sha256 */
+  readonly blob: (sha256: string) => ContentLocation | undefined;
+}
+
+interface PreviousList {
+  readonly key: string;
+  /** the brick the list was keyed by */
+  readonly brick?: string;
+  /** entry lines by path */
+  readonly lines: Map<string, string>;
 }
 
 /** A content blob of this run: known from before, or waiting for its frame to be written. */
@@ -172,8 +182,13 @@ interface AreaState {
   readonly mountDir: string;
   /** set when the area is walked and read from a local brick */
   readonly brick?: BrickView;
-  /** in walk order; a slot stays empty when its file vanished or could not be read */
-  readonly entries: (FileEntry | PendingFile | undefined)[];
+  /**
+   * in walk order; a string is a previous list's line written again as it is; a slot stays
+   * empty when its entry vanished or could not be read
+   */
+  readonly entries: (FileEntry | PendingFile | string | undefined)[];
+  /** what the reused lines hold (their files also count in `reused`) */
+  readonly lineTotals: { files: number; dirs: number; symlinks: number; bytes: number };
   readonly problems: FileProblem[];
   vanished: number;
   changed: number;
@@ -224,7 +239,14 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     ...(options.compressionLevel === undefined ? {} : { compressionLevel: options.compressionLevel }),
     ...(signal ? { signal } : {}),
   });
+  /** this run's content blobs, and the previous lists' ones once looked up */
   const blobs = new Map<string, Blob>();
+  // A brick key taken within the file system's timestamp granularity of the run is not kept (a
+  // same-size write in the same tick would not move it): such entries are looked at again next
+  // time, as git does with racily clean index entries.
+  const racyFrom = isoFromNs(BigInt(started.getTime() - RACY_MS) * 1_000_000n);
+  /** packs the lists point into, each with the first file found in it */
+  const used = new Map<string, string>();
   // an incremental run's scan keeps the previous lists: long-lived data, not streamed garbage (not
   // relaxed for a first run: the limit V8 sets meanwhile lasts into the reads, +20 MB peak RSS)
   const unrelax = options.previous ? relaxedHeapGrowth() : () => {};
@@ -260,45 +282,106 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
           mountDir,
           ...(brick ? { brick } : {}),
           entries: [],
+          lineTotals: { files: 0, dirs: 0, symlinks: 0, bytes: 0 },
           problems: [...walk.problems],
           vanished: walk.vanished,
           changed: 0,
         };
         const previous = await loading;
-        const walked = brick ? await withMountView(state, brick, walk.entries, previous) : walk.entries;
-        // 2. reuse what is unchanged, read the rest
-        const before = previous.byArea.get(spec.name);
-        for (const w of walked) {
-          if (w.type === 'dir') state.entries.push({ path: w.path, type: 'dir', ...meta(w), ...brickKey(w) });
+        const list = previous.byArea.get(spec.name);
+        // 2. an entry whose previous line still holds keeps that line; the others (new or
+        // changed, or on a brick without a comparable key) get the mount's view and are compared
+        // field by field; what is not reusable then is read
+        const sameBrick = brick !== undefined && list?.brick === brick.id;
+        const rest: WalkedEntry[] = [];
+        const slots: number[] = [];
+        for (const w of walk.entries) {
+          const line = brick && !sameBrick ? undefined : list?.lines.get(w.path);
+          if (line !== undefined && reusableLine(line, w, brick ? racyFrom : undefined, previous.packs)) {
+            keepLine(state, line, w);
+            continue;
+          }
+          rest.push(w);
+          slots.push(state.entries.length);
+          state.entries.push(undefined);
+        }
+        const before = new Map<string, FileEntry>();
+        for (const w of rest) {
+          const e = list && previousEntry(list, w.path);
+          if (e) before.set(w.path, e);
+        }
+        const viewed = brick ? await withMountView(state, brick, rest, sameBrick ? before : undefined) : rest;
+        viewed.forEach((w, i) => {
+          const slot = slots[i] as number;
+          if (!w) return; // vanished since the walk: its slot stays empty
+          if (w.type === 'dir') state.entries[slot] = { path: w.path, type: 'dir', ...meta(w), ...brickKey(w) };
           else if (w.type === 'symlink')
-            state.entries.push({ path: w.path, type: 'symlink', ...meta(w), target: w.target ?? '', ...brickKey(w) });
+            state.entries[slot] = { path: w.path, type: 'symlink', ...meta(w), target: w.target ?? '', ...brickKey(w) };
           else {
-            const reused = reusable(before?.get(w.path), w, previous);
+            const reused = reusable(before.get(w.path), w, previous);
             if (reused) {
               counts.reused++;
-              state.entries.push(reused);
-            } else {
-              toRead.push({ state, walked: w, slot: state.entries.length });
-              state.entries.push(undefined);
-            }
+              state.entries[slot] = reused;
+            } else toRead.push({ state, walked: w, slot });
           }
-        }
+        });
         return state;
       }),
     );
     progress.done();
     await threads?.close(); // their heaps are not kept through the reads
     const previous = await loading;
-    for (const [sha, location] of previous.blobs) blobs.set(sha, { location });
 
-    /** A brick's walk with the mount's mtimes and inodes: from the previous list where the brick saw no change. */
+    /** Keeps a previous line as it is (reusableLine said it holds). */
+    function keepLine(state: AreaState, line: string, w: WalkedEntry): void {
+      state.entries.push(line);
+      const totals = state.lineTotals;
+      if (w.type === 'dir') totals.dirs++;
+      else if (w.type === 'symlink') totals.symlinks++;
+      else {
+        totals.files++;
+        totals.bytes += w.size;
+        counts.reused++;
+        const pack = w.size > 0 ? linePack(line) : undefined;
+        if (pack !== undefined && !used.has(pack)) used.set(pack, w.path);
+      }
+    }
+
+    /** Content the previous lists point at, noted among this run's blobs once looked up. */
+    function storedBlob(sha256: string): Blob | undefined {
+      const location = previous.blob(sha256);
+      if (!location) return undefined;
+      const blob = { location };
+      blobs.set(sha256, blob);
+      return blob;
+    }
+
+    /** The previous entry at `path`, parsed; a line that does not parse is skipped (its file is read again). */
+    function previousEntry(list: PreviousList, path: string): FileEntry | undefined {
+      const line = list.lines.get(path);
+      if (line === undefined) return undefined;
+      try {
+        return parseEntry(line, list.key, 0);
+      } catch (err) {
+        logger.warn('previous file list entry unreadable; the file will be read again', {
+          list: list.key,
+          path,
+          error: errorMessage(err),
+        });
+        return undefined;
+      }
+    }
+
+    /**
+     * A brick's walk with the mount's mtimes and inodes: from the previous entries (of the same
+     * brick) where the brick saw no change. Aligned with `walked`: undefined where an entry vanished.
+     */
     async function withMountView(
       state: AreaState,
       brick: BrickView,
       walked: WalkedEntry[],
-      previous: Previous,
-    ): Promise<WalkedEntry[]> {
-      const before = previous.brickOf.get(state.spec.name) === brick.id ? previous.byArea.get(state.spec.name) : undefined;
+      before: ReadonlyMap<string, FileEntry> | undefined,
+    ): Promise<(WalkedEntry | undefined)[]> {
       const view = await mountView(walked, {
         area: state.spec.name,
         mountDir: state.mountDir,
@@ -434,7 +517,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
         state.entries[slot] = { kind: 'pending', file };
         return;
       }
-      let blob = blobs.get(outcome.sha256);
+      let blob = blobs.get(outcome.sha256) ?? storedBlob(outcome.sha256);
       if (blob) {
         counts.deduped++;
         state.entries[slot] = { kind: 'pending', file, blob };
@@ -471,17 +554,12 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     closed.catch(() => {}); // awaited below
     progress.done();
 
-    // 3. one list per area. A brick key taken within the file system's timestamp granularity of
-    // the run is not kept (a same-size write in the same tick would not move it): such entries are
-    // looked at again next time, as git does with racily clean index entries.
-    const racyFrom = isoFromNs(BigInt(started.getTime() - RACY_MS) * 1_000_000n);
-    /** packs the lists point into, each with the first file found in it */
-    const used = new Map<string, string>();
+    // 3. one list per area
     const writeList = async (state: AreaState): Promise<{ record: ObjectRecord; summary: FilesArea }> => {
       const present = state.entries.filter((e) => e !== undefined);
       // entries are resolved as the list streams out: the whole list never exists twice in memory
-      function* resolved(): Generator<FileEntry> {
-        for (const e of present) yield withoutRacyKey(resolveEntry(e, used), racyFrom);
+      function* resolved(): Generator<FileEntry | string> {
+        for (const e of present) yield typeof e === 'string' ? e : withoutRacyKey(resolveEntry(e, used), racyFrom);
       }
       const key = fileListKey(options.snapshotId, state.spec.name);
       const record = await writeFileList(
@@ -641,7 +719,7 @@ async function healedAfterReads(states: readonly AreaState[], options: SnapshotF
 function flagReadFiles(state: AreaState, problem: string, logger: Logger): void {
   let flagged = 0;
   state.entries.forEach((e, i) => {
-    if (e && 'kind' in e && !e.file.changedDuringBackup) {
+    if (typeof e === 'object' && 'kind' in e && !e.file.changedDuringBackup) {
       state.entries[i] = { ...e, file: { ...e.file, changedDuringBackup: true } };
       flagged++;
     }
@@ -731,12 +809,10 @@ function referencedPacks(
   return referenced;
 }
 
-function summarize(state: AreaState, present: readonly (FileEntry | PendingFile)[], list: string): FilesArea {
-  let files = 0;
-  let dirs = 0;
-  let symlinks = 0;
-  let bytes = 0;
+function summarize(state: AreaState, present: readonly (FileEntry | PendingFile | string)[], list: string): FilesArea {
+  let { files, dirs, symlinks, bytes } = state.lineTotals;
   for (const p of present) {
+    if (typeof p === 'string') continue; // in lineTotals
     const e = 'kind' in p ? p.file : p;
     if (e.type === 'file') {
       files++;
@@ -771,18 +847,18 @@ async function loadPrevious(
   logger: Logger,
   signal: AbortSignal | undefined,
 ): Promise<Previous> {
-  const previous: Previous = { byArea: new Map(), brickOf: new Map(), blobs: new Map(), packs: new Map() };
+  const byArea = new Map<string, PreviousList>();
+  const packs = new Map<string, ObjectRecord>();
   const manifest = await previousManifest;
   const part = manifest ? filesPartOf(manifest) : undefined;
-  if (!manifest || !part) return previous;
-  for (const p of part.packs) previous.packs.set(p.key, p);
-  // downloaded in parallel, then indexed in area order (the first location of a blob wins)
+  if (!manifest || !part) return { byArea, packs, blob: () => undefined };
+  for (const p of part.packs) packs.set(p.key, p);
   const loaded = await Promise.all(
     part.areas.map(async (area) => {
       const record = manifest.objects.find((o) => o.key === area.list);
       try {
         if (!record) throw new IntegrityError(`snapshot '${manifest.id}': file list '${area.list}' has no object record`);
-        return { area, ...(await loadFileList(repo, record, signal)) };
+        return { area, key: record.key, ...(await loadFileListLines(repo, record, signal)) };
       } catch (err) {
         throwIfAborted(signal, 'files snapshot');
         logger.warn('previous file list unreadable; its files will be read again', {
@@ -795,18 +871,70 @@ async function loadPrevious(
     }),
   );
   for (const list of loaded) {
-    if (!list) continue;
-    const { area, header, entries } = list;
-    if (header.brick) previous.brickOf.set(area.name, header.brick);
-    for (const e of entries.values()) {
-      if (e.type === 'file' && e.pack !== undefined && e.frame && e.entry !== undefined && previous.packs.has(e.pack)) {
-        if (!e.changedDuringBackup && !previous.blobs.has(e.sha256))
-          previous.blobs.set(e.sha256, { pack: e.pack, frame: e.frame, entry: e.entry });
-      }
-    }
-    previous.byArea.set(area.name, entries);
+    if (list)
+      byArea.set(list.area.name, {
+        key: list.key,
+        ...(list.header.brick ? { brick: list.header.brick } : {}),
+        lines: list.lines,
+      });
   }
-  return previous;
+  // indexed on the first lookup (most runs read few files), in area order: the first line wins
+  let index: Map<string, string> | undefined;
+  const blob = (sha256: string): ContentLocation | undefined => {
+    index ??= blobIndex(byArea);
+    const line = index.get(sha256);
+    if (line === undefined) return undefined;
+    let e: FileEntry;
+    try {
+      e = parseEntry(line, `snapshot '${manifest.id}'`, 0);
+    } catch {
+      return undefined; // that content is stored again
+    }
+    if (e.type !== 'file' || e.pack === undefined || !e.frame || e.entry === undefined || !packs.has(e.pack)) return undefined;
+    return { pack: e.pack, frame: e.frame, entry: e.entry };
+  };
+  return { byArea, packs, blob };
+}
+
+/** The first line of the lists pointing at each stored content, by sha256 (flagged lines left out). */
+function blobIndex(byArea: ReadonlyMap<string, PreviousList>): Map<string, string> {
+  const index = new Map<string, string>();
+  for (const list of byArea.values()) {
+    for (const line of list.lines.values()) {
+      const at = line.indexOf(',"sha256":"');
+      if (at < 0 || !line.includes(',"pack":"', at) || line.includes(',"changedDuringBackup":true', at)) continue;
+      const sha256 = line.slice(at + 11, at + 75);
+      if (!index.has(sha256)) index.set(sha256, line);
+    }
+  }
+  return index;
+}
+
+/**
+ * True when the previous line of `w` can be written again as it is: same type, mode, owner, size
+ * (and target) and, on a brick, the same brick key (`racyFrom` given: a key that recent is not
+ * trusted), else the same mtime and inode; not flagged; its pack still referenced.
+ */
+function reusableLine(
+  line: string,
+  w: WalkedEntry,
+  racyFrom: string | undefined,
+  packs: ReadonlyMap<string, ObjectRecord>,
+): boolean {
+  if (racyFrom !== undefined && w.ctime >= racyFrom) return false;
+  const same = isSameEntryLine(line, {
+    path: w.path,
+    type: w.type,
+    mode: modeString(w.mode),
+    uid: w.uid,
+    gid: w.gid,
+    ...(w.type === 'file' ? { size: w.size } : {}),
+    ...(w.type === 'symlink' ? { target: w.target ?? '' } : {}),
+    ...(racyFrom !== undefined ? { brick: { ctime: w.ctime, inode: w.inode } } : { mtime: w.mtime, inode: w.inode }),
+  });
+  if (!same || w.type !== 'file' || w.size === 0) return same;
+  const pack = linePack(line);
+  return pack !== undefined && packs.has(pack);
 }
 
 function countBy(values: readonly string[]): Record<string, number> {

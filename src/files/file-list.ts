@@ -3,7 +3,7 @@ import { IntegrityError } from '../lib/errors.js';
 import type { ObjectRecord } from '../repo/manifest.js';
 import type { Repository } from '../repo/repository.js';
 import { isSafeRelative } from './meta.js';
-import { FILES_FORMAT, type FileEntry, type FileListHeader, type FrameRef } from './types.js';
+import { type BrickKey, FILES_FORMAT, type FileEntry, type FileListHeader, type FrameRef } from './types.js';
 
 const str = JSON.stringify;
 
@@ -24,21 +24,95 @@ export function entryLine(e: FileEntry): string {
   return `${line}}`;
 }
 
+/** What a walk knows of an entry, to tell whether a line of an earlier list still describes it. */
+export interface LineKey {
+  readonly path: string;
+  readonly type: FileEntry['type'];
+  /** as modeString writes it */
+  readonly mode: string;
+  readonly uid: number;
+  readonly gid: number;
+  /** files only */
+  readonly size?: number;
+  /** symlinks only */
+  readonly target?: string;
+  /** the mount's mtime, and for files its inode; omitted when `brick` vouches for them */
+  readonly mtime?: string;
+  readonly inode?: string;
+  /** the entry's brick key; omitted for an entry walked on the mount, whose line has none */
+  readonly brick?: BrickKey;
+}
+
+const PATH = '"path":"(?:[^"\\\\]|\\\\.)*"';
+const META = '"mode":"[0-7]{4}","uid":\\d+,"gid":\\d+,"mtime":"[^"\\\\]*"';
+const BRICK = '(?:,"brick":\\{"ctime":"[^"\\\\]*","inode":"\\d+"\\})?';
+/** the exact shapes entryLine writes, content flags excluded: a line flagged changedDuringBackup never matches */
+const SHAPES: Record<FileEntry['type'], RegExp> = {
+  file: new RegExp(
+    `^\\{${PATH},"type":"file",${META},"size":\\d+,"inode":"\\d+","sha256":"[0-9a-f]{64}"` +
+      `(?:,"pack":"packs/[0-9a-f]{2}/[0-9a-f]+\\.tar\\.zst","frame":\\{"offset":\\d+,"length":[1-9]\\d*\\},"entry":\\d+)?${BRICK}\\}$`,
+  ),
+  dir: new RegExp(`^\\{${PATH},"type":"dir",${META}${BRICK}\\}$`),
+  symlink: new RegExp(`^\\{${PATH},"type":"symlink",${META},"target":"(?:[^"\\\\]|\\\\.)*"${BRICK}\\}$`),
+};
+
+/**
+ * True when `line` (of an earlier list) is the line entryLine writes for an entry with exactly
+ * these fields, so it can be written again as it is: the common case of an incremental snapshot,
+ * which then neither parses nor rebuilds it. A file's line must point into a pack unless empty
+ * (the caller checks that the pack still exists).
+ */
+export function isSameEntryLine(line: string, k: LineKey): boolean {
+  if (!SHAPES[k.type].test(line)) return false;
+  let head = `{"path":${str(k.path)},"type":"${k.type}","mode":"${k.mode}","uid":${k.uid},"gid":${k.gid},"mtime":`;
+  if (k.mtime !== undefined) {
+    head += str(k.mtime);
+    if (k.type === 'file') head += `,"size":${k.size},"inode":${str(k.inode)},`;
+    else if (k.type === 'symlink') head += `,"target":${str(k.target)}`;
+  }
+  if (!line.startsWith(head)) return false;
+  if (k.mtime === undefined) {
+    if (k.type === 'file' && !line.includes(`,"size":${k.size},"inode":"`, head.length)) return false;
+    if (k.type === 'symlink' && !line.includes(`,"target":${str(k.target)}`, head.length)) return false;
+  }
+  if (k.type === 'file' && k.size !== 0 && !line.includes(',"pack":"', head.length)) return false;
+  const brick = k.brick ? `,"brick":{"ctime":${str(k.brick.ctime)},"inode":${str(k.brick.inode)}}}` : undefined;
+  return brick ? line.endsWith(brick) : !line.endsWith('"}}'); // a brick key closes the line with `"}}`
+}
+
+/** The pack a file's entry line points into (undefined: none), read without parsing the line. */
+export function linePack(line: string): string | undefined {
+  const at = line.indexOf(',"pack":"');
+  if (at < 0) return undefined;
+  return line.slice(at + 9, line.indexOf('"', at + 9));
+}
+
+/** The path of an entry line, read without parsing the line unless it has escapes. */
+export function linePath(line: string, key: string, n: number): string {
+  if (line.startsWith('{"path":"')) {
+    const end = line.indexOf('"', 9);
+    const raw = line.slice(9, end);
+    if (end > 9 && !raw.includes('\\')) return raw;
+  }
+  return parseEntry(line, key, n).path;
+}
+
 /**
  * Stores a file list (header line, then one line per entry) compressed under `key`, with the
- * stored and raw checksums every object gets.
+ * stored and raw checksums every object gets. An entry given as a string is a line of an
+ * earlier list that isSameEntryLine matched, written as it is.
  */
 export function writeFileList(
   repo: Repository,
   key: string,
   header: FileListHeader,
-  entries: Iterable<FileEntry>,
+  entries: Iterable<FileEntry | string>,
   options: { compressionLevel?: number; signal?: AbortSignal } = {},
 ): Promise<ObjectRecord> {
   function* lines(): Generator<Buffer> {
     let batch: string[] = [JSON.stringify(header)];
     for (const e of entries) {
-      batch.push(entryLine(e));
+      batch.push(typeof e === 'string' ? e : entryLine(e));
       if (batch.length >= 256) {
         yield Buffer.from(`${batch.join('\n')}\n`);
         batch = [];
@@ -65,6 +139,23 @@ export interface FileListReader {
  * that do not match the record, fail the iteration with an IntegrityError naming the list.
  */
 export async function openFileList(repo: Repository, record: ObjectRecord, signal?: AbortSignal): Promise<FileListReader> {
+  const { header, lines } = await openFileListLines(repo, record, signal);
+  async function* entries(): AsyncGenerator<FileEntry> {
+    let n = 1;
+    for await (const line of lines) yield parseEntry(line, record.key, ++n);
+  }
+  return { header, entries: entries() };
+}
+
+/**
+ * Opens a stored file list for its entry lines, unparsed (parseEntry checks one). Stored bytes
+ * that do not match the record, or a line count other than the header's, fail the iteration.
+ */
+export async function openFileListLines(
+  repo: Repository,
+  record: ObjectRecord,
+  signal?: AbortSignal,
+): Promise<{ header: FileListHeader; lines: AsyncIterable<string> }> {
   const stream = await repo.openObject(record, signal ? { signal } : {});
   const lines = splitLines(stream)[Symbol.asyncIterator]();
   const first = await lines.next().catch((err: unknown) => {
@@ -76,17 +167,15 @@ export async function openFileList(repo: Repository, record: ObjectRecord, signa
     stream.destroy();
     throw new IntegrityError(`file list '${record.key}': missing header line`);
   }
-  async function* entries(): AsyncGenerator<FileEntry> {
-    let n = 1;
+  async function* entryLines(): AsyncGenerator<string> {
     let count = 0;
     try {
       for (;;) {
         const next = await lines.next();
         if (next.done) break;
-        n++;
         if (next.value === '') continue;
         count++;
-        yield parseEntry(next.value, record.key, n);
+        yield next.value;
       }
     } finally {
       stream.destroy();
@@ -94,19 +183,23 @@ export async function openFileList(repo: Repository, record: ObjectRecord, signa
     if (count !== header?.entries)
       throw new IntegrityError(`file list '${record.key}': header announces ${header?.entries} entries, found ${count}`);
   }
-  return { header, entries: entries() };
+  return { header, lines: entryLines() };
 }
 
-/** Reads a whole list into a map by path (entries stream; only the map is held). */
-export async function loadFileList(
+/**
+ * Reads a whole list into a map of its entry lines by path (lines stream; only the map is held):
+ * an incremental snapshot parses only the lines it cannot reuse as they are.
+ */
+export async function loadFileListLines(
   repo: Repository,
   record: ObjectRecord,
   signal?: AbortSignal,
-): Promise<{ header: FileListHeader; entries: Map<string, FileEntry> }> {
-  const list = await openFileList(repo, record, signal);
-  const entries = new Map<string, FileEntry>();
-  for await (const e of list.entries) entries.set(e.path, e);
-  return { header: list.header, entries };
+): Promise<{ header: FileListHeader; lines: Map<string, string> }> {
+  const list = await openFileListLines(repo, record, signal);
+  const lines = new Map<string, string>();
+  let n = 1;
+  for await (const line of list.lines) lines.set(linePath(line, record.key, ++n), line);
+  return { header: list.header, lines };
 }
 
 async function* splitLines(stream: Readable): AsyncGenerator<string> {
@@ -135,8 +228,8 @@ function parseHeader(line: string, key: string): FileListHeader {
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
-/** Validates one entry line; anything a restore could trip over is an IntegrityError. */
-function parseEntry(line: string, key: string, n: number): FileEntry {
+/** Validates one entry line (line `n` of list `key`); anything a restore could trip over is an IntegrityError. */
+export function parseEntry(line: string, key: string, n: number): FileEntry {
   const bad = (why: string): IntegrityError => new IntegrityError(`file list '${key}': line ${n}: ${why}`);
   let v: Record<string, unknown>;
   try {

@@ -1,5 +1,15 @@
 export { ByteBudget } from './byte-budget.js';
-export { entryLine, type FileListReader, loadFileList, openFileList, writeFileList } from './file-list.js';
+export {
+  entryLine,
+  type FileListReader,
+  isSameEntryLine,
+  type LineKey,
+  linePack,
+  loadFileListLines,
+  openFileList,
+  parseEntry,
+  writeFileList,
+} from './file-list.js';
 export { type FrameBlob, frameBlobs } from './frame-reader.js';
 export {
   BRICK_INTERNAL,

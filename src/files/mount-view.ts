@@ -32,8 +32,11 @@ export interface MountViewOptions {
 }
 
 export interface MountViewResult {
-  /** the walked entries, in the same order, with the mount's mtime and inode and their brick key */
-  readonly entries: WalkedEntry[];
+  /**
+   * the walked entries with the mount's mtime and inode and their brick key, aligned with the
+   * walk: undefined where an entry vanished or could not be looked up
+   */
+  readonly entries: (WalkedEntry | undefined)[];
   /** entries whose brick stat had changed (or were new) and were looked up through the mount */
   readonly statted: number;
   /** entries whose brick stat had changed (or were new) and whose mount view came from the brick's xattrs */
@@ -138,7 +141,7 @@ export async function mountView(walked: readonly WalkedEntry[], options: MountVi
     }),
   );
   await Promise.all(lookups);
-  return { entries: out.filter((e) => e !== undefined), statted, fromBrick, vanished, problems };
+  return { entries: out, statted, fromBrick, vanished, problems };
 }
 
 /** The mount's mtime and inode of one file after its content was read from the brick (undefined: gone). */

@@ -105,6 +105,17 @@ test('an unchanged file is not read again; changed, added and deleted files are 
     first.result.part.packs.map((p) => p.key),
     'the packs of the first snapshot are carried forward',
   );
+  for (const area of AREAS) {
+    t.deepEqual(
+      (await listEntries(repo, second.manifest, area.name)).entries,
+      (await listEntries(repo, first.manifest, area.name)).entries,
+      `${area.name}: an unchanged tree is listed the same`,
+    );
+  }
+  t.deepEqual(
+    second.result.part.areas.map((a) => [a.files, a.dirs, a.symlinks, a.bytes]),
+    first.result.part.areas.map((a) => [a.files, a.dirs, a.symlinks, a.bytes]),
+  );
 
   put(root, 'pub/media/catalog/product/a/b/ab-red.jpg', 'new red\n');
   put(root, 'pub/media/new/added.txt', 'added\n');
