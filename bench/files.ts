@@ -1,111 +1,29 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { type FilesSnapshotStats, snapshotFiles } from '../jobs/files-snapshot.js';
-import { restoreFiles } from '../restore/files.js';
-import { detectCodec } from '../src/codec/zstd.js';
-import type { AreaSpec } from '../src/files/index.js';
+import type { FilesSnapshotStats } from '../jobs/files-snapshot.js';
 import { HEAP_FLAGS } from '../src/lib/heap.js';
-import { MANIFEST_FORMAT, type Manifest } from '../src/repo/manifest.js';
-import { Repository } from '../src/repo/repository.js';
-import { newSnapshotId } from '../src/repo/snapshot-id.js';
-import { withPrefix } from '../src/storage/decorators.js';
 import { S3Store } from '../src/storage/s3-store.js';
-import { need, s3Facts, uniqueName } from '../test/helpers/testbed.js';
+import { need, repoRoot, s3Facts, uniqueName } from '../test/helpers/testbed.js';
 import { generateMedia, mutateMedia } from '../test/testbed/datagen/generate-media.js';
+import { AREAS, type WorkerJob, type WorkerResult } from './files-worker.js';
 import { type Measured, mbps, measure, printTable } from './measure.js';
 
 // `npm run bench files`: file snapshots of a ~1 GiB Magento tree on the Gluster FUSE mount into
 // Ceph RGW, against `tar | zstd -T0 | aws s3 cp -` and back, in the same run. Our side runs in a
-// worker process (this file with `worker …`) so its peak RSS can be measured alone.
+// worker process (files-worker.ts, bundled) so its start-up and peak RSS are measured alone.
 
 /** LIFEBOAT_BENCH_FILES_SMOKE=1 runs the same steps on a tree 40 times smaller (to try the benchmark). */
 const SMOKE = process.env.LIFEBOAT_BENCH_FILES_SMOKE === '1';
 const TREE = SMOKE
   ? { smallFiles: 500, largeFiles: 5, staticFiles: 50, seed: 11 }
   : { smallFiles: 20_000, largeFiles: 200, staticFiles: 2_000, seed: 11 };
-/** `mount` makes our side read through FUSE as tar does; default: a clean local brick when there is one */
-const SOURCE = process.env.LIFEBOAT_BENCH_FILES_SOURCE === 'mount' ? 'mount' : 'auto';
-/** The whole generated tree is backed up (no excludes) so both sides copy the same files. */
-const AREAS: readonly AreaSpec[] = [
-  { name: 'pub/media', path: 'pub/media' },
-  { name: 'pub/static', path: 'pub/static' },
-  { name: 'app/etc', path: 'app/etc' },
-  { name: 'var', path: 'var' },
-];
-const CLUSTER = 'bench';
 /** runs of the second snapshot; the median is reported */
 const SECOND_RUNS = SMOKE ? 1 : 3;
 const MB = 1e6;
 
-interface WorkerJob {
-  readonly op: 'snapshot' | 'restore';
-  readonly prefix: string;
-  readonly root: string;
-  /** snapshot: id of the previous snapshot; restore: the snapshot to restore */
-  readonly snapshot?: string;
-  readonly target?: string;
-}
-
-interface WorkerResult {
-  readonly id?: string;
-  readonly stats?: FilesSnapshotStats;
-  readonly status?: string;
-  readonly restored?: { files: number; bytes: number };
-}
-
 function store(): S3Store {
   return new S3Store({ ...s3Facts(), forcePathStyle: true });
-}
-
-/** One measured operation in this process: a snapshot (committed) or a restore of every area. */
-async function worker(jobFile: string, resultFile: string): Promise<void> {
-  const job = JSON.parse(readFileSync(jobFile, 'utf8')) as WorkerJob;
-  const s3 = store();
-  try {
-    const repo = new Repository(withPrefix(s3, job.prefix), CLUSTER, await detectCodec());
-    let result: WorkerResult;
-    if (job.op === 'snapshot') {
-      const id = newSnapshotId();
-      const started = new Date().toISOString();
-      const run = await snapshotFiles({
-        repo,
-        snapshotId: id,
-        root: job.root,
-        areas: AREAS,
-        source: SOURCE,
-        // read while Gluster is asked, as `lifeboat snapshot` does
-        ...(job.snapshot ? { previous: repo.manifest(job.snapshot) } : {}),
-      });
-      const manifest: Manifest = {
-        format: MANIFEST_FORMAT,
-        id,
-        cluster: CLUSTER,
-        node: 'bench',
-        tool: { name: 'lifeboat', version: 'bench' },
-        startedAt: started,
-        finishedAt: new Date().toISOString(),
-        parts: { files: run.part },
-        objects: run.objects,
-      };
-      await repo.commit(manifest);
-      result = { id, stats: run.stats, status: run.status };
-    } else {
-      const manifest = await repo.manifest(job.snapshot as string);
-      let files = 0;
-      let bytes = 0;
-      for (const area of AREAS) {
-        const r = await restoreFiles({ repo, manifest, area: area.name, target: join(job.target as string, area.path) });
-        files += r.files;
-        bytes += r.bytes;
-      }
-      result = { restored: { files, bytes } };
-    }
-    writeFileSync(resultFile, JSON.stringify(result));
-  } finally {
-    s3.destroy();
-  }
 }
 
 /** The benchmark tree, generated once under the mount and reused by later runs. */
@@ -146,17 +64,17 @@ export async function benchFiles(): Promise<void> {
   };
   const aws = `aws --endpoint-url ${facts.endpoint} s3 cp --only-show-errors`;
   const tarKey = `s3://${facts.bucket}/${prefix}/tar/tree.tar.zst`;
-  const self = fileURLToPath(import.meta.url);
+  const workerBin = join(repoRoot, 'dist/bundle/files-worker.js');
   const ourTarget = join(mount, `${prefix}-ours`);
   const tarTarget = join(mount, `${prefix}-tar`);
   let step = 0;
-  const ours = async (job: WorkerJob): Promise<Measured & WorkerResult> => {
+  const ours = async (job: Omit<WorkerJob, 's3'>): Promise<Measured & WorkerResult> => {
     step++;
     const jobFile = join(work, `job-${step}.json`);
     const resultFile = join(work, `result-${step}.json`);
-    writeFileSync(jobFile, JSON.stringify(job));
+    writeFileSync(jobFile, JSON.stringify({ ...job, s3: { ...facts, forcePathStyle: true } } satisfies WorkerJob));
     // with the V8 flags the `lifeboat` executable runs with
-    const m = await measure(process.execPath, [...HEAP_FLAGS, self, 'worker', jobFile, resultFile], { rss: 'self' });
+    const m = await measure(process.execPath, [...HEAP_FLAGS, workerBin, jobFile, resultFile], { rss: 'self' });
     return { ...m, ...(JSON.parse(readFileSync(resultFile, 'utf8')) as WorkerResult) };
   };
   const sh = (script: string): Promise<Measured> => measure('bash', ['-c', `set -euo pipefail; ${script}`], { env: awsEnv });
@@ -276,10 +194,4 @@ async function deletePrefix(prefix: string): Promise<void> {
   } finally {
     s3.destroy();
   }
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === 'worker') {
-  const [jobFile, resultFile] = process.argv.slice(3);
-  if (!jobFile || !resultFile) throw new Error('usage: files.js worker <job.json> <result.json>');
-  await worker(jobFile, resultFile);
 }

@@ -53,7 +53,7 @@ log:
   format: text
 YAML
 
-lifeboat() { node dist/src/app/main.js --config "$demo/lifeboat.yaml" "$@"; }
+lifeboat() { node dist/bundle/main.js --config "$demo/lifeboat.yaml" "$@"; }
 
 echo "== lifeboat config check"
 lifeboat config check | head -4
@@ -70,7 +70,7 @@ lifeboat restore files --snapshot latest --area pub/media --path catalog/product
 
 echo "== lifeboat daemon   (schedule every 20 s; waiting for its scheduled snapshot)"
 before=$(lifeboat --json snapshots | node -e 'process.stdin.on("data",d=>process.stdout.write(String(JSON.parse(d).length)))')
-node dist/src/app/main.js --config "$demo/lifeboat.yaml" daemon >"$demo/daemon.log" 2>&1 &
+node dist/bundle/main.js --config "$demo/lifeboat.yaml" daemon >"$demo/daemon.log" 2>&1 &
 daemon=$!
 trap 'kill $daemon 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do

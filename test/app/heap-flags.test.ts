@@ -11,6 +11,8 @@ test('the executable and the systemd unit run with HEAP_FLAGS', (t) => {
   t.is(shebang, `#!/usr/bin/env -S node ${HEAP_FLAGS.join(' ')}`);
   const built = readFileSync(join(repoRoot, 'dist/src/app/main.js'), 'utf8').split('\n')[0];
   t.is(built, shebang, 'tsc keeps the shebang');
+  const bundled = readFileSync(join(repoRoot, 'dist/bundle/main.js'), 'utf8').split('\n')[0];
+  t.is(bundled, shebang, 'the bundle keeps the shebang');
   const unit = readFileSync(join(repoRoot, 'config/lifeboat.service'), 'utf8');
   t.regex(unit, new RegExp(`^ExecStart=/usr/bin/node ${HEAP_FLAGS.join(' ')} \\S+/main\\.js daemon$`, 'm'));
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { S3Store } from '../../src/storage/s3-store.js';
 import { need, repoRoot, s3Facts, uniqueName } from './testbed.js';
 
-export const lifeboatBin = join(repoRoot, 'dist/src/app/main.js');
+export const lifeboatBin = join(repoRoot, 'dist/bundle/main.js');
 
 export interface TestRepo {
   /** config file for the CLI */
