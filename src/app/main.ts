@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=30
 // The shebang's flags are HEAP_FLAGS (src/lib/heap.ts); a test keeps the two equal.
+import { setMaxListeners } from 'node:events';
 import { runCli } from './cli.js';
 
 // The AWS SDK warns on every start that future versions will need Node 22; Lifeboat supports
@@ -12,6 +13,9 @@ process.on('warning', (warning) => {
 // First SIGINT/SIGTERM: abort running work cleanly (uploads aborted, desync undone).
 // A second one exits at once.
 const controller = new AbortController();
+// every operation of a command listens to it (a restore fetches frames 8 at once, each with an
+// upload or download listening too): Node's default limit of 10 would warn on a normal restore
+setMaxListeners(256, controller.signal);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
     if (controller.signal.aborted) process.exit(130);

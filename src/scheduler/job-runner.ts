@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { ConflictError, errorMessage, LifeboatError } from '../lib/errors.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
 import type { Progress } from '../lib/progress.js';
@@ -79,6 +80,7 @@ export class JobRunner {
     if (busy) throw new ConflictError(`job '${kind}': already running (${busy.record.id})`);
     const id = randomUUID();
     const controller = new AbortController();
+    setMaxListeners(256, controller.signal); // all of the run's parallel operations listen to it
     let record: JobRecord = {
       id,
       kind,

@@ -65,6 +65,7 @@ test('one restore point: database and files under one manifest, each part timed;
       t.deepEqual(readdirSync(target), [], 'a dry run writes nothing');
       const restore = await lifeboat(repo, subpath);
       t.is(restore.code, 0, restore.stderr);
+      t.notRegex(restore.stderr, /Warning/, 'a restore prints no Node warnings');
       t.deepEqual(readdirSync(target), ['catalog'], 'only the subpath is restored');
       const again = await lifeboat(repo, ['restore', 'files', '--snapshot', id, '--area', 'pub/media', '--to', target]);
       t.is(again.code, 1, 'a non-empty target is refused without --force');
