@@ -213,6 +213,15 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
   const frameBytes = options.frameBytes ?? DEFAULT_FRAME_BYTES;
   const repo = options.repo;
 
+  const spoolDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'lifeboat-files-'));
+  let ended = false;
+  // an incremental run's scan keeps the previous lists: long-lived data, not streamed garbage (not
+  // relaxed for a first run: the limit V8 sets meanwhile lasts into the reads, +20 MB peak RSS)
+  let unrelax = (): void => {};
+  const relax = (): void => {
+    if (!ended) unrelax = relaxedHeapGrowth();
+  };
+
   // Gluster is asked first (its answers gate the walks); the previous lists download meanwhile
   const gluster = memoizedCli(options.brickOptions?.cli);
   const choices = options.areas.map((spec) => {
@@ -220,7 +229,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     return { spec, mountDir, brick: brickFor(mountDir, spec, options, gluster, logger) };
   });
   for (const c of choices) c.brick.catch(() => {}); // awaited below
-  const loading = loadPrevious(repo, options.previous, logger, signal);
+  const loading = loadPrevious(repo, options.previous, logger, signal, relax);
   loading.catch(() => {}); // awaited below
   // brick walks run on threads, started with the first brick walk and closed after the walks
   let threads: WalkThreads | undefined;
@@ -228,9 +237,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     threads ??= new WalkThreads(WALK_THREADS);
     return threads;
   };
-  let ended = false;
   let closing: Promise<ObjectRecord[]> | undefined;
-  const spoolDir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'lifeboat-files-'));
   const packer = new PackWriter({
     store: repo.store,
     codec: options.codec ?? repo.codec,
@@ -247,9 +254,6 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
   const racyFrom = isoFromNs(BigInt(started.getTime() - RACY_MS) * 1_000_000n);
   /** packs the lists point into, each with the first file found in it */
   const used = new Map<string, string>();
-  // an incremental run's scan keeps the previous lists: long-lived data, not streamed garbage (not
-  // relaxed for a first run: the limit V8 sets meanwhile lasts into the reads, +20 MB peak RSS)
-  const unrelax = options.previous ? relaxedHeapGrowth() : () => {};
   const counts = { reused: 0, read: 0, readBytes: 0, deduped: 0, special: 0, mountStats: 0, fromXattrs: 0 };
   const lists: ObjectRecord[] = [];
 
@@ -342,7 +346,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
         totals.files++;
         totals.bytes += w.size;
         counts.reused++;
-        const pack = w.size > 0 ? linePack(line) : undefined;
+        const pack = linePack(line);
         if (pack !== undefined && !used.has(pack)) used.set(pack, w.path);
       }
     }
@@ -356,6 +360,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       return blob;
     }
 
+    let unreadableEntries = 0;
     /** The previous entry at `path`, parsed; a line that does not parse is skipped (its file is read again). */
     function previousEntry(list: PreviousList, path: string): FileEntry | undefined {
       const line = list.lines.get(path);
@@ -363,11 +368,13 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       try {
         return parseEntry(line, list.key, 0);
       } catch (err) {
-        logger.warn('previous file list entry unreadable; the file will be read again', {
-          list: list.key,
-          path,
-          error: errorMessage(err),
-        });
+        if (++unreadableEntries <= 10)
+          logger.warn('previous file list entry unreadable; the file will be read again', {
+            list: list.key,
+            path,
+            error: errorMessage(err),
+            ...(unreadableEntries === 10 ? { note: 'further ones are not logged' } : {}),
+          });
         return undefined;
       }
     }
@@ -846,12 +853,15 @@ async function loadPrevious(
   previousManifest: SnapshotFilesOptions['previous'],
   logger: Logger,
   signal: AbortSignal | undefined,
+  /** called once there is a previous files part, before its lists load */
+  onFound: () => void,
 ): Promise<Previous> {
   const byArea = new Map<string, PreviousList>();
   const packs = new Map<string, ObjectRecord>();
   const manifest = await previousManifest;
   const part = manifest ? filesPartOf(manifest) : undefined;
   if (!manifest || !part) return { byArea, packs, blob: () => undefined };
+  onFound();
   for (const p of part.packs) packs.set(p.key, p);
   const loaded = await Promise.all(
     part.areas.map(async (area) => {
@@ -881,7 +891,7 @@ async function loadPrevious(
   // indexed on the first lookup (most runs read few files), in area order: the first line wins
   let index: Map<string, string> | undefined;
   const blob = (sha256: string): ContentLocation | undefined => {
-    index ??= blobIndex(byArea);
+    index ??= blobIndex(byArea, packs);
     const line = index.get(sha256);
     if (line === undefined) return undefined;
     let e: FileEntry;
@@ -896,13 +906,15 @@ async function loadPrevious(
   return { byArea, packs, blob };
 }
 
-/** The first line of the lists pointing at each stored content, by sha256 (flagged lines left out). */
-function blobIndex(byArea: ReadonlyMap<string, PreviousList>): Map<string, string> {
+/** The first line of the lists pointing at each stored content in a recorded pack, by sha256 (flagged lines left out). */
+function blobIndex(byArea: ReadonlyMap<string, PreviousList>, packs: ReadonlyMap<string, ObjectRecord>): Map<string, string> {
   const index = new Map<string, string>();
   for (const list of byArea.values()) {
     for (const line of list.lines.values()) {
       const at = line.indexOf(',"sha256":"');
-      if (at < 0 || !line.includes(',"pack":"', at) || line.includes(',"changedDuringBackup":true', at)) continue;
+      if (at < 0 || line.includes(',"changedDuringBackup":true', at)) continue;
+      const pack = linePack(line);
+      if (pack === undefined || !packs.has(pack)) continue;
       const sha256 = line.slice(at + 11, at + 75);
       if (!index.has(sha256)) index.set(sha256, line);
     }
@@ -932,9 +944,9 @@ function reusableLine(
     ...(w.type === 'symlink' ? { target: w.target ?? '' } : {}),
     ...(racyFrom !== undefined ? { brick: { ctime: w.ctime, inode: w.inode } } : { mtime: w.mtime, inode: w.inode }),
   });
-  if (!same || w.type !== 'file' || w.size === 0) return same;
+  if (!same || w.type !== 'file') return same;
   const pack = linePack(line);
-  return pack !== undefined && packs.has(pack);
+  return pack === undefined ? w.size === 0 : packs.has(pack);
 }
 
 function countBy(values: readonly string[]): Record<string, number> {

@@ -43,17 +43,23 @@ export interface LineKey {
   readonly brick?: BrickKey;
 }
 
-const PATH = '"path":"(?:[^"\\\\]|\\\\.)*"';
-const META = '"mode":"[0-7]{4}","uid":\\d+,"gid":\\d+,"mtime":"[^"\\\\]*"';
-const BRICK = '(?:,"brick":\\{"ctime":"[^"\\\\]*","inode":"\\d+"\\})?';
+// JSON strings as JSON.stringify writes them; numbers without leading zeros and below 2^53
+// (inodes, as decimal strings, below 2^64); times without escapes or control characters
+const STRING = '"(?:[^"\\\\\\x00-\\x1f]|\\\\.)*"';
+const NUMBER = '(?:0|[1-9]\\d{0,14})';
+const INODE = '"(?:0|[1-9]\\d{0,19})"';
+const TIME = '"[^"\\\\\\x00-\\x1f]+"';
+const PATH = `"path":${STRING}`;
+const META = `"mode":"[0-7]{4}","uid":${NUMBER},"gid":${NUMBER},"mtime":${TIME}`;
+const BRICK = `(?:,"brick":\\{"ctime":${TIME},"inode":${INODE}\\})?`;
 /** the exact shapes entryLine writes, content flags excluded: a line flagged changedDuringBackup never matches */
 const SHAPES: Record<FileEntry['type'], RegExp> = {
   file: new RegExp(
-    `^\\{${PATH},"type":"file",${META},"size":\\d+,"inode":"\\d+","sha256":"[0-9a-f]{64}"` +
-      `(?:,"pack":"packs/[0-9a-f]{2}/[0-9a-f]+\\.tar\\.zst","frame":\\{"offset":\\d+,"length":[1-9]\\d*\\},"entry":\\d+)?${BRICK}\\}$`,
+    `^\\{${PATH},"type":"file",${META},"size":${NUMBER},"inode":${INODE},"sha256":"[0-9a-f]{64}"` +
+      `(?:,"pack":"packs/[0-9a-f]{2}/[0-9a-f]+\\.tar\\.zst","frame":\\{"offset":${NUMBER},"length":[1-9]\\d{0,14}\\},"entry":${NUMBER})?${BRICK}\\}$`,
   ),
   dir: new RegExp(`^\\{${PATH},"type":"dir",${META}${BRICK}\\}$`),
-  symlink: new RegExp(`^\\{${PATH},"type":"symlink",${META},"target":"(?:[^"\\\\]|\\\\.)*"${BRICK}\\}$`),
+  symlink: new RegExp(`^\\{${PATH},"type":"symlink",${META},"target":${STRING}${BRICK}\\}$`),
 };
 
 /**
@@ -75,7 +81,7 @@ export function isSameEntryLine(line: string, k: LineKey): boolean {
     if (k.type === 'file' && !line.includes(`,"size":${k.size},"inode":"`, head.length)) return false;
     if (k.type === 'symlink' && !line.includes(`,"target":${str(k.target)}`, head.length)) return false;
   }
-  if (k.type === 'file' && k.size !== 0 && !line.includes(',"pack":"', head.length)) return false;
+  if (k.type === 'file' && k.size !== 0 && !line.includes(',"pack":"', head.length)) return false; // (entryLine writes none for size 0)
   const brick = k.brick ? `,"brick":{"ctime":${str(k.brick.ctime)},"inode":${str(k.brick.inode)}}}` : undefined;
   return brick ? line.endsWith(brick) : !line.endsWith('"}}'); // a brick key closes the line with `"}}`
 }

@@ -143,10 +143,12 @@ test('reading the local brick lists what the mount shows, and later runs ask the
     }
   }
 
-  // unchanged brick: no mount lookups at all
+  // unchanged brick: no mount lookups at all; every line is the previous one
   const second = await snapshotAndCommit({ repo, root, areas: AREAS, previous: first.manifest, readHook });
   t.is(second.result.stats.mountStats + second.result.stats.mountFromXattrs, 0);
   t.deepEqual(reads, []);
+  for (const area of AREAS)
+    t.deepEqual(await entriesOf(repo, second.manifest, area.name), await entriesOf(repo, first.manifest, area.name));
 
   // one file rewritten: it alone is read from the brick; its mtime is the mount's
   const changed = join(root, 'app/etc/env.php');
@@ -159,6 +161,13 @@ test('reading the local brick lists what the mount shows, and later runs ask the
   t.is(entry?.mtime, isoFromNs(statSync(changed, { bigint: true }).mtimeNs));
   t.is(entry?.brick, undefined, 'changed within 2 s of the run: its brick key is not kept');
   t.is(entry?.type === 'file' ? entry.inode : undefined, BigInt.asUintN(64, statSync(changed, { bigint: true }).ino).toString());
+
+  // its line has no brick key to compare, so it is looked at again, and found unchanged
+  const fourth = await snapshotAndCommit({ repo, root, areas: AREAS, previous: third.manifest, readHook });
+  t.deepEqual(reads, ['env.php'], 'not read again');
+  const again = (await entriesOf(repo, fourth.manifest, 'app/etc')).find((e) => e.path === 'env.php');
+  t.like(again, { mtime: entry?.mtime, size: entry?.type === 'file' ? entry.size : -1 });
+  t.is(fourth.result.stats.reusedFiles, fourth.result.stats.files);
 });
 
 test('when the volume is no longer fully healed after the reads, what was read from the brick is flagged', async (t) => {

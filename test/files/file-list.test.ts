@@ -104,6 +104,10 @@ test('a previous line is reused only for the same entry, never when flagged', (t
   const linkKey: LineKey = { path: 'current', type: 'symlink', mode: '0644', uid: 33, gid: 33, target: '../x', brick };
   t.true(isSameEntryLine(link, linkKey));
   t.false(isSameEntryLine(link, { ...linkKey, target: '../y' }));
+  // a line entryLine would never write is not copied: leading zeros, a control character in a time
+  t.false(isSameEntryLine(line.replace('"offset":8388991', '"offset":08388991'), onMount));
+  t.false(isSameEntryLine(keyed.replace(brick.ctime, '\t'), { ...onBrick, brick: { ...brick, ctime: '\t' } }));
+
   const dir = entryLine({ path: 'catalog', type: 'dir', ...base });
   t.true(isSameEntryLine(dir, { path: 'catalog', type: 'dir', mode: '0644', uid: 33, gid: 33, mtime: base.mtime }));
   t.false(isSameEntryLine(dir, { path: 'catalog', type: 'dir', mode: '0644', uid: 33, gid: 33, mtime: base.mtime, brick }));
