@@ -1,5 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { delimiter, join } from 'node:path';
 import { type Duplex, Transform, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { spawnTransform } from '../lib/child-process.js';
@@ -48,10 +49,13 @@ export function nodeCodec(): Codec | undefined {
   };
 }
 
-/** The `zstd` command over pipes; multi-threaded. */
+/**
+ * The `zstd` command over pipes; multi-threaded. Undefined when no such executable is on PATH
+ * (looked up, not run: a start-up cost every process paid); one that is there but fails makes
+ * each stream fail with its exit status.
+ */
 export function binaryCodec(command = 'zstd'): Codec | undefined {
-  const probe = spawnSync(command, ['--version'], { stdio: 'ignore' });
-  if (probe.error || probe.status !== 0) return undefined;
+  if (!executableOnPath(command)) return undefined;
   return {
     name: 'binary',
     compress: (options = {}) =>
@@ -62,6 +66,23 @@ export function binaryCodec(command = 'zstd'): Codec | undefined {
         mapError: (err) => new IntegrityError(`zstd: corrupt or truncated input (${err.message})`, { cause: err }),
       }),
   };
+}
+
+function executableOnPath(command: string): boolean {
+  const candidates = command.includes('/')
+    ? [command]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter((dir) => dir !== '')
+        .map((dir) => join(dir, command));
+  return candidates.some((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return statSync(path).isFile();
+    } catch {
+      return false;
+    }
+  });
 }
 
 interface WasmBinding {

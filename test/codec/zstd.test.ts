@@ -86,3 +86,11 @@ test('a failing zstd process fails the stream', async (t) => {
   const err = await t.throwsAsync(collect(Readable.from([Buffer.from('not zstd at all')]).pipe(codec.decompress())));
   t.truthy(err);
 });
+
+test('the zstd binary is found on PATH; a missing one leaves the next codec to take over', async (t) => {
+  const { binaryCodec } = await import('../../src/codec/zstd.js');
+  t.is(binaryCodec()?.name, 'binary');
+  t.is(binaryCodec('lifeboat-no-such-zstd'), undefined);
+  t.is(binaryCodec('/nonexistent/zstd'), undefined);
+  t.is(binaryCodec('/etc'), undefined, 'a directory is not a command');
+});
