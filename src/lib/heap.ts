@@ -6,8 +6,8 @@ import { setFlagsFromString } from 'node:v8';
  * V8's defaults (16 MiB semi-spaces, old space allowed to grow up to 4x before a full GC) mostly
  * hold garbage: on the files benchmark the first snapshot peaked at 266-286 MB RSS with the
  * defaults, 251-259 MB with the semi-space flag alone and 223-249 MB with both, at the same
- * speed. The semi-space size only takes effect
- * at process start, hence flags; the growth limit can change while running (relaxedHeapGrowth).
+ * speed. The semi-space size only takes effect at process start, hence flags; the growth limit
+ * can change while running (relaxedHeapGrowth).
  */
 export const HEAP_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=30'];
 
