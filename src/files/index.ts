@@ -35,6 +35,7 @@ export {
   compressChunks,
   DEFAULT_FRAME_BYTES,
   DEFAULT_PACK_BYTES,
+  END_OF_ARCHIVE_FRAME,
   type LocationSink,
   PackWriter,
   type PackWriterOptions,

@@ -80,6 +80,9 @@ interface OpenPack {
   rawBytes: number;
 }
 
+/** END_OF_ARCHIVE as one zstd frame (content checksum included), as `zstd -3` writes it: every pack's last frame. */
+export const END_OF_ARCHIVE_FRAME: Buffer = Buffer.from('28b52ffd04584d00001000000100fb2b8005cdac85f0', 'hex');
+
 /** `packs/<first two hex digits>/<32 hex digits>.tar.zst` */
 export function packKey(id: string): string {
   return `packs/${id.slice(0, 2)}/${id}.tar.zst`;
@@ -320,10 +323,9 @@ export class PackWriter {
   private async finishPack(): Promise<void> {
     const pack = this.pack;
     if (!pack) return;
-    const trailer = await compressChunks(this.codec, this.level, [END_OF_ARCHIVE]);
     pack.raw.update(END_OF_ARCHIVE);
     pack.rawBytes += END_OF_ARCHIVE.length;
-    for (const chunk of trailer) await this.writeStored(pack, chunk);
+    await this.writeStored(pack, END_OF_ARCHIVE_FRAME);
     pack.body.end();
     const put = await pack.put;
     this.pack = undefined;

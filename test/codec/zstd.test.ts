@@ -3,6 +3,8 @@ import { type Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import test from 'ava';
 import { availableCodecs, type Codec, detectCodec } from '../../src/codec/zstd.js';
+import { END_OF_ARCHIVE_FRAME } from '../../src/files/index.js';
+import { END_OF_ARCHIVE } from '../../src/files/tar.js';
 import { IntegrityError } from '../../src/lib/errors.js';
 
 async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
@@ -78,6 +80,10 @@ for (const codec of codecs) {
     t.is(unpacked.length, 0);
   });
 }
+
+test('every codec reads the end-of-archive frame that closes each pack', async (t) => {
+  for (const codec of codecs) t.true((await through(END_OF_ARCHIVE_FRAME, () => codec.decompress())).equals(END_OF_ARCHIVE), codec.name);
+});
 
 test('a failing zstd process fails the stream', async (t) => {
   const { binaryCodec } = await import('../../src/codec/zstd.js');
