@@ -267,9 +267,26 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       choices.map(async ({ spec, mountDir, brick: choice }) => {
         const brick = await choice;
         if (ended) throw new Error('files snapshot: ended before this area was walked');
+        // 2. an entry whose previous line still holds keeps that line: looked up as the walk hands
+        // back batches (the order does not matter here), while the walk threads go on
+        const kept = new Map<WalkedEntry, string>();
+        let comparing = Promise.resolve();
+        const compare = (batch: readonly WalkedEntry[]): void => {
+          comparing = comparing.then(async () => {
+            const previous = await loading;
+            const list = previous.byArea.get(spec.name);
+            if (!list || (brick && list.brick !== brick.id)) return;
+            for (const w of batch) {
+              const line = list.lines.get(w.path);
+              if (line !== undefined && reusableLine(line, w, brick ? racyFrom : undefined, previous.packs)) kept.set(w, line);
+            }
+          });
+          comparing.catch(() => {}); // awaited after the walk
+        };
         const walk = await walkArea(options.root, spec, {
           concurrency,
           logger,
+          onEntries: compare,
           ...(brick
             ? {
                 dir: brick.dir,
@@ -291,17 +308,17 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
           vanished: walk.vanished,
           changed: 0,
         };
+        await comparing;
         const previous = await loading;
         const list = previous.byArea.get(spec.name);
-        // 2. an entry whose previous line still holds keeps that line; the others (new or
-        // changed, or on a brick without a comparable key) get the mount's view and are compared
-        // field by field; what is not reusable then is read
         const sameBrick = brick !== undefined && list?.brick === brick.id;
+        // the others (new or changed, or on a brick without a comparable key) get the mount's view
+        // and are compared field by field; what is not reusable then is read
         const rest: WalkedEntry[] = [];
         const slots: number[] = [];
         for (const w of walk.entries) {
-          const line = brick && !sameBrick ? undefined : list?.lines.get(w.path);
-          if (line !== undefined && reusableLine(line, w, brick ? racyFrom : undefined, previous.packs)) {
+          const line = kept.get(w);
+          if (line !== undefined) {
             keepLine(state, line, w);
             continue;
           }

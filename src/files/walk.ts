@@ -54,6 +54,12 @@ export interface WalkOptions {
   readonly threads?: WalkThreads;
   /** names skipped in the walked directory itself (a brick root's Gluster internals); no `g` or `y` flag */
   readonly ignoreTop?: RegExp;
+  /**
+   * called with each batch of entries as the walk finds them (unordered, and including directories
+   * the include globs drop at the end), so that callers can look at them while the walk goes on;
+   * the result holds the same objects
+   */
+  readonly onEntries?: (entries: readonly WalkedEntry[]) => void;
   readonly logger?: Logger;
   readonly signal?: AbortSignal;
 }
@@ -100,8 +106,12 @@ export async function walkArea(root: string, area: AreaSpec, options: WalkOption
     const found = new Collector(area, undefined);
     found.problem('', top instanceof Error ? top : Object.assign(new Error(`'${base}' is not a directory`), { code: 'ENOTDIR' }));
     parts = [found.part([])];
-  } else if (options.threads) parts = await walkOnThreads(options.threads, { base, area, ...ignoreTop }, options.signal);
-  else parts = [await walkAsync(base, area, options)];
+  } else if (options.threads)
+    parts = await walkOnThreads(options.threads, { base, area, ...ignoreTop }, options.signal, options.onEntries);
+  else {
+    parts = [await walkAsync(base, area, options)];
+    options.onEntries?.(parts[0]?.entries ?? []);
+  }
   throwIfAborted(options.signal, what);
   const entries: WalkedEntry[] = [];
   const problems: FileProblem[] = [];
@@ -280,7 +290,12 @@ export function walkJob(job: WalkJob): WalkPart {
  * Splits the walk into jobs for the threads: directories are listed one job each until there are
  * enough of them to keep every thread busy, then each job walks a whole subtree.
  */
-function walkOnThreads(threads: WalkThreads, job: Omit<WalkJob, 'rel' | 'deep'>, signal?: AbortSignal): Promise<WalkPart[]> {
+function walkOnThreads(
+  threads: WalkThreads,
+  job: Omit<WalkJob, 'rel' | 'deep'>,
+  signal: AbortSignal | undefined,
+  onEntries: WalkOptions['onEntries'],
+): Promise<WalkPart[]> {
   const parts: WalkPart[] = [];
   let open = 0;
   const enough = 4 * threads.size;
@@ -300,6 +315,12 @@ function walkOnThreads(threads: WalkThreads, job: Omit<WalkJob, 'rel' | 'deep'>,
         open--;
         if (failed) return;
         parts.push(part);
+        try {
+          onEntries?.(part.entries);
+        } catch (err) {
+          fail(err);
+          return;
+        }
         const deeper = open + part.subdirs.length >= enough;
         for (const sub of part.subdirs) submit(sub, deeper);
         if (open === 0) {

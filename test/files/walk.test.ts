@@ -105,6 +105,30 @@ test('both modes give the same result on a deep tree, with includes and excludes
   t.true(plain.entries.filter((e) => e.type === 'file').every((e) => e.path.endsWith('.txt')));
 });
 
+test('every entry of a walk is handed to onEntries while it runs, as the same object', async (t) => {
+  const root = tempDir('walk');
+  t.teardown(() => cleanup(root));
+  deepTree(root);
+  const area = { name: 'some', path: '.', include: ['**/*.txt'] };
+  for (const mode of modes) {
+    const seen = new Set<object>();
+    let batches = 0;
+    const walk = await walkArea(root, area, {
+      ...mode.options,
+      onEntries: (entries) => {
+        batches++;
+        for (const e of entries) seen.add(e);
+      },
+    });
+    t.true(walk.entries.length > 100, mode.name);
+    t.true(
+      walk.entries.every((e) => seen.has(e)),
+      mode.name,
+    );
+    if (mode.options.threads) t.true(batches > 1, 'threads hand back their parts one by one');
+  }
+});
+
 test('threads: an abort during the walk fails it at once; closing the threads fails a running walk', async (t) => {
   const root = tempDir('walk');
   t.teardown(() => cleanup(root));
