@@ -259,16 +259,15 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
 
   try {
     // 1. walk every area (stat only) and compare it with the previous list, so the read phase
-    // knows its total. Areas go at once (a walk waits mostly on the file system), each compared
-    // as soon as its walk is done.
+    // knows its total. Areas go at once (a walk waits mostly on the file system).
     progress.phase('scan', undefined, 'files');
     const toRead: { state: AreaState; walked: WalkedEntry; slot: number }[] = [];
     const states = await Promise.all(
       choices.map(async ({ spec, mountDir, brick: choice }) => {
         const brick = await choice;
         if (ended) throw new Error('files snapshot: ended before this area was walked');
-        // 2. an entry whose previous line still holds keeps that line: looked up as the walk hands
-        // back batches (the order does not matter here), while the walk threads go on
+        // 2. an entry whose previous line still holds keeps that line (looked up batch by batch:
+        // a brick walk's batches come while its threads go on)
         const kept = new Map<WalkedEntry, string>();
         let comparing = Promise.resolve();
         const compare = (batch: readonly WalkedEntry[]): void => {

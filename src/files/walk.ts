@@ -55,9 +55,10 @@ export interface WalkOptions {
   /** names skipped in the walked directory itself (a brick root's Gluster internals); no `g` or `y` flag */
   readonly ignoreTop?: RegExp;
   /**
-   * called with each batch of entries as the walk finds them (unordered, and including directories
-   * the include globs drop at the end), so that callers can look at them while the walk goes on;
-   * the result holds the same objects
+   * receives every entry of the result exactly once, as the same object, before `walkArea`
+   * resolves: in batches as threads finish them (one batch after the walk otherwise), unordered,
+   * and with directories the include globs then drop. Never called after the walk failed; a throw
+   * fails the walk with it. It holds up the walk while it runs.
    */
   readonly onEntries?: (entries: readonly WalkedEntry[]) => void;
   readonly logger?: Logger;

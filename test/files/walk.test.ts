@@ -129,6 +129,25 @@ test('every entry of a walk is handed to onEntries while it runs, as the same ob
   }
 });
 
+test('a throw from onEntries fails the walk with it, in both modes', async (t) => {
+  const root = tempDir('walk');
+  t.teardown(() => cleanup(root));
+  deepTree(root);
+  for (const mode of modes) {
+    const boom = new Error('callback failed');
+    await t.throwsAsync(
+      walkArea(root, { name: 'all', path: '.' }, {
+        ...mode.options,
+        onEntries: () => {
+          throw boom;
+        },
+      }),
+      { is: boom },
+      mode.name,
+    );
+  }
+});
+
 test('threads: an abort during the walk fails it at once; closing the threads fails a running walk', async (t) => {
   const root = tempDir('walk');
   t.teardown(() => cleanup(root));
