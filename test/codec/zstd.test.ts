@@ -82,7 +82,8 @@ for (const codec of codecs) {
 }
 
 test('every codec reads the end-of-archive frame that closes each pack', async (t) => {
-  for (const codec of codecs) t.true((await through(END_OF_ARCHIVE_FRAME, () => codec.decompress())).equals(END_OF_ARCHIVE), codec.name);
+  for (const codec of codecs)
+    t.true((await through(END_OF_ARCHIVE_FRAME, () => codec.decompress())).equals(END_OF_ARCHIVE), codec.name);
 });
 
 test('a failing zstd process fails the stream', async (t) => {

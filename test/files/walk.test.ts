@@ -136,12 +136,16 @@ test('a throw from onEntries fails the walk with it, in both modes', async (t) =
   for (const mode of modes) {
     const boom = new Error('callback failed');
     await t.throwsAsync(
-      walkArea(root, { name: 'all', path: '.' }, {
-        ...mode.options,
-        onEntries: () => {
-          throw boom;
+      walkArea(
+        root,
+        { name: 'all', path: '.' },
+        {
+          ...mode.options,
+          onEntries: () => {
+            throw boom;
+          },
         },
-      }),
+      ),
       { is: boom },
       mode.name,
     );
