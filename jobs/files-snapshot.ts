@@ -15,6 +15,7 @@ import {
   chooseBrick,
   DEFAULT_FRAME_BYTES,
   DEFAULT_PACK_BYTES,
+  defaultGlusterd,
   FILES_FORMAT,
   type FileEntry,
   type FileProblem,
@@ -22,12 +23,12 @@ import {
   type FilesPart,
   fileListKey,
   filesPartOf,
-  type GlusterCli,
+  type Glusterd,
   isoFromNs,
   isSameEntryLine,
   linePack,
   loadFileListLines,
-  memoizedCli,
+  memoizedGlusterd,
   modeString,
   mountStat,
   mountTimesFromBrick,
@@ -223,7 +224,13 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
   };
 
   // Gluster is asked first (its answers gate the walks); the previous lists download meanwhile
-  const gluster = memoizedCli(options.brickOptions?.cli);
+  const glusterd =
+    options.brickOptions?.glusterd ??
+    defaultGlusterd({
+      onFallback: (what, err) =>
+        logger.debug('glusterd socket unusable; asking the gluster CLI', { question: what, error: errorMessage(err) }),
+    });
+  const gluster = memoizedGlusterd(glusterd);
   const choices = options.areas.map((spec) => {
     const mountDir = areaDir(options.root, spec);
     return { spec, mountDir, brick: brickFor(mountDir, spec, options, gluster, logger) };
@@ -567,7 +574,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     toRead.length = 0;
     // Gluster is asked again now that every read is done; the last pack and the lists are written
     // meanwhile, and a list is written again in the rare case the answer flags its files
-    const healed = healedAfterReads(states, options);
+    const healed = healedAfterReads(states, glusterd, options.signal);
     healed.catch(() => {}); // awaited below
     // every content location is known once the packer is flushed; the lists are written while the
     // last pack finishes uploading
@@ -721,7 +728,11 @@ function withoutRacyKey(e: FileEntry, racyFrom: string): FileEntry {
  * Asks each volume read from a brick whether it is still fully healed; the answer maps each area
  * read from an unhealed volume to the reason. A write may have missed the brick during the run.
  */
-async function healedAfterReads(states: readonly AreaState[], options: SnapshotFilesOptions): Promise<Map<AreaState, string>> {
+async function healedAfterReads(
+  states: readonly AreaState[],
+  glusterd: Glusterd,
+  signal: AbortSignal | undefined,
+): Promise<Map<AreaState, string>> {
   const verdicts = new Map<string, Promise<string | undefined>>();
   const unhealed = new Map<AreaState, string>();
   for (const state of states) {
@@ -729,7 +740,7 @@ async function healedAfterReads(states: readonly AreaState[], options: SnapshotF
     if (!view) continue;
     let verdict = verdicts.get(view.volume);
     if (!verdict) {
-      verdict = stillHealed(view, { ...options.brickOptions, ...(options.signal ? { signal: options.signal } : {}) });
+      verdict = stillHealed(view, { glusterd, ...(signal ? { signal } : {}) });
       verdicts.set(view.volume, verdict);
     }
     const problem = await verdict;
@@ -785,13 +796,13 @@ async function brickFor(
   mountDir: string,
   spec: AreaSpec,
   options: SnapshotFilesOptions,
-  cli: GlusterCli,
+  glusterd: Glusterd,
   logger: Logger,
 ): Promise<BrickView | undefined> {
   if (options.source === 'mount') return undefined;
   const choice = await chooseBrick(mountDir, {
     ...options.brickOptions,
-    cli,
+    glusterd,
     ...(options.signal ? { signal: options.signal } : {}),
   });
   throwIfAborted(options.signal, 'files snapshot');

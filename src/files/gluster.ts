@@ -1,12 +1,26 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { XMLParser } from 'fast-xml-parser';
 import { run } from '../lib/child-process.js';
-import { errorMessage } from '../lib/errors.js';
+import { AbortedError, errorMessage } from '../lib/errors.js';
+import { CliProc, callGlusterd, GLUSTERD_SOCKET, type GlusterDict } from './glusterd-rpc.js';
 import { isoFromNs } from './meta.js';
 
-/** Runs `gluster --mode=script <args>` and returns its stdout (the seam tests replace). */
+/** Runs `gluster --mode=script <args>` and returns its stdout. */
 export type GlusterCli = (args: readonly string[], signal?: AbortSignal) => Promise<string>;
+
+/** The questions Lifeboat asks glusterd (the seam tests replace). All are read-only. */
+export interface Glusterd {
+  /** `volume info <volume>` */
+  volumeInfo(volume: string, signal?: AbortSignal): Promise<VolumeInfo>;
+  /** this host's UUID (`system:: uuid get`) */
+  hostUuid(signal?: AbortSignal): Promise<string>;
+  /** entries pending heal per brick (`host:/path`); a brick that did not answer (down) is absent */
+  healCounts(volume: string, signal?: AbortSignal): Promise<Map<string, number>>;
+  /** the value in effect of a volume option (`volume get`), such as `on` */
+  volumeOption(volume: string, key: string, signal?: AbortSignal): Promise<string>;
+}
 
 /** The local brick directory that holds exactly what a directory on a GlusterFS mount shows. */
 export interface BrickView {
@@ -33,7 +47,8 @@ export type BrickChoice =
   | { readonly kind: 'mount'; readonly reason: string };
 
 export interface BrickOptions {
-  readonly cli?: GlusterCli;
+  /** default: glusterd's socket, and the gluster CLI when that fails (defaultGlusterd) */
+  readonly glusterd?: Glusterd;
   /** reads brick xattrs (default: the getfattr binary) */
   readonly reader?: XattrReader;
   /** contents of /proc/self/mountinfo (default: read it) */
@@ -51,17 +66,130 @@ export const glusterCli: GlusterCli = (args, signal) => {
   });
 };
 
-/** A CLI that answers each distinct command once (one snapshot asks about each volume once). */
-export function memoizedCli(cli: GlusterCli = glusterCli): GlusterCli {
-  const answers = new Map<string, Promise<string>>();
-  return (args, signal) => {
-    const key = args.join('\0');
-    let answer = answers.get(key);
+/** glusterd asked through the `gluster` CLI, one process per question. */
+export function cliGlusterd(gluster: GlusterCli = glusterCli): Glusterd {
+  const cli: GlusterCli = (args, signal) => whileBusy(() => gluster(args, signal), signal);
+  return {
+    volumeInfo: async (volume, signal) => parseVolumeInfo(await cli(['volume', 'info', volume, '--xml'], signal)),
+    hostUuid: async (signal) => {
+      const uuid = /UUID:\s*(\S+)/.exec(await cli(['system::', 'uuid', 'get'], signal))?.[1];
+      if (!uuid) throw new Error("cannot tell this host's Gluster UUID");
+      return uuid;
+    },
+    healCounts: async (volume, signal) =>
+      parseHealCount(await cli(['volume', 'heal', volume, 'statistics', 'heal-count'], signal)),
+    volumeOption: async (volume, key, signal) => {
+      const out = await cli(['volume', 'get', volume, key], signal);
+      for (const line of out.split('\n')) {
+        const [name, value] = line.trim().split(/\s+/);
+        if (name === key && value !== undefined) return value;
+      }
+      throw new Error(`volume get ${volume} ${key}: no value in the answer`);
+    },
+  };
+}
+
+/** glusterd asked on its socket (a few milliseconds each), the same answers as the CLI gives. */
+export function rpcGlusterd(socket = GLUSTERD_SOCKET): Glusterd {
+  const ask = async (proc: number, what: string, dict: Record<string, string>, signal?: AbortSignal) => {
+    const once = async () => {
+      const reply = await callGlusterd(proc, new Map(Object.entries(dict)), { socket, ...(signal ? { signal } : {}) });
+      if (reply.opRet !== 0) throw new Error(`${what} failed: ${reply.opErrstr || `error ${reply.opErrno}`}`);
+      return reply.dict;
+    };
+    return whileBusy(once, signal);
+  };
+  return {
+    volumeInfo: async (volume, signal) =>
+      volumeInfoFromDict(await ask(CliProc.getVolume, `volume info ${volume}`, { flags: '2', volname: volume }, signal)),
+    hostUuid: async (signal) => {
+      const cmd = 'system:: uuid get';
+      const uuid = (await ask(CliProc.uuidGet, cmd, { 'cmd-str': cmd }, signal)).get('uuid');
+      if (!uuid) throw new Error("cannot tell this host's Gluster UUID");
+      return uuid;
+    },
+    healCounts: async (volume, signal) => {
+      const cmd = `volume heal ${volume} statistics heal-count`;
+      return healCountsFromDict(
+        await ask(CliProc.heal, cmd, { 'cmd-str': cmd, 'heal-op': HEAL_OP_COUNT, volname: volume }, signal),
+      );
+    },
+    volumeOption: async (volume, key, signal) => {
+      const cmd = `volume get ${volume} ${key}`;
+      const dict = await ask(CliProc.getVolOpt, cmd, { 'cmd-str': cmd, key, volname: volume }, signal);
+      for (let i = 1; i <= Number(dict.get('count') ?? 0); i++)
+        if (dict.get(`key${i}`) === key) return (dict.get(`value${i}`) ?? '').split(' ')[0] ?? '';
+      throw new Error(`${cmd}: no value in the answer`);
+    },
+  };
+}
+
+/** glusterd refuses a second transaction on a volume (a heal count is one) while one runs. */
+const BUSY = /Another transaction is in progress|Locking failed on|try again after some time/i;
+const BUSY_RETRIES = [50, 100, 200, 400, 800];
+
+/** Runs `ask` again, after a short wait, while glusterd says it is busy with another transaction. */
+async function whileBusy<R>(ask: () => Promise<R>, signal: AbortSignal | undefined): Promise<R> {
+  for (const wait of BUSY_RETRIES) {
+    try {
+      return await ask();
+    } catch (err) {
+      if (!BUSY.test(errorMessage(err))) throw err;
+      await sleep(wait, undefined, signal ? { signal } : {});
+    }
+  }
+  return ask();
+}
+
+/** GF_SHD_OP_STATISTICS_HEAL_COUNT */
+const HEAL_OP_COUNT = '8';
+
+/** glusterd's socket first; any failure there asks the CLI instead (`onFallback` hears why). */
+export function defaultGlusterd(
+  options: {
+    readonly socket?: string;
+    readonly cli?: GlusterCli;
+    readonly onFallback?: (what: string, err: unknown) => void;
+  } = {},
+): Glusterd {
+  const rpc = rpcGlusterd(options.socket);
+  const cli = cliGlusterd(options.cli);
+  const onFallback = options.onFallback;
+  const either =
+    <A extends unknown[], R>(what: string, first: (...a: A) => Promise<R>, second: (...a: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await first(...args);
+      } catch (err) {
+        if (err instanceof AbortedError) throw err;
+        onFallback?.(what, err);
+        return second(...args);
+      }
+    };
+  return {
+    volumeInfo: either('volume info', rpc.volumeInfo, cli.volumeInfo),
+    hostUuid: either('uuid get', rpc.hostUuid, cli.hostUuid),
+    healCounts: either('heal count', rpc.healCounts, cli.healCounts),
+    volumeOption: either('volume get', rpc.volumeOption, cli.volumeOption),
+  };
+}
+
+/** glusterd whose answers are kept: one snapshot asks about each volume once. */
+export function memoizedGlusterd(glusterd: Glusterd): Glusterd {
+  const answers = new Map<string, Promise<unknown>>();
+  const once = <R>(key: string, ask: () => Promise<R>): Promise<R> => {
+    let answer = answers.get(key) as Promise<R> | undefined;
     if (!answer) {
-      answer = cli(args, signal);
+      answer = ask();
       answers.set(key, answer);
     }
     return answer;
+  };
+  return {
+    volumeInfo: (volume, signal) => once(`info\0${volume}`, () => glusterd.volumeInfo(volume, signal)),
+    hostUuid: (signal) => once('uuid', () => glusterd.hostUuid(signal)),
+    healCounts: (volume, signal) => once(`heal\0${volume}`, () => glusterd.healCounts(volume, signal)),
+    volumeOption: (volume, key, signal) => once(`get\0${volume}\0${key}`, () => glusterd.volumeOption(volume, key, signal)),
   };
 }
 
@@ -76,7 +204,7 @@ export const BRICK_INTERNAL = /^(?:\.glusterfs|\.glusterfs-.*|\.trashcan)$/s;
  * mount; the reason says why.
  */
 export async function chooseBrick(dir: string, options: BrickOptions = {}): Promise<BrickChoice> {
-  const cli = options.cli ?? glusterCli;
+  const glusterd = options.glusterd ?? defaultGlusterd();
   const mount = (reason: string): BrickChoice => ({ kind: 'mount', reason });
   try {
     const real = await realpath(dir);
@@ -97,17 +225,14 @@ export async function chooseBrick(dir: string, options: BrickOptions = {}): Prom
     const rel = real.slice(under.mountPoint.length).replace(/^\/+/, '');
 
     // read-only questions, asked together
-    const [infoXml, uuid, heal, ctime] = await Promise.all([
-      cli(['volume', 'info', volume, '--xml'], options.signal),
-      cli(['system::', 'uuid', 'get'], options.signal),
-      cli(['volume', 'heal', volume, 'statistics', 'heal-count'], options.signal),
-      cli(['volume', 'get', volume, 'features.ctime'], options.signal).catch(() => ''),
+    const [info, self, heal, ctime] = await Promise.all([
+      glusterd.volumeInfo(volume, options.signal),
+      glusterd.hostUuid(options.signal),
+      glusterd.healCounts(volume, options.signal),
+      glusterd.volumeOption(volume, 'features.ctime', options.signal).catch(() => undefined),
     ]);
-    const info = parseVolumeInfo(infoXml);
     if (info.type !== 'Replicate') return mount(`volume '${volume}' is ${info.type}: a brick holds only part of its files`);
     if (info.options.get('features.shard') === 'on') return mount(`volume '${volume}' is sharded`);
-    const self = /UUID:\s*(\S+)/.exec(uuid)?.[1];
-    if (!self) return mount("cannot tell this host's Gluster UUID");
     const unhealthy = healProblem(
       info.bricks.map((b) => b.name),
       heal,
@@ -128,7 +253,7 @@ export async function chooseBrick(dir: string, options: BrickOptions = {}): Prom
           bricks: info.bricks.map((x) => x.name),
           dir: brickDir,
           atBrickRoot: subdir === '' && rel === '',
-          mdata: /^features\.ctime\s+on\b/m.test(ctime),
+          mdata: ctime === 'on',
         },
       };
     }
@@ -138,9 +263,8 @@ export async function chooseBrick(dir: string, options: BrickOptions = {}): Prom
   }
 }
 
-/** Why the volume is not fully healed according to `heal-count` output, or undefined when it is. */
-export function healProblem(bricks: readonly string[], healCount: string): string | undefined {
-  const pending = parseHealCount(healCount);
+/** Why the volume is not fully healed according to its heal counts, or undefined when it is. */
+export function healProblem(bricks: readonly string[], pending: ReadonlyMap<string, number>): string | undefined {
   for (const b of bricks) {
     const count = pending.get(b);
     if (count === undefined) return `brick ${b} did not report its heal count (down?)`;
@@ -154,9 +278,9 @@ export function healProblem(bricks: readonly string[], healCount: string): strin
  * may have missed the brick that was read, and what was read from it is suspect.
  */
 export async function stillHealed(view: BrickView, options: BrickOptions = {}): Promise<string | undefined> {
-  const cli = options.cli ?? glusterCli;
+  const glusterd = options.glusterd ?? defaultGlusterd();
   try {
-    return healProblem(view.bricks, await cli(['volume', 'heal', view.volume, 'statistics', 'heal-count'], options.signal));
+    return healProblem(view.bricks, await glusterd.healCounts(view.volume, options.signal));
   } catch (err) {
     if (options.signal?.aborted) throw err;
     return `cannot ask for the heal count: ${errorMessage(err)}`;
@@ -216,6 +340,45 @@ export function parseVolumeInfo(xml: string): VolumeInfo {
     if (option.name) options.set(option.name, String(option.value ?? ''));
   }
   return { id: volume.id, type: volume.typeStr, bricks, options };
+}
+
+/** The first volume of a `volume info` reply dict, as parseVolumeInfo reads the CLI's XML. */
+export function volumeInfoFromDict(dict: GlusterDict): VolumeInfo {
+  const get = (key: string): string | undefined => dict.get(`volume0.${key}`);
+  const id = get('volume_id');
+  const type = Number(get('type'));
+  const brickCount = Number(get('brick_count'));
+  if (!id || !Number.isInteger(type) || !Number.isInteger(brickCount)) throw new Error('volume info lists no volume');
+  const bricks = Array.from({ length: brickCount }, (_, i) => {
+    const name = get(`brick${i + 1}`);
+    const hostUuid = get(`brick${i + 1}.uuid`);
+    if (!name || !hostUuid) throw new Error('volume info lists a brick without name or host');
+    return { name, hostUuid, arbiter: dict.has(`volume0.brick${i + 1}.isArbiter`) };
+  });
+  const options = new Map<string, string>();
+  for (const [key, value] of dict) if (key.startsWith('volume0.option.')) options.set(key.slice('volume0.option.'.length), value);
+  return { id, type: volumeType(type, brickCount, Number(get('dist_count'))), bricks, options };
+}
+
+/** The CLI's name of a volume type (GF_CLUSTER_TYPE_*); `dist_count` is the bricks per distribute leg. */
+function volumeType(type: number, bricks: number, perLeg: number): string {
+  const distributed = bricks > perLeg ? 'Distributed-' : '';
+  if (type === 0) return 'Distribute';
+  if (type === 2) return `${distributed}Replicate`;
+  if (type === 4) return `${distributed}Disperse`;
+  return `type ${type}`;
+}
+
+/** Pending heal entries per brick of a heal-count reply dict; a brick without a count (down) is absent. */
+export function healCountsFromDict(dict: GlusterDict): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < Number(dict.get('count') ?? 0); i++) {
+    const host = dict.get(`${i}-hostname`);
+    const path = dict.get(`${i}-path`);
+    const count = dict.get(`${i}-hardlinks`);
+    if (host && path && count !== undefined && /^\d+$/.test(count)) counts.set(`${host}:${path}`, Number(count));
+  }
+  return counts;
 }
 
 /** Pending heal entries per brick from `volume heal <v> statistics heal-count`; bricks that are down have none. */

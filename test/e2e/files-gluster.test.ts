@@ -6,8 +6,8 @@ import test from 'ava';
 import { restoreFiles } from '../../restore/files.js';
 import {
   type AreaSpec,
+  defaultGlusterd,
   type FileEntry,
-  glusterCli,
   isoFromNs,
   openFileList,
   type RegularFileEntry,
@@ -176,6 +176,7 @@ test('when the volume is no longer fully healed after the reads, what was read f
   const first = await snapshotAndCommit({ repo, root, areas: AREAS });
   appendFileSync(join(root, 'app/etc/env.php'), '// changed\n');
   let healCounts = 0;
+  const real = defaultGlusterd();
   const logger = new MemoryLogger();
   const second = await snapshotAndCommit({
     repo,
@@ -184,11 +185,15 @@ test('when the volume is no longer fully healed after the reads, what was read f
     previous: first.manifest,
     logger,
     brickOptions: {
-      // the real CLI, except that the second heal count (after the reads) shows a pending entry
-      cli: async (args, signal) => {
-        const out = await glusterCli(args, signal);
-        if (args[1] !== 'heal' || ++healCounts < 2) return out;
-        return out.replace(/Number of entries: 0/, 'Number of entries: 1');
+      // the real glusterd, except that the second heal count (after the reads) shows a pending entry
+      glusterd: {
+        ...real,
+        healCounts: async (volume, signal) => {
+          const counts = await real.healCounts(volume, signal);
+          if (++healCounts < 2) return counts;
+          const [first] = counts.keys();
+          return new Map([...counts].map(([brick, n]) => [brick, brick === first ? 1 : n]));
+        },
       },
     },
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import {
   chooseBrick,
+  cliGlusterd,
   type GlusterCli,
   mountTimesFromBrick,
   parseGetfattr,
@@ -85,7 +86,7 @@ test('a healthy replica with a local data brick is read from the brick (subdirec
   const { mnt, brick, cli, mountinfo } = setup(t, { info: '' });
   const info = volumeInfo({ brick, self: 'u1' });
   const choice = await chooseBrick(join(mnt, 'area'), {
-    cli: (args, s) => (args[1] === 'info' ? Promise.resolve(info) : cli(args, s)),
+    glusterd: cliGlusterd((args, s) => (args[1] === 'info' ? Promise.resolve(info) : cli(args, s))),
     mountinfo,
   });
   t.is(choice.kind, 'brick');
@@ -103,7 +104,7 @@ test('a bind mount of part of the volume maps to that part of the brick; the vis
   mkdirSync(join(brick, 'sub', 'media', 'area'), { recursive: true });
   // `media` of the volume's `sub` directory bind-mounted at mnt, over an older mount of the whole volume
   const bound = `${mountinfo}57 27 0:41 /media ${mnt} rw - fuse.glusterfs n1:/media/sub rw\n`;
-  const choice = await chooseBrick(join(mnt, 'area'), { cli: answers, mountinfo: bound });
+  const choice = await chooseBrick(join(mnt, 'area'), { glusterd: cliGlusterd(answers), mountinfo: bound });
   t.is(choice.kind === 'brick' ? choice.view.dir : choice.reason, join(brick, 'sub', 'media', 'area'));
 });
 
@@ -141,7 +142,7 @@ test('anything short of a clean local data brick reads the mount, saying why', a
       if (args[1] === 'info') return answers.info;
       return answers.heal ?? `Brick n0:/bricks/media\nNumber of entries: 0\n\nBrick n1:${brick}\nNumber of entries: 0\n`;
     };
-    const choice = await chooseBrick(join(probe.mnt, 'area'), { cli, mountinfo: probe.mountinfo });
+    const choice = await chooseBrick(join(probe.mnt, 'area'), { glusterd: cliGlusterd(cli), mountinfo: probe.mountinfo });
     t.is(choice.kind, 'mount', name);
     if (choice.kind === 'mount') t.regex(choice.reason, reason, name);
   }
@@ -149,7 +150,7 @@ test('anything short of a clean local data brick reads the mount, saying why', a
 
 test('a directory that is not on a GlusterFS mount never runs the gluster CLI', async (t) => {
   const { mnt, cli, calls } = setup(t, { info: '' });
-  const choice = await chooseBrick(mnt, { cli, mountinfo: '1 0 8:1 / / rw - ext4 /dev/sda1 rw\n' });
+  const choice = await chooseBrick(mnt, { glusterd: cliGlusterd(cli), mountinfo: '1 0 8:1 / / rw - ext4 /dev/sda1 rw\n' });
   t.deepEqual(choice, { kind: 'mount', reason: 'not on a GlusterFS mount' });
   t.deepEqual(calls, []);
 });
