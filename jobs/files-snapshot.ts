@@ -228,7 +228,10 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     options.brickOptions?.glusterd ??
     defaultGlusterd({
       onFallback: (what, err) =>
-        logger.debug('glusterd socket unusable; asking the gluster CLI', { question: what, error: errorMessage(err) }),
+        logger.debug("no usable answer on glusterd's socket; asking the gluster CLI", {
+          question: what,
+          error: errorMessage(err),
+        }),
     });
   const gluster = memoizedGlusterd(glusterd);
   const choices = options.areas.map((spec) => {

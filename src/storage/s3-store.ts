@@ -36,6 +36,11 @@ export interface S3StoreOptions {
   readonly queueSize?: number;
   /** smallest multipart part size in bytes (default 8 MiB) */
   readonly minPartSize?: number;
+  /**
+   * a request whose connection stays silent this long fails (and the SDK retries it); default
+   * 120 s. A server that takes a request and never answers must not hang a snapshot.
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -82,7 +87,9 @@ export class S3Store implements ObjectStore {
         httpAgent: new HttpAgent(agentOptions),
         httpsAgent: new HttpsAgent(agentOptions),
         connectionTimeout: 10_000,
-        requestTimeout: 120_000,
+        // an idle limit, not a total one (`requestTimeout` now only bounds the whole exchange, and
+        // only warns): a large object may stream for hours, but never sit silent
+        socketTimeout: options.idleTimeoutMs ?? 120_000,
       },
     });
     // Strict servers (Ceph RGW) require Content-MD5 on DeleteObjects; SDK v3 no longer sends it.

@@ -1,5 +1,8 @@
+import type { AddressInfo } from 'node:net';
+import { createServer, type Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import test from 'ava';
-import { PermanentError } from '../../src/lib/errors.js';
+import { PermanentError, RetryableError } from '../../src/lib/errors.js';
 import { partSizeFor, S3Store } from '../../src/storage/s3-store.js';
 import { s3Facts } from '../helpers/testbed.js';
 import { storeConformance } from './conformance.js';
@@ -30,6 +33,29 @@ test('ceph-rgw: a missing bucket is a permanent error', async (t) => {
     await t.throwsAsync(missing.put('x', Buffer.from('x')), { instanceOf: PermanentError });
   } finally {
     missing.destroy();
+  }
+});
+
+test('a server that takes requests and never answers fails them as retryable instead of hanging', async (t) => {
+  // seen with Ceph RGW: two UploadPart requests never answered hung a snapshot for good
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.resume(); // reads every request, answers none
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const silent = new S3Store({ ...facts, endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, idleTimeoutMs: 300 });
+  try {
+    await t.throwsAsync(silent.put('silent/small', Buffer.from('x')), { instanceOf: RetryableError, message: /timed out/ });
+    const big = Readable.from([Buffer.alloc(9 * MiB)]);
+    await t.throwsAsync(silent.put('silent/streamed', big, { sizeHint: 20 * MiB }), { instanceOf: RetryableError });
+    await t.throwsAsync(silent.get('silent/small'), { instanceOf: RetryableError });
+  } finally {
+    silent.destroy();
+    for (const socket of sockets) socket.destroy();
+    server.close();
   }
 });
 
