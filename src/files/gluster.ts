@@ -89,7 +89,7 @@ export function cliGlusterd(gluster: GlusterCli = glusterCli): Glusterd {
   };
 }
 
-/** glusterd asked on its socket (a few milliseconds each), the same answers as the CLI gives. */
+/** glusterd asked on its socket (a few milliseconds each): the call the CLI makes, its reply read as the CLI reads it. */
 export function rpcGlusterd(socket = GLUSTERD_SOCKET): Glusterd {
   const ask = async (proc: number, what: string, dict: Record<string, string>, signal?: AbortSignal) => {
     const once = async () => {
@@ -118,7 +118,10 @@ export function rpcGlusterd(socket = GLUSTERD_SOCKET): Glusterd {
       const cmd = `volume get ${volume} ${key}`;
       const dict = await ask(CliProc.getVolOpt, cmd, { 'cmd-str': cmd, key, volname: volume }, signal);
       for (let i = 1; i <= Number(dict.get('count') ?? 0); i++)
-        if (dict.get(`key${i}`) === key) return (dict.get(`value${i}`) ?? '').split(' ')[0] ?? '';
+        if (dict.get(`key${i}`) === key) {
+          const value = dict.get(`value${i}`)?.split(' ')[0];
+          if (value) return value;
+        }
       throw new Error(`${cmd}: no value in the answer`);
     },
   };
@@ -135,7 +138,9 @@ async function whileBusy<R>(ask: () => Promise<R>, signal: AbortSignal | undefin
       return await ask();
     } catch (err) {
       if (!BUSY.test(errorMessage(err))) throw err;
-      await sleep(wait, undefined, signal ? { signal } : {});
+      await sleep(wait, undefined, signal ? { signal } : {}).catch((cause: unknown) => {
+        throw new AbortedError('glusterd question aborted', { cause: signal?.reason ?? cause });
+      });
     }
   }
   return ask();
@@ -161,7 +166,7 @@ export function defaultGlusterd(
       try {
         return await first(...args);
       } catch (err) {
-        if (err instanceof AbortedError) throw err;
+        if (err instanceof AbortedError || args.some((a) => a instanceof AbortSignal && a.aborted)) throw err;
         onFallback?.(what, err);
         return second(...args);
       }
@@ -360,8 +365,12 @@ export function volumeInfoFromDict(dict: GlusterDict): VolumeInfo {
   return { id, type: volumeType(type, brickCount, Number(get('dist_count'))), bricks, options };
 }
 
-/** The CLI's name of a volume type (GF_CLUSTER_TYPE_*); `dist_count` is the bricks per distribute leg. */
+/**
+ * The CLI's name of a volume type (GF_CLUSTER_TYPE_*); `dist_count` is the bricks per distribute
+ * leg. A layout that cannot be told gets a name of its own, never `Replicate`.
+ */
 function volumeType(type: number, bricks: number, perLeg: number): string {
+  if (!Number.isInteger(perLeg) || perLeg <= 0 || perLeg > bricks) return `type ${type}, layout unknown`;
   const distributed = bricks > perLeg ? 'Distributed-' : '';
   if (type === 0) return 'Distribute';
   if (type === 2) return `${distributed}Replicate`;
@@ -369,13 +378,17 @@ function volumeType(type: number, bricks: number, perLeg: number): string {
   return `type ${type}`;
 }
 
-/** Pending heal entries per brick of a heal-count reply dict; a brick without a count (down) is absent. */
+/**
+ * Pending heal entries per brick of a heal-count reply dict; a brick without a count (down), or
+ * with a self-heal daemon status besides it, is absent.
+ */
 export function healCountsFromDict(dict: GlusterDict): Map<string, number> {
   const counts = new Map<string, number>();
   for (let i = 0; i < Number(dict.get('count') ?? 0); i++) {
     const host = dict.get(`${i}-hostname`);
     const path = dict.get(`${i}-path`);
     const count = dict.get(`${i}-hardlinks`);
+    if (dict.has(`${i}-shd-status`)) continue;
     if (host && path && count !== undefined && /^\d+$/.test(count)) counts.set(`${host}:${path}`, Number(count));
   }
   return counts;

@@ -105,7 +105,7 @@ export function decodeReply(message: Buffer, xid: number): CliReply {
   };
 }
 
-let nextXid = 1;
+let lastXid = 0;
 
 /**
  * Calls one procedure of glusterd's CLI program on `socket` and returns its reply (with the
@@ -117,7 +117,9 @@ export function callGlusterd(
   dict: GlusterDict,
   options: { readonly socket?: string; readonly signal?: AbortSignal; readonly timeoutMs?: number } = {},
 ): Promise<CliReply> {
-  const xid = nextXid++;
+  lastXid = (lastXid % 0x7fff_ffff) + 1;
+  const xid = lastXid;
+  if (options.signal?.aborted) return Promise.reject(new AbortedError('glusterd call aborted', { cause: options.signal.reason }));
   return new Promise((resolve, reject) => {
     const conn = connect(options.socket ?? GLUSTERD_SOCKET);
     const chunks: Buffer[] = [];
@@ -134,7 +136,6 @@ export function callGlusterd(
       else resolve(reply as CliReply);
     };
     const onAbort = (): void => finish(new AbortedError('glusterd call aborted', { cause: options.signal?.reason }));
-    if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     timer = setTimeout(
       () => finish(new PermanentError(`glusterd did not answer within ${options.timeoutMs ?? 30_000} ms`)),

@@ -38,7 +38,8 @@ export interface S3StoreOptions {
   readonly minPartSize?: number;
   /**
    * a request whose connection stays silent this long fails (and the SDK retries it); default
-   * 120 s. A server that takes a request and never answers must not hang a snapshot.
+   * 120 s. A server that takes a request and never answers must not hang a snapshot. A download's
+   * body left unread this long fails too.
    */
   readonly idleTimeoutMs?: number;
 }
@@ -75,6 +76,9 @@ export class S3Store implements ObjectStore {
     this.location = `s3://${options.bucket}${options.endpoint ? ` at ${options.endpoint}` : ''}`;
     this.queueSize = options.queueSize ?? 4;
     this.minPartSize = options.minPartSize ?? 8 * MiB;
+    const idle = options.idleTimeoutMs ?? 120_000;
+    if (!Number.isFinite(idle) || idle <= 0)
+      throw new PermanentError(`s3 store: idleTimeoutMs must be a positive number of milliseconds, got ${idle}`);
     const agentOptions = { keepAlive: true, maxSockets: 64 };
     this.client = new S3Client({
       region: options.region ?? 'us-east-1',
@@ -89,7 +93,7 @@ export class S3Store implements ObjectStore {
         connectionTimeout: 10_000,
         // an idle limit, not a total one (`requestTimeout` now only bounds the whole exchange, and
         // only warns): a large object may stream for hours, but never sit silent
-        socketTimeout: options.idleTimeoutMs ?? 120_000,
+        socketTimeout: idle,
       },
     });
     // Strict servers (Ceph RGW) require Content-MD5 on DeleteObjects; SDK v3 no longer sends it.

@@ -62,7 +62,7 @@ test('dicts round-trip; a reply decodes to its result and dict', (t) => {
   t.throws(() => decodeReply(reply(7, 0, '', dict).subarray(0, 40), 7), { instanceOf: PermanentError, message: /truncated/ });
 });
 
-test('heal counts from a reply: a brick that is down has none (keys as glusterfs 10.3 sends them)', (t) => {
+test('heal counts from a reply: a brick that is down, or with a self-heal daemon status, has none (keys as glusterfs 10.3 sends them)', (t) => {
   const counts = healCountsFromDict(
     new Map([
       ['count', '3'],
@@ -75,6 +75,11 @@ test('heal counts from a reply: a brick that is down has none (keys as glusterfs
       ['2-hostname', 'vm'],
       ['2-path', '/bricks/b3'],
       ['2-status', 'Brick is not connected'],
+      ['3-hostname', 'vm'],
+      ['3-path', '/bricks/b4'],
+      ['3-hardlinks', '0'],
+      ['3-shd-status', 'self-heal daemon not running'],
+      ['count', '4'],
     ]),
   );
   t.deepEqual(
@@ -114,6 +119,9 @@ test('volume info from a reply: type, bricks with arbiter flags, options', (t) =
   );
   t.is(volumeInfoFromDict(new Map([...dict, ['volume0.dist_count', '1']])).type, 'Distributed-Replicate');
   t.throws(() => volumeInfoFromDict(new Map([['count', '0']])), { message: /no volume/ });
+  const noLayout = new Map(dict);
+  noLayout.delete('volume0.dist_count');
+  t.not(volumeInfoFromDict(noLayout).type, 'Replicate', 'a layout that cannot be told is never a pure replica');
 });
 
 /** A unix socket server that writes `answer(call)` to each call, in those pieces, then closes when `end`. */

@@ -52,6 +52,7 @@ test('a server that takes requests and never answers fails them as retryable ins
     const big = Readable.from([Buffer.alloc(9 * MiB)]);
     await t.throwsAsync(silent.put('silent/streamed', big, { sizeHint: 20 * MiB }), { instanceOf: RetryableError });
     await t.throwsAsync(silent.get('silent/small'), { instanceOf: RetryableError });
+    t.throws(() => new S3Store({ ...facts, idleTimeoutMs: 0 }), { instanceOf: PermanentError, message: /idleTimeoutMs/ });
   } finally {
     silent.destroy();
     for (const socket of sockets) socket.destroy();
