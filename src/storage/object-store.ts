@@ -18,7 +18,7 @@ export interface ObjectStore {
    */
   put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<PutResult>;
 
-  /** Streams an object, or the inclusive byte range `[start, end]` of it. */
+  /** Streams an object, or the inclusive byte range `[start, end]` of it; the stream's errors are classified like the call's. */
   get(key: string, options?: GetOptions): Promise<Readable>;
 
   head(key: string): Promise<ObjectInfo>;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectsCommand,
@@ -189,7 +189,7 @@ export class S3Store implements ObjectStore {
         options.signal ? { abortSignal: options.signal } : {},
       );
       if (!(out.Body instanceof Readable)) throw new PermanentError(`object '${key}': response has no body stream`);
-      return out.Body;
+      return classifiedBody(out.Body, `object '${key}'`);
     } catch (err) {
       throw classify(err, `object '${key}'`);
     }
@@ -311,6 +311,24 @@ const RETRYABLE_NET = new Set([
   'TimeoutError',
   'RequestTimeout',
 ]);
+
+/**
+ * A response body whose stream errors are classified as the request's are (a connection that
+ * drops or stays silent part-way is retryable); destroying it releases the connection.
+ */
+function classifiedBody(body: Readable, what: string): Readable {
+  const out = new PassThrough({ highWaterMark: body.readableHighWaterMark });
+  body.on('data', (chunk: Buffer) => {
+    if (!out.write(chunk)) body.pause();
+  });
+  out.on('drain', () => body.resume());
+  body.on('end', () => out.end());
+  body.on('error', (err) => out.destroy(classify(err, what)));
+  out.on('close', () => {
+    if (!body.readableEnded) body.destroy();
+  });
+  return out;
+}
 
 /** Maps SDK and network errors onto our taxonomy; never leaks SDK types. */
 function classify(err: unknown, what: string): Error {

@@ -60,6 +60,35 @@ test('a server that takes requests and never answers fails them as retryable ins
   }
 });
 
+test('a download that stops part-way fails as retryable once the connection is silent', async (t) => {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.once('data', () => {
+      // headers for 1 MiB, then 1000 bytes, then nothing
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\nContent-Type: application/octet-stream\r\n\r\n');
+      socket.write(Buffer.alloc(1000));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const stalling = new S3Store({ ...facts, endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, idleTimeoutMs: 300 });
+  try {
+    const body = await stalling.get('stalls/part-way');
+    await t.throwsAsync(
+      (async () => {
+        for await (const _ of body);
+      })(),
+      { instanceOf: RetryableError, message: /object 'stalls\/part-way'/ },
+    );
+  } finally {
+    stalling.destroy();
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  }
+});
+
 test('part size grows with the size hint so 10 000 parts always suffice', (t) => {
   t.is(partSizeFor(1 * MiB), 8 * MiB);
   for (const size of [10 * 1024 * MiB, 500 * 1024 * MiB, 4 * 1024 * 1024 * MiB]) {
