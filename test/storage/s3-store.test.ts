@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { PermanentError, RetryableError } from '../../src/lib/errors.js';
 import { partSizeFor, S3Store } from '../../src/storage/s3-store.js';
 import { s3Facts } from '../helpers/testbed.js';
@@ -36,57 +36,53 @@ test('ceph-rgw: a missing bucket is a permanent error', async (t) => {
   }
 });
 
-test('a server that takes requests and never answers fails them as retryable instead of hanging', async (t) => {
-  // seen with Ceph RGW: two UploadPart requests never answered hung a snapshot for good
+/**
+ * An S3Store (300 ms idle limit) talking to a local TCP server that treats each connection as
+ * `serve` says; the server, its connections and the store end with the test.
+ */
+async function storeOnFakeServer(t: ExecutionContext, serve: (socket: Socket) => void): Promise<S3Store> {
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.on('error', () => {});
-    socket.resume(); // reads every request, answers none
+    serve(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const silent = new S3Store({ ...facts, endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, idleTimeoutMs: 300 });
-  try {
-    await t.throwsAsync(silent.put('silent/small', Buffer.from('x')), { instanceOf: RetryableError, message: /timed out/ });
-    const big = Readable.from([Buffer.alloc(9 * MiB)]);
-    await t.throwsAsync(silent.put('silent/streamed', big, { sizeHint: 20 * MiB }), { instanceOf: RetryableError });
-    await t.throwsAsync(silent.get('silent/small'), { instanceOf: RetryableError });
-    t.throws(() => new S3Store({ ...facts, idleTimeoutMs: 0 }), { instanceOf: PermanentError, message: /idleTimeoutMs/ });
-  } finally {
-    silent.destroy();
+  const store = new S3Store({ ...facts, endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, idleTimeoutMs: 300 });
+  t.teardown(() => {
+    store.destroy();
     for (const socket of sockets) socket.destroy();
     server.close();
-  }
+  });
+  return store;
+}
+
+test('a server that takes requests and never answers fails them as retryable instead of hanging', async (t) => {
+  // seen with Ceph RGW: two UploadPart requests never answered hung a snapshot for good
+  const silent = await storeOnFakeServer(t, (socket) => socket.resume()); // reads every request, answers none
+  await t.throwsAsync(silent.put('silent/small', Buffer.from('x')), { instanceOf: RetryableError, message: /timed out/ });
+  const big = Readable.from([Buffer.alloc(9 * MiB)]);
+  await t.throwsAsync(silent.put('silent/streamed', big, { sizeHint: 20 * MiB }), { instanceOf: RetryableError });
+  await t.throwsAsync(silent.get('silent/small'), { instanceOf: RetryableError });
+  t.throws(() => new S3Store({ ...facts, idleTimeoutMs: 0 }), { instanceOf: PermanentError, message: /idleTimeoutMs/ });
 });
 
 test('a download that stops part-way fails as retryable once the connection is silent', async (t) => {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
+  const stalling = await storeOnFakeServer(t, (socket) =>
     socket.once('data', () => {
       // headers for 1 MiB, then 1000 bytes, then nothing
       socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\nContent-Type: application/octet-stream\r\n\r\n');
       socket.write(Buffer.alloc(1000));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const stalling = new S3Store({ ...facts, endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, idleTimeoutMs: 300 });
-  try {
-    const body = await stalling.get('stalls/part-way');
-    await t.throwsAsync(
-      (async () => {
-        for await (const _ of body);
-      })(),
-      { instanceOf: RetryableError, message: /object 'stalls\/part-way'/ },
-    );
-  } finally {
-    stalling.destroy();
-    for (const socket of sockets) socket.destroy();
-    server.close();
-  }
+    }),
+  );
+  const body = await stalling.get('stalls/part-way');
+  await t.throwsAsync(
+    (async () => {
+      for await (const _ of body);
+    })(),
+    { instanceOf: RetryableError, message: /object 'stalls\/part-way'/ },
+  );
 });
 
 test('part size grows with the size hint so 10 000 parts always suffice', (t) => {
