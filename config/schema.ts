@@ -1,44 +1,84 @@
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { cronProblem, timezoneProblem } from '../src/scheduler/schedule-check.js';
 
 /**
  * The one declarative description of Lifeboat's configuration: types, defaults, ranges. Secrets
  * are written as `{ env: NAME }`, `{ file: /path }` or (discouraged) a literal string, and are
- * resolved by the loader into `Secret` values that never print.
+ * resolved by the loader into `Secret` values that never print. Every command and the daemon load
+ * the config through this schema: what `config check` accepts, they accept.
  */
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'expected lowercase letters, digits, dot, dash or underscore');
 
+/** An integer in [min, max]; a wrong type says "expected an integer" (the loader adds what it got). */
+const integer = (min: number, max: number) =>
+  z
+    .int({ error: (iss) => (iss.code === 'invalid_type' ? 'expected an integer' : undefined) })
+    .min(min)
+    .max(max);
+
 export const secretInput = z.union(
   [
-    z.string().min(1),
+    z.string().min(1).max(4096),
     z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name') }),
     z.strictObject({ file: z.string().refine(isAbsolute, 'expected an absolute path') }),
   ],
   { error: 'expected a secret: { env: NAME }, { file: /path } or a string' },
 );
 
-const cron = z
-  .string()
-  .refine((s) => /^\s*\S+(\s+\S+){4,5}\s*$/.test(s), 'expected a cron expression with 5 or 6 fields, e.g. "0 */6 * * *"');
+/** Exactly what the scheduler accepts (the same node-cron parser). */
+const cron = z.string().superRefine((s, ctx) => {
+  const problem = cronProblem(s);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
-const absolutePath = z.string().refine(isAbsolute, 'expected an absolute path');
+const timezone = z.string().superRefine((s, ctx) => {
+  const problem = timezoneProblem(s);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const absolutePath = z.string().max(4096).refine(isAbsolute, 'expected an absolute path');
+
+/** A path below files.root: relative, no empty, `.` or `..` segment. */
+const relativePath = z
+  .string()
+  .max(4096)
+  .refine(
+    (p) => !isAbsolute(p) && p.split('/').every((s) => s !== '' && s !== '.' && s !== '..'),
+    "expected a relative path below files.root without '.' or '..', e.g. pub/media",
+  );
+
+/** `host:port` as the HTTP server listens: an IPv4 address or a host name, a port 0-65535 (0: any free port). */
+const listen = z.string().superRefine((s, ctx) => {
+  const m = /^([^\s:]+):(\d{1,5})$/.exec(s);
+  const host = m?.[1] ?? '';
+  const numeric = /^[\d.]+$/.test(host);
+  const hostOk = numeric
+    ? /^\d{1,3}(\.\d{1,3}){3}$/.test(host) && host.split('.').every((o) => Number(o) <= 255)
+    : /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host);
+  if (!m || !hostOk) ctx.addIssue({ code: 'custom', message: `expected host:port, e.g. 127.0.0.1:8470, got '${s}'` });
+  else if (Number(m[2]) > 65535) ctx.addIssue({ code: 'custom', message: `port ${m[2]} is out of range (0-65535)` });
+});
 
 const node = z.strictObject({
   name,
-  host: z.string().min(1),
-  port: z.number().int().min(1).max(65535).default(3306),
-  /** unix socket of the local server; preferred over TCP when this is the local node */
+  host: z.string().min(1).max(253),
+  port: integer(1, 65535).default(3306),
+  /** this node's socket when it differs from database.socket */
   socket: absolutePath.optional(),
-  /** datadir of the local server (mariadb-backup reads it directly) */
+  /** this node's datadir when it differs from database.datadir */
   datadir: absolutePath.optional(),
 });
 
 const area = z.strictObject({
   /** as written in snapshot ids and CLI flags, e.g. `pub/media` */
-  name: z.string().regex(/^[a-z0-9][a-z0-9/._-]*$/, 'expected a relative path such as pub/media'),
+  name: z
+    .string()
+    .max(255)
+    .regex(/^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/, 'expected a relative path such as pub/media'),
   /** directory relative to files.root (defaults to the name) */
-  path: z.string().optional(),
+  path: relativePath.optional(),
   include: z.array(z.string()).default(['**']),
   exclude: z.array(z.string()).default([]),
 });
@@ -66,12 +106,16 @@ export const configSchema = z.strictObject({
   }),
   database: z
     .strictObject({
-      user: z.string().min(1).default('lifeboat'),
+      user: z.string().min(1).max(80).default('lifeboat'),
       password: secretInput.optional(),
+      /** the local server's unix socket, the same path on every node (a node may override it) */
+      socket: absolutePath.default('/run/mysqld/mysqld.sock'),
+      /** the local server's datadir for mariadb-backup; default: what the server reports */
+      datadir: absolutePath.optional(),
       /** nodes to take snapshots from, most preferred first; others follow in config order */
       preferredNodes: z.array(name).default([]),
       /** how long to wait for the donor to be Synced again after a snapshot */
-      resyncTimeoutSeconds: z.number().int().min(10).max(86_400).default(600),
+      resyncTimeoutSeconds: integer(10, 86_400).default(600),
       /** command names or paths of the MariaDB tools */
       tools: z
         .strictObject({
@@ -93,8 +137,8 @@ export const configSchema = z.strictObject({
     secretAccessKey: secretInput.optional(),
     forcePathStyle: z.boolean().optional(),
     /** object store operations in flight */
-    concurrency: z.number().int().min(1).max(64).default(8),
-    compressionLevel: z.number().int().min(1).max(19).default(3),
+    concurrency: integer(1, 64).default(8),
+    compressionLevel: integer(1, 19).default(3),
   }),
   files: z
     .strictObject({
@@ -107,7 +151,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   schedules: z
     .strictObject({
-      timezone: z.string().default('UTC'),
+      timezone: timezone.default('UTC'),
       snapshot: cron.default('0 */6 * * *'),
       prune: cron.default('30 3 * * *'),
       verify: cron.default('0 4 * * *'),
@@ -116,32 +160,30 @@ export const configSchema = z.strictObject({
   /** GFS retention, modelled on Adobe Commerce Cloud Pro */
   retention: z
     .strictObject({
-      keepAllDays: z.number().int().min(0).default(3),
-      dailyDays: z.number().int().min(0).default(7),
-      weeklyWeeks: z.number().int().min(0).default(6),
-      monthlyMonths: z.number().int().min(0).default(5),
+      keepAllDays: integer(0, 3650).default(3),
+      dailyDays: integer(0, 3650).default(7),
+      weeklyWeeks: integer(0, 520).default(6),
+      monthlyMonths: integer(0, 1200).default(5),
       /** never fewer than this many verified snapshots */
-      keepLast: z.number().int().min(1).default(1),
+      keepLast: integer(1, 1000).default(1),
     })
     .prefault({}),
   daemon: z
     .strictObject({
       /** a lease holder that stops renewing loses the lease after this long; another node takes over */
-      leaseTtlSeconds: z.number().int().min(3).max(3600).default(60),
+      leaseTtlSeconds: integer(3, 3600).default(60),
       /** each step down the preferred-node order waits this much longer before competing for a slot */
       staggerSeconds: z.number().min(0).max(600).default(5),
       /** give up on a slot after this long; the next slot takes over */
       slotWindowMinutes: z.number().min(1).max(1440).default(120),
       /** on SIGTERM, running jobs get this long to stop cleanly */
-      shutdownTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
+      shutdownTimeoutSeconds: integer(1, 3600).default(60),
     })
     .prefault({}),
   api: z
     .strictObject({
-      listen: z
-        .string()
-        .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:8470')
-        .default('127.0.0.1:8470'),
+      /** a non-loopback address needs a token */
+      listen: listen.default('127.0.0.1:8470'),
       token: secretInput.optional(),
     })
     .prefault({}),
@@ -156,7 +198,7 @@ export const configSchema = z.strictObject({
       /** POSTed on failed runs and RPO breaches; a secret, since chat webhook URLs embed tokens */
       webhook: secretInput.optional(),
       /** alert when the newest complete snapshot is older than this */
-      rpoHours: z.number().min(1).default(12),
+      rpoHours: z.number().min(1).max(8760).default(12),
     })
     .prefault({}),
 });

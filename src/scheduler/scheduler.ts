@@ -1,6 +1,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import { UsageError } from '../lib/errors.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
+import { cronProblem } from './schedule-check.js';
 
 /** Fires `fn` with the slot's scheduled time (not the moment it ran), so every node agrees on it. */
 export type SlotFn = (slot: Date) => void;
@@ -16,11 +17,8 @@ export class Scheduler {
 
   /** Checks a 5- or 6-field cron expression; throws a UsageError naming the field path. */
   static validate(expression: string, field: string): void {
-    const detail = cron.validateDetailed(expression);
-    if (!detail.valid) {
-      const why = detail.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
-      throw new UsageError(`${field}: invalid cron expression '${expression}' (${why})`);
-    }
+    const problem = cronProblem(expression);
+    if (problem) throw new UsageError(`${field}: ${problem}`);
   }
 
   add(name: string, expression: string, fn: SlotFn): void {
