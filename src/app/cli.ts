@@ -78,19 +78,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help'
-        ? EXIT.ok
-        : EXIT.usage;
-    }
-    reportError(err, io, program.opts<GlobalOptions>().json === true);
+    // --help, --version and `help` exit 0; help shown for a missing subcommand (`lifeboat restore`) is a usage error
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    const { json, logLevel } = program.opts<GlobalOptions>();
+    reportError(err, io, json === true, logLevel === 'debug');
     return exitCodeFor(err);
   }
 }
 
-function reportError(err: unknown, io: CliIo, json: boolean): void {
+/** One line naming the problem; a stack trace only at --log-level debug, where it is asked for. */
+export function reportError(err: unknown, io: CliIo, json: boolean, debug: boolean): void {
   const code = err instanceof LifeboatError ? err.code : 'internal';
   const message = err instanceof Error ? err.message : String(err);
   if (json) io.stdout.write(`${JSON.stringify({ ok: false, error: { code, message } })}\n`);
-  io.stderr.write(`lifeboat: ${code === 'internal' && err instanceof Error ? (err.stack ?? message) : message}\n`);
+  const stack = debug && err instanceof Error && err.stack ? `\n${err.stack}` : '';
+  const hint = code === 'internal' && !debug ? ' (an internal error: --log-level debug shows where)' : '';
+  io.stderr.write(`lifeboat: ${message}${hint}${stack}\n`);
 }

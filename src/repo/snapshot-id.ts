@@ -12,6 +12,13 @@ export function isSnapshotId(id: string): boolean {
   return ID.test(id);
 }
 
+/** Why `value` cannot name a snapshot (an id or `latest`), or undefined when it can. */
+export function snapshotRefProblem(value: string): string | undefined {
+  return value === 'latest' || isSnapshotId(value)
+    ? undefined
+    : 'not a snapshot id (expected "latest" or an id such as 2026-11-26T06-00-00Z-3fa9c1)';
+}
+
 /** The time encoded in a snapshot id. */
 export function snapshotTime(id: string): Date {
   const m = ID.exec(id);

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import type { Action } from '../command-context.js';
+import { snapshotRef } from './snapshot-arg.js';
 
 export function registerRestoreCommands(program: Command, action: Action): void {
   const restore = program.command('restore').description('restore from a snapshot');
   restore
     .command('db')
     .description('restore the database into an empty directory, ready to start (physical) or to load (logical)')
-    .requiredOption('--snapshot <id>', 'snapshot id or "latest"')
+    .requiredOption('--snapshot <id>', 'snapshot id or "latest"', snapshotRef)
     .requiredOption('--to <dir>', 'target directory (must be empty unless --force)')
     .option('--force', 'replace the contents of a non-empty target')
     .option('--owner <user>', 'chown the restored datadir to this user (default: mysql when run as root)')
@@ -17,7 +18,7 @@ export function registerRestoreCommands(program: Command, action: Action): void 
   restore
     .command('files')
     .description('restore a file area (or a path below it) into an empty directory, verifying every file')
-    .requiredOption('--snapshot <id>', 'snapshot id or "latest"')
+    .requiredOption('--snapshot <id>', 'snapshot id or "latest"', snapshotRef)
     .requiredOption('--area <name>', 'file area, e.g. pub/media')
     .option('--path <path>', 'only this file or directory below the area, e.g. catalog/product')
     .requiredOption('--to <dir>', 'target directory: becomes the area directory (must be empty unless --force)')

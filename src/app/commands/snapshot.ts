@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Action } from '../command-context.js';
+import { snapshotRef } from './snapshot-arg.js';
 
 export function registerSnapshotCommands(program: Command, action: Action): void {
   program
@@ -19,12 +20,12 @@ export function registerSnapshotCommands(program: Command, action: Action): void
   program
     .command('show')
     .description("print a snapshot's manifest")
-    .argument('<id>', 'snapshot id or "latest"')
+    .argument('<id>', 'snapshot id or "latest"', snapshotRef)
     .action(action(async () => (await import('../actions/snapshot.js')).runShow));
 
   program
     .command('verify')
     .description('download every object of a snapshot and check both checksums (exit 1 on any mismatch)')
-    .argument('<id>', 'snapshot id or "latest"')
+    .argument('<id>', 'snapshot id or "latest"', snapshotRef)
     .action(action(async () => (await import('../actions/snapshot.js')).runVerify));
 }
