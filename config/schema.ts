@@ -95,6 +95,11 @@ export const configSchema = z.strictObject({
     /** object store operations in flight */
     concurrency: z.number().int().min(1).max(64).default(8),
     compressionLevel: z.number().int().min(1).max(19).default(3),
+    /**
+     * how a manifest commit refuses to replace an existing one: `on` one conditional request
+     * (If-None-Match), `off` check then write, `auto` probes the store once per process
+     */
+    conditionalWrites: z.enum(['auto', 'on', 'off']).default('auto'),
   }),
   files: z
     .strictObject({
