@@ -121,7 +121,11 @@ export class Repository {
    * so that damage is reported as such: `object '…': sha256 mismatch`, or a size that differs
    * from the manifest, rather than the symptom a later stage saw. Other failures pass unchanged.
    */
-  async readObject<T>(record: ObjectRecord, consume: (content: Readable) => Promise<T>, options: ReadObjectOptions = {}): Promise<T> {
+  async readObject<T>(
+    record: ObjectRecord,
+    consume: (content: Readable) => Promise<T>,
+    options: ReadObjectOptions = {},
+  ): Promise<T> {
     const opened = await this.open(record, options);
     try {
       return await consume(opened.content);
@@ -186,10 +190,12 @@ export class Repository {
       if (wrongSize) return new IntegrityError(`object '${record.key}': ${wrongSize}`, { cause: err });
       const left = size - stored.count;
       if (left > FINISH_CHECK_LIMIT) return named;
-      const rest = left > 0 ? await this.store.get(record.key, { range: { start: stored.count }, ...(signal ? { signal } : {}) }) : [];
+      const rest =
+        left > 0 ? await this.store.get(record.key, { range: { start: stored.count }, ...(signal ? { signal } : {}) }) : [];
       const digest = await stored.complete(rest, left);
       const damage = mismatch('stored', digest, record.stored);
-      if (damage) return new IntegrityError(`object '${record.key}': ${damage}; reading stopped at: ${errorMessage(err)}`, { cause: err });
+      if (damage)
+        return new IntegrityError(`object '${record.key}': ${damage}; first seen as: ${errorMessage(err)}`, { cause: err });
     } catch {
       // the object cannot be checked now: the original failure is all there is to say
     }
@@ -199,7 +205,12 @@ export class Repository {
   /** Commits a snapshot: writes its manifest last, refusing to replace an existing one. */
   async commit(manifest: Manifest): Promise<{ atomic: boolean }> {
     try {
-      return await createObject(this.store, `snapshots/${manifest.id}/${MANIFEST}`, serializeManifest(manifest), this.conditionalWrites);
+      return await createObject(
+        this.store,
+        `snapshots/${manifest.id}/${MANIFEST}`,
+        serializeManifest(manifest),
+        this.conditionalWrites,
+      );
     } catch (err) {
       if (err instanceof ConflictError) throw new ConflictError(`snapshot '${manifest.id}': already committed`);
       throw err;
@@ -281,7 +292,10 @@ class VerifyTail extends Transform {
   override _flush(cb: TransformCallback): void {
     const problem =
       mismatch('stored', this.stored.digest(), this.record.stored) ?? mismatch('content', this.raw.digest(), this.record.raw);
-    if (!problem) return cb();
+    if (!problem) {
+      cb();
+      return;
+    }
     const verdict = new IntegrityError(`object '${this.record.key}': ${problem}`);
     verdicts.add(verdict);
     cb(verdict);

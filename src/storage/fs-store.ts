@@ -41,7 +41,12 @@ export class FsStore implements ObjectStore {
     return this.write(key, body, options.signal, true);
   }
 
-  private async write(key: string, body: Readable | Buffer, signal: AbortSignal | undefined, createOnly: boolean): Promise<PutResult> {
+  private async write(
+    key: string,
+    body: Readable | Buffer,
+    signal: AbortSignal | undefined,
+    createOnly: boolean,
+  ): Promise<PutResult> {
     const target = this.path(key);
     const tmpDir = join(this.root, INCOMPLETE);
     const tmp = join(tmpDir, `${encodeURIComponent(key)}~${randomBytes(6).toString('hex')}`);

@@ -6,8 +6,8 @@ import {
   type GetOptions,
   type ObjectInfo,
   type ObjectStore,
-  type PutOptions,
   outOfRange,
+  type PutOptions,
   type PutResult,
 } from './object-store.js';
 

@@ -90,7 +90,10 @@ test('a truncated db object: restore says it is shorter than its manifest size',
   const target = tempDir('restore-truncated-db');
   t.teardown(() => cleanup(target));
   const err = await t.throwsAsync(restoreDatabase({ repo, snapshot: id, target, force: true }), { instanceOf: IntegrityError });
-  t.regex(err?.message ?? '', new RegExp(`object '${record.key}': shorter than its manifest size \\(2000000 < ${record.stored.size} bytes\\)`));
+  t.regex(
+    err?.message ?? '',
+    new RegExp(`object '${record.key}': shorter than its manifest size \\(2000000 < ${record.stored.size} bytes\\)`),
+  );
 });
 
 test('ceph-rgw: a truncated pack makes a files restore say the pack is shorter than its manifest size', async (t) => {
@@ -129,10 +132,9 @@ test('ceph-rgw: a truncated pack makes a files restore say the pack is shorter t
   t.truthy(cut, 'one frame is cut in two');
   t.true(offsets(past) > kept, 'a frame starts past the end');
   for (const file of [cut, past]) {
-    const err = await t.throwsAsync(
-      restoreFiles({ repo, manifest, area: 'area', path: file?.path ?? '', target, force: true }),
-      { instanceOf: IntegrityError },
-    );
+    const err = await t.throwsAsync(restoreFiles({ repo, manifest, area: 'area', path: file?.path ?? '', target, force: true }), {
+      instanceOf: IntegrityError,
+    });
     t.regex(err?.message ?? '', new RegExp(`object '${pack.key}': shorter than its manifest size \\(${kept} < \\d+ bytes`));
     t.notRegex(err?.message ?? '', /InvalidRange|416|zstd/);
   }

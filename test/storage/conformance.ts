@@ -78,7 +78,9 @@ export function answering501(store: ObjectStore): ObjectStore & { readonly condi
     put: (key, body, options) => store.put(key, body, options),
     async putIfAbsent(key) {
       calls++;
-      throw new UnsupportedError(`put '${key}': the object store does not support conditional writes (NotImplemented (HTTP 501))`);
+      throw new UnsupportedError(
+        `put '${key}': the object store does not support conditional writes (NotImplemented (HTTP 501))`,
+      );
     },
     get: (key, options) => store.get(key, options),
     head: (key) => store.head(key),
@@ -133,7 +135,10 @@ export function storeConformance(test: TestFn, name: string, open: () => ObjectS
       t.true((await getBuffer(store, 'r', { range: { start: 10, end: 19 } })).equals(body.subarray(10, 20)));
       t.true((await getBuffer(store, 'r', { range: { start: 99_990 } })).equals(body.subarray(99_990)));
       t.true((await getBuffer(store, 'r', { range: { start: 0, end: 0 } })).equals(body.subarray(0, 1)));
-      t.true((await getBuffer(store, 'r', { range: { start: 99_000, end: 200_000 } })).equals(body.subarray(99_000)), 'end past the object');
+      t.true(
+        (await getBuffer(store, 'r', { range: { start: 99_000, end: 200_000 } })).equals(body.subarray(99_000)),
+        'end past the object',
+      );
       await t.throwsAsync(getBuffer(store, 'r', { range: { start: 100_000 } }), { instanceOf: OutOfRangeError, message: /\/r'/ });
       await t.throwsAsync(getBuffer(store, 'r', { range: { start: 200_000, end: 200_009 } }), { instanceOf: OutOfRangeError });
     }));
@@ -193,7 +198,9 @@ export function storeConformance(test: TestFn, name: string, open: () => ObjectS
       await store.putIfAbsent('once', Buffer.from('1'));
       await t.throwsAsync(store.putIfAbsent('once', Buffer.from('2')), { instanceOf: ConflictError });
       t.is((await getBuffer(store, 'once')).toString(), '1');
-      const racers = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => store.putIfAbsent('race', Buffer.from(`${i}`))));
+      const racers = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) => store.putIfAbsent('race', Buffer.from(`${i}`))),
+      );
       const won = racers.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
       t.is(won.length, 1, 'one winner');
       t.true(racers.every((r) => r.status === 'fulfilled' || r.reason instanceof ConflictError));
@@ -230,7 +237,9 @@ export function storeConformance(test: TestFn, name: string, open: () => ObjectS
           const atomic = mode === 'on' || (mode === 'auto' && !has501);
           t.deepEqual(await createObject(store, 'm/manifest.json', body, mode), { atomic });
           t.deepEqual(await createObject(store, 'm/manifest.json', body, mode), { atomic }, 'a retry of the same bytes counts');
-          await t.throwsAsync(createObject(store, 'm/manifest.json', Buffer.from('another'), mode), { instanceOf: ConflictError });
+          await t.throwsAsync(createObject(store, 'm/manifest.json', Buffer.from('another'), mode), {
+            instanceOf: ConflictError,
+          });
           t.true((await getBuffer(store, 'm/manifest.json')).equals(body));
         }),
       );

@@ -149,7 +149,9 @@ test('ceph-rgw answering 501 to conditional puts: a snapshot commits (auto), and
   const codec = await detectCodec();
   const repo = new Repository(store, 'shop', codec);
   const id = newSnapshotId();
-  const record = await repo.writeObject(`snapshots/${id}/db.sql.zst`, Readable.from([Buffer.alloc(100_000, 'x')]), { format: 'sql' });
+  const record = await repo.writeObject(`snapshots/${id}/db.sql.zst`, Readable.from([Buffer.alloc(100_000, 'x')]), {
+    format: 'sql',
+  });
   const now = new Date().toISOString();
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
