@@ -139,6 +139,11 @@ export const configSchema = z.strictObject({
     /** object store operations in flight */
     concurrency: integer(1, 64).default(8),
     compressionLevel: integer(1, 19).default(3),
+    /**
+     * how a manifest commit refuses to replace an existing one: `on` one conditional request
+     * (If-None-Match), `off` check then write, `auto` probes the store once per process
+     */
+    conditionalWrites: z.enum(['auto', 'on', 'off']).default('auto'),
   }),
   files: z
     .strictObject({

@@ -55,16 +55,20 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
   const signal = options.signal ? { signal: options.signal } : {};
 
   progress.phase('download', record.stored.size, 'bytes');
-  const content = await options.repo.openObject(record, { ...signal, progress });
+  // readObject: a stage failing part-way on damaged bytes is reported as the object's damage
   if (database.method === 'logical') {
-    await pipeline(content, createWriteStream(join(options.target, 'dump.sql')), signal);
+    await options.repo.readObject(
+      record,
+      (content) => pipeline(content, createWriteStream(join(options.target, 'dump.sql')), signal),
+      { ...signal, progress },
+    );
     progress.done();
   } else {
     const unpack = spawnTransform(options.tools?.mbstream ?? 'mbstream', ['-x', '-C', options.target], {
       name: 'mbstream',
       ...signal,
     });
-    await pipeline(content, unpack, discard(), signal);
+    await options.repo.readObject(record, (content) => pipeline(content, unpack, discard(), signal), { ...signal, progress });
     progress.done();
     progress.phase('prepare');
     await run(

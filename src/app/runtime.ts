@@ -27,7 +27,7 @@ export async function openRepository(config: Config, logger: Logger): Promise<Re
         }
       : {}),
   });
-  return new Repository(store, config.cluster.name, await detectCodec());
+  return new Repository(store, config.cluster.name, await detectCodec(), { conditionalWrites: s.conditionalWrites });
 }
 
 /** The local node's server as the backup tools see it. */

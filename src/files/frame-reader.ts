@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import type { Codec } from '../codec/zstd.js';
-import { AbortedError, errorMessage, IntegrityError, LifeboatError } from '../lib/errors.js';
+import { AbortedError, errorMessage, IntegrityError, LifeboatError, OutOfRangeError } from '../lib/errors.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { FrameRef } from './types.js';
 
@@ -18,7 +18,8 @@ export interface FrameBlob {
 
 /**
  * The entries of one frame of a pack, fetched with a single range read and decompressed on its
- * own. Undecodable bytes fail the iteration with an IntegrityError naming the pack and frame;
+ * own. Undecodable bytes fail the iteration with an IntegrityError naming the pack and frame, a
+ * pack that ends before the frame does with one saying the pack is shorter than recorded;
  * storage errors pass through unchanged.
  */
 export async function* frameBlobs(
@@ -29,18 +30,31 @@ export async function* frameBlobs(
   signal?: AbortSignal,
 ): AsyncGenerator<FrameBlob> {
   const where = `pack '${pack}' frame at ${frame.offset}`;
-  const source = await store.get(pack, {
-    range: { start: frame.offset, end: frame.offset + frame.length - 1 },
-    ...(signal ? { signal } : {}),
+  const source = await store
+    .get(pack, { range: { start: frame.offset, end: frame.offset + frame.length - 1 }, ...(signal ? { signal } : {}) })
+    .catch(async (err: unknown) => {
+      throw err instanceof OutOfRangeError ? await shortPack(store, pack, frame, err) : err;
+    });
+  // a range read past the end of the object returns what there is: then the pack ends early
+  let received = 0;
+  let ended = false;
+  source.on('data', (chunk: Buffer) => {
+    received += chunk.length;
   });
+  source.once('end', () => {
+    ended = true;
+  });
+  const short = (cause?: unknown): IntegrityError => shorter(pack, frame, frame.offset + received, cause);
   const tar = extract();
   // stops the download and the decoder when the consumer leaves early or something failed
   const stop = new AbortController();
   let finished = false;
+  let complete = false;
   let failure: Error | undefined;
   const fail = (err: unknown): void => {
     if (failure || finished) return;
     if (signal?.aborted) failure = new AbortedError(`${where}: aborted`, { cause: signal.reason });
+    else if (ended && received < frame.length) failure = short(err);
     else if (err instanceof LifeboatError && !(err instanceof IntegrityError)) failure = err;
     else failure = new IntegrityError(`${where}: ${errorMessage(err)}`, { cause: err });
     tar.destroy(failure);
@@ -73,6 +87,7 @@ export async function* frameBlobs(
       if (!consumed) entry.resume();
     }
     await feeding;
+    complete = true;
   } catch (err) {
     fail(err);
   } finally {
@@ -83,4 +98,22 @@ export async function* frameBlobs(
     if (!tar.destroyed) tar.destroy();
   }
   if (failure) throw failure;
+  if (complete && received < frame.length) throw short();
+}
+
+function shorter(pack: string, frame: FrameRef, size: number, cause?: unknown): IntegrityError {
+  const end = frame.offset + frame.length;
+  return new IntegrityError(
+    `object '${pack}': shorter than its manifest size (${size} < ${end} bytes, where the frame at ${frame.offset} ends)`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** The error for a frame starting past the end of the pack, with the pack's size when known. */
+async function shortPack(store: ObjectStore, pack: string, frame: FrameRef, cause: OutOfRangeError): Promise<Error> {
+  const size = await store.head(pack).then(
+    (info) => info.size,
+    () => undefined,
+  );
+  return size === undefined || size > frame.offset ? cause : shorter(pack, frame, size, cause);
 }

@@ -32,6 +32,12 @@ export class PermanentError extends LifeboatError {
   }
 }
 
+/** The object store does not implement a requested feature (HTTP 501, e.g. conditional writes). */
+export class UnsupportedError extends PermanentError {}
+
+/** A range read starts at or past the end of the object (HTTP 416). */
+export class OutOfRangeError extends PermanentError {}
+
 /** A transient failure; a retry decorator may repeat the operation. */
 export class RetryableError extends LifeboatError {
   constructor(message: string, options?: { cause?: unknown }) {

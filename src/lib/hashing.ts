@@ -30,6 +30,23 @@ export class HashCounter extends Transform {
     return this.bytes;
   }
 
+  /**
+   * The digest of the bytes seen followed by `rest`, for a stream that stopped before its end: at
+   * most `limit` bytes of `rest` are read (the size shows when it had more). The counter itself
+   * is left as it was; after the stream's end its own digest is returned.
+   */
+  async complete(rest: AsyncIterable<Buffer> | Iterable<Buffer>, limit: number): Promise<Digest> {
+    if (this.result) return this.result;
+    const hash = this.hash.copy();
+    let more = 0;
+    for await (const chunk of rest) {
+      hash.update(chunk);
+      more += chunk.length;
+      if (more > limit) break;
+    }
+    return { size: this.bytes + more, sha256: hash.digest('hex') };
+  }
+
   digest(): Digest {
     if (!this.result) throw new Error('hash counter: digest requested before end of stream');
     return this.result;

@@ -1,9 +1,10 @@
 import { PassThrough, type Readable, Transform, type TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Codec } from '../codec/zstd.js';
-import { ConflictError, IntegrityError, NotFoundError } from '../lib/errors.js';
+import { AbortedError, ConflictError, errorMessage, IntegrityError, isRetryable, NotFoundError } from '../lib/errors.js';
 import { type Digest, HashCounter } from '../lib/hashing.js';
 import { nullProgress, type Progress } from '../lib/progress.js';
+import { type ConditionalWrites, createObject } from '../storage/create-object.js';
 import { withPrefix } from '../storage/decorators.js';
 import { getBuffer, type ObjectStore } from '../storage/object-store.js';
 import { type Manifest, type ObjectRecord, parseManifest, serializeManifest } from './manifest.js';
@@ -18,6 +19,19 @@ export interface WriteObjectOptions {
   readonly signal?: AbortSignal;
   readonly progress?: Progress;
 }
+
+export interface ReadObjectOptions {
+  readonly signal?: AbortSignal;
+  readonly progress?: Progress;
+}
+
+export interface RepositoryOptions {
+  /** how the manifest commit keeps a second writer out (default `auto`); see docs/files-format.md */
+  readonly conditionalWrites?: ConditionalWrites;
+}
+
+/** A read that failed with more than this left unread is not completed to find damage. */
+const FINISH_CHECK_LIMIT = 2 * 1024 * 1024 * 1024;
 
 export interface VerifyResult {
   readonly key: string;
@@ -34,14 +48,17 @@ const MANIFEST = 'manifest.json';
  */
 export class Repository {
   readonly store: ObjectStore;
+  private readonly conditionalWrites: ConditionalWrites;
 
   constructor(
     store: ObjectStore,
     readonly cluster: string,
     /** the zstd implementation objects are written and read with */
     readonly codec: Codec,
+    options: RepositoryOptions = {},
   ) {
     this.store = withPrefix(store, cluster);
+    this.conditionalWrites = options.conditionalWrites ?? 'auto';
   }
 
   /**
@@ -90,9 +107,38 @@ export class Repository {
 
   /**
    * Raw content of an object, verified as it streams: the stream fails with an IntegrityError
-   * naming the object if stored or raw bytes differ from the record (detected at the end).
+   * naming the object if stored or raw bytes differ from the record (detected at the end, or
+   * when decoding fails part-way: see `readObject`).
    */
-  async openObject(record: ObjectRecord, options: { signal?: AbortSignal; progress?: Progress } = {}): Promise<Readable> {
+  async openObject(record: ObjectRecord, options: ReadObjectOptions = {}): Promise<Readable> {
+    return (await this.open(record, options)).content;
+  }
+
+  /**
+   * Runs `consume` on an object's content as `openObject` gives it. When something fails
+   * part-way (the decoder, or a stage of `consume` such as `mbstream` choking on damaged bytes),
+   * the rest of the stored object is read to complete its sha256 (when at most 2 GiB are left),
+   * so that damage is reported as such: `object '…': sha256 mismatch`, or a size that differs
+   * from the manifest, rather than the symptom a later stage saw. Other failures pass unchanged.
+   */
+  async readObject<T>(
+    record: ObjectRecord,
+    consume: (content: Readable) => Promise<T>,
+    options: ReadObjectOptions = {},
+  ): Promise<T> {
+    const opened = await this.open(record, options);
+    try {
+      return await consume(opened.content);
+    } catch (err) {
+      opened.content.destroy();
+      throw await opened.explain(err);
+    }
+  }
+
+  private async open(
+    record: ObjectRecord,
+    options: ReadObjectOptions,
+  ): Promise<{ content: Readable; explain: (err: unknown) => Promise<Error> }> {
     const source = await this.store.get(record.key, options.signal ? { signal: options.signal } : {});
     const stored = new HashCounter();
     const raw = new HashCounter();
@@ -113,21 +159,62 @@ export class Repository {
         cb();
       },
     });
+    let consumerLeft = false;
     out.once('close', () => {
-      if (!out.writableFinished) sink.destroy();
+      if (out.writableFinished) return;
+      consumerLeft = true;
+      sink.destroy();
     });
-    pipeline(source, stored, decompress, raw, check, sink).catch((err: unknown) => out.destroy(asIntegrity(err, record)));
-    return out;
+    const flowing = pipeline(source, stored, decompress, raw, check, sink);
+    const explain = async (err: unknown): Promise<Error> => {
+      await flowing.catch(() => {});
+      return this.explainFailure(record, stored, err, options.signal);
+    };
+    flowing.catch(async (err: unknown) => {
+      if (!consumerLeft) out.destroy(await explain(err));
+    });
+    return { content: out, explain };
+  }
+
+  /**
+   * What a read of `record` that failed with `err` after `stored` had seen part of the object
+   * should report: damage when the completed sha256 or the size shows it, else `err`.
+   */
+  private async explainFailure(record: ObjectRecord, stored: HashCounter, err: unknown, signal?: AbortSignal): Promise<Error> {
+    const named = asIntegrity(err, record);
+    const settled = err instanceof AbortedError || err instanceof NotFoundError || isRetryable(err) || verdicts.has(named);
+    if (settled || signal?.aborted) return named;
+    try {
+      const { size } = await this.store.head(record.key);
+      const wrongSize = mismatch('stored', { size, sha256: record.stored.sha256 }, record.stored);
+      if (wrongSize) return new IntegrityError(`object '${record.key}': ${wrongSize}`, { cause: err });
+      const left = size - stored.count;
+      if (left > FINISH_CHECK_LIMIT) return named;
+      const rest =
+        left > 0 ? await this.store.get(record.key, { range: { start: stored.count }, ...(signal ? { signal } : {}) }) : [];
+      const digest = await stored.complete(rest, left);
+      const damage = mismatch('stored', digest, record.stored);
+      if (damage)
+        return new IntegrityError(`object '${record.key}': ${damage}; first seen as: ${errorMessage(err)}`, { cause: err });
+    } catch {
+      // the object cannot be checked now: the original failure is all there is to say
+    }
+    return named;
   }
 
   /** Commits a snapshot: writes its manifest last, refusing to replace an existing one. */
-  async commit(manifest: Manifest): Promise<void> {
-    await this.store
-      .put(`snapshots/${manifest.id}/${MANIFEST}`, serializeManifest(manifest), { ifNoneMatch: true })
-      .catch((err: unknown) => {
-        if (err instanceof ConflictError) throw new ConflictError(`snapshot '${manifest.id}': already committed`);
-        throw err;
-      });
+  async commit(manifest: Manifest): Promise<{ atomic: boolean }> {
+    try {
+      return await createObject(
+        this.store,
+        `snapshots/${manifest.id}/${MANIFEST}`,
+        serializeManifest(manifest),
+        this.conditionalWrites,
+      );
+    } catch (err) {
+      if (err instanceof ConflictError) throw new ConflictError(`snapshot '${manifest.id}': already committed`);
+      throw err;
+    }
   }
 
   async manifest(id: string): Promise<Manifest> {
@@ -164,7 +251,7 @@ export class Repository {
    */
   async verify(
     manifest: Manifest,
-    options: { signal?: AbortSignal; progress?: Progress; also?: readonly ObjectRecord[] } = {},
+    options: ReadObjectOptions & { also?: readonly ObjectRecord[] } = {},
   ): Promise<VerifyResult[]> {
     const results: VerifyResult[] = [];
     const records = new Map([...manifest.objects, ...(options.also ?? [])].map((r) => [r.key, r]));
@@ -205,14 +292,25 @@ class VerifyTail extends Transform {
   override _flush(cb: TransformCallback): void {
     const problem =
       mismatch('stored', this.stored.digest(), this.record.stored) ?? mismatch('content', this.raw.digest(), this.record.raw);
-    cb(problem ? new IntegrityError(`object '${this.record.key}': ${problem}`) : null);
+    if (!problem) {
+      cb();
+      return;
+    }
+    const verdict = new IntegrityError(`object '${this.record.key}': ${problem}`);
+    verdicts.add(verdict);
+    cb(verdict);
   }
 }
 
-function mismatch(what: string, actual: Digest, expected: Digest): string | undefined {
-  if (actual.size !== expected.size) return `${what} size ${actual.size} differs from recorded ${expected.size}`;
+/** The verdicts of a completed check: nothing is left to find out about these failures. */
+const verdicts = new WeakSet<Error>();
+
+function mismatch(what: 'stored' | 'content', actual: Digest, expected: Digest): string | undefined {
+  const of = what === 'content' ? 'content ' : '';
+  if (actual.size < expected.size) return `${of}shorter than its manifest size (${actual.size} < ${expected.size} bytes)`;
+  if (actual.size > expected.size) return `${of}longer than its manifest size (${actual.size} > ${expected.size} bytes)`;
   if (actual.sha256 !== expected.sha256)
-    return `${what} sha256 ${actual.sha256.slice(0, 12)}… differs from recorded ${expected.sha256.slice(0, 12)}…`;
+    return `${of}sha256 mismatch (${actual.sha256.slice(0, 12)}…, the manifest says ${expected.sha256.slice(0, 12)}…)`;
   return undefined;
 }
 

@@ -14,6 +14,7 @@ export function withPrefix(inner: ObjectStore, prefix: string): ObjectStore {
   return {
     location: `${inner.location}/${p}`,
     put: (key, body, options) => inner.put(full(key), body, options),
+    putIfAbsent: (key, body, options) => inner.putIfAbsent(full(key), body, options),
     get: (key, options) => inner.get(full(key), options),
     head: async (key) => ({ ...(await inner.head(full(key))), key }),
     async *list(prefix) {
@@ -35,7 +36,8 @@ export interface RetryOptions {
 /**
  * Repeats operations that failed with a retryable error, with exponential backoff and jitter.
  * A streamed `put` is attempted once (its body cannot be replayed; the S3 backend retries
- * individual parts); Buffer bodies are retried.
+ * individual parts); Buffer bodies are retried. A retried `putIfAbsent` whose first attempt was
+ * stored but not acknowledged fails with ConflictError: callers compare what is stored.
  */
 export class RetryStore implements ObjectStore {
   readonly location: string;
@@ -58,6 +60,9 @@ export class RetryStore implements ObjectStore {
   put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<PutResult> {
     if (!Buffer.isBuffer(body)) return this.inner.put(key, body, options);
     return this.retry(`put '${key}'`, () => this.inner.put(key, body, options));
+  }
+  putIfAbsent(key: string, body: Buffer, options?: { signal?: AbortSignal }): Promise<PutResult> {
+    return this.retry(`put '${key}'`, () => this.inner.putIfAbsent(key, body, options));
   }
   get(key: string, options?: GetOptions): Promise<Readable> {
     return this.retry(`get '${key}'`, () => this.inner.get(key, options));
@@ -127,6 +132,9 @@ export class LimitStore implements ObjectStore {
   put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<PutResult> {
     return this.run(() => this.inner.put(key, body, options));
   }
+  putIfAbsent(key: string, body: Buffer, options?: { signal?: AbortSignal }): Promise<PutResult> {
+    return this.run(() => this.inner.putIfAbsent(key, body, options));
+  }
   head(key: string): Promise<ObjectInfo> {
     return this.run(() => this.inner.head(key));
   }
@@ -177,6 +185,7 @@ export function withLogging(inner: ObjectStore, logger: Logger): ObjectStore {
   return {
     location: inner.location,
     put: (key, body, options) => log('put', key, () => inner.put(key, body, options)),
+    putIfAbsent: (key, body, options) => log('putIfAbsent', key, () => inner.putIfAbsent(key, body, options)),
     get: (key, options) => log('get', key, () => inner.get(key, options)),
     head: (key) => log('head', key, () => inner.head(key)),
     list: (prefix) => inner.list(prefix),

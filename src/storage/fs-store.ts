@@ -11,6 +11,7 @@ import {
   type GetOptions,
   type ObjectInfo,
   type ObjectStore,
+  outOfRange,
   type PutOptions,
   type PutResult,
 } from './object-store.js';
@@ -31,7 +32,21 @@ export class FsStore implements ObjectStore {
     this.location = `file://${root}`;
   }
 
-  async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<PutResult> {
+  put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<PutResult> {
+    return this.write(key, body, options.signal, false);
+  }
+
+  /** Atomic through link(2), which fails when the target exists. */
+  putIfAbsent(key: string, body: Buffer, options: { signal?: AbortSignal } = {}): Promise<PutResult> {
+    return this.write(key, body, options.signal, true);
+  }
+
+  private async write(
+    key: string,
+    body: Readable | Buffer,
+    signal: AbortSignal | undefined,
+    createOnly: boolean,
+  ): Promise<PutResult> {
     const target = this.path(key);
     const tmpDir = join(this.root, INCOMPLETE);
     const tmp = join(tmpDir, `${encodeURIComponent(key)}~${randomBytes(6).toString('hex')}`);
@@ -39,11 +54,11 @@ export class FsStore implements ObjectStore {
       await mkdir(tmpDir, { recursive: true });
       const out = createWriteStream(tmp, { flags: 'wx' });
       const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
-      await pipeline(source, out, options.signal ? { signal: options.signal } : {});
+      await pipeline(source, out, signal ? { signal } : {});
       const size = out.bytesWritten;
       await fsyncPath(tmp);
       await mkdir(dirname(target), { recursive: true });
-      if (options.ifNoneMatch) {
+      if (createOnly) {
         await link(tmp, target).catch((err: NodeJS.ErrnoException) => {
           throw err.code === 'EEXIST' ? new ConflictError(`object '${key}': already exists`) : err;
         });
@@ -66,6 +81,13 @@ export class FsStore implements ObjectStore {
       throw classify(err, `object '${key}'`);
     });
     const range = options.range;
+    if (range) {
+      const { size } = await handle.stat();
+      if (range.start >= size) {
+        await handle.close();
+        throw outOfRange(key, range.start, size);
+      }
+    }
     return createReadStream('', {
       fd: handle,
       ...(range ? { start: range.start, ...(range.end === undefined ? {} : { end: range.end }) } : {}),

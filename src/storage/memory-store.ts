@@ -6,6 +6,7 @@ import {
   type GetOptions,
   type ObjectInfo,
   type ObjectStore,
+  outOfRange,
   type PutOptions,
   type PutResult,
 } from './object-store.js';
@@ -37,14 +38,22 @@ export class MemoryStore implements ObjectStore {
       data = Buffer.concat(chunks);
     }
     throwIfAborted(options.signal, `put '${key}'`);
-    if (options.ifNoneMatch && this.objects.has(key)) throw new ConflictError(`object '${key}': already exists`);
     this.objects.set(key, { data, lastModified: new Date() });
     return { size: data.length };
+  }
+
+  async putIfAbsent(key: string, body: Buffer, options: { signal?: AbortSignal } = {}): Promise<PutResult> {
+    checkKey(key);
+    throwIfAborted(options.signal, `put '${key}'`);
+    if (this.objects.has(key)) throw new ConflictError(`object '${key}': already exists`);
+    this.objects.set(key, { data: body, lastModified: new Date() });
+    return { size: body.length };
   }
 
   async get(key: string, options: GetOptions = {}): Promise<Readable> {
     const entry = this.entry(key);
     const start = options.range?.start ?? 0;
+    if (options.range && start >= entry.data.length) throw outOfRange(key, start, entry.data.length);
     const end = options.range?.end ?? entry.data.length - 1;
     return Readable.from([entry.data.subarray(start, end + 1)]);
   }

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { OutOfRangeError } from '../lib/errors.js';
 
 /**
  * The storage contract every backend implements (S3, local directory, memory) and every decorator
@@ -18,7 +19,19 @@ export interface ObjectStore {
    */
   put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<PutResult>;
 
-  /** Streams an object, or the inclusive byte range `[start, end]` of it; the stream's errors are classified like the call's. */
+  /**
+   * Stores a small object only if nothing is stored under `key`, atomically: of concurrent
+   * callers at most one succeeds, the others get ConflictError. A backend that cannot enforce
+   * this fails with UnsupportedError (S3 servers without conditional writes answer 501). Some
+   * servers ignore the condition instead: `conditionalWritesWork` finds out.
+   */
+  putIfAbsent(key: string, body: Buffer, options?: { readonly signal?: AbortSignal }): Promise<PutResult>;
+
+  /**
+   * Streams an object, or the inclusive byte range `[start, end]` of it (an `end` past the object
+   * gives what there is; a `start` at or past its end is an OutOfRangeError). The stream's errors
+   * are classified like the call's.
+   */
   get(key: string, options?: GetOptions): Promise<Readable>;
 
   head(key: string): Promise<ObjectInfo>;
@@ -47,8 +60,6 @@ export interface PutOptions {
    * backend's own). Lower trades throughput for memory: each part in flight is held in memory.
    */
   readonly partsInFlight?: number;
-  /** Fail with ConflictError instead of replacing an existing object. */
-  readonly ifNoneMatch?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -86,4 +97,9 @@ export function checkKey(key: string): string {
     throw new TypeError(`object key '${key}': must be a relative path without empty, '.' or '..' segments`);
   }
   return key;
+}
+
+/** The error for a range read starting at or past the end of an object of `size` bytes. */
+export function outOfRange(key: string, start: number, size: number): OutOfRangeError {
+  return new OutOfRangeError(`object '${key}': range starts at byte ${start}, past the end of the object (${size} bytes)`);
 }

@@ -13,7 +13,16 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { AbortedError, ConflictError, LifeboatError, NotFoundError, PermanentError, RetryableError } from '../lib/errors.js';
+import {
+  AbortedError,
+  ConflictError,
+  LifeboatError,
+  NotFoundError,
+  OutOfRangeError,
+  PermanentError,
+  RetryableError,
+  UnsupportedError,
+} from '../lib/errors.js';
 import {
   checkKey,
   type DeleteResult,
@@ -111,27 +120,41 @@ export class S3Store implements ObjectStore {
 
   async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<PutResult> {
     checkKey(key);
-    const what = `put '${key}'`;
     try {
-      if (Buffer.isBuffer(body)) {
-        await this.client.send(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: key,
-            Body: body,
-            ContentLength: body.length,
-            ContentMD5: createHash('md5').update(body).digest('base64'),
-            ...(options.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
-          }),
-          options.signal ? { abortSignal: options.signal } : {},
-        );
-        return { size: body.length };
-      }
-      if (options.ifNoneMatch && (await this.exists(key))) throw new ConflictError(`object '${key}': already exists`);
+      if (Buffer.isBuffer(body)) return await this.putBuffer(key, body, options.signal, false);
       return await this.putStream(key, body, options);
     } catch (err) {
-      throw classify(err, what);
+      throw classify(err, `put '${key}'`);
     }
+  }
+
+  /** `If-None-Match: *` on a single PutObject; servers without conditional writes answer 501. */
+  async putIfAbsent(key: string, body: Buffer, options: { signal?: AbortSignal } = {}): Promise<PutResult> {
+    checkKey(key);
+    try {
+      return await this.putBuffer(key, body, options.signal, true);
+    } catch (err) {
+      const what = `put '${key}'`;
+      const e = classify(err, what);
+      if (!(e instanceof UnsupportedError)) throw e;
+      const detail = e.message.slice(what.length + 2);
+      throw new UnsupportedError(`${what}: the object store does not support conditional writes (${detail})`, { cause: err });
+    }
+  }
+
+  private async putBuffer(key: string, body: Buffer, signal: AbortSignal | undefined, ifNoneMatch: boolean): Promise<PutResult> {
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: body,
+        ContentLength: body.length,
+        ContentMD5: createHash('md5').update(body).digest('base64'),
+        ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}),
+      }),
+      signal ? { abortSignal: signal } : {},
+    );
+    return { size: body.length };
   }
 
   private async putStream(key: string, body: Readable, options: PutOptions): Promise<PutResult> {
@@ -284,16 +307,6 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  private async exists(key: string): Promise<boolean> {
-    try {
-      await this.head(key);
-      return true;
-    } catch (err) {
-      if (err instanceof NotFoundError) return false;
-      throw err;
-    }
-  }
-
   /** Releases sockets; the store is unusable afterwards. */
   destroy(): void {
     this.client.destroy();
@@ -346,6 +359,11 @@ function classify(err: unknown, what: string): Error {
     });
   }
   if (name === 'PreconditionFailed' || status === 412) return new ConflictError(`${what}: already exists`, { cause: err });
+  // a feature the server lacks, not a fault: repeating the request cannot help
+  if (name === 'NotImplemented' || status === 501) return new UnsupportedError(`${what}: ${detail}`, { cause: err });
+  if (name === 'InvalidRange' || status === 416) {
+    return new OutOfRangeError(`${what}: range starts past the end of the object (${detail})`, { cause: err });
+  }
   if ((status !== undefined && (status >= 500 || status === 429)) || RETRYABLE_NET.has(name) || RETRYABLE_NET.has(e.code ?? '')) {
     return new RetryableError(`${what}: ${detail}`, { cause: err });
   }

@@ -29,6 +29,7 @@ class ProbeStore implements ObjectStore {
   onDelete: ((keys: readonly string[]) => Promise<void>) | undefined;
 
   put: ObjectStore['put'] = (key, body, options) => this.inner.put(key, body, options);
+  putIfAbsent: ObjectStore['putIfAbsent'] = (key, body, options) => this.inner.putIfAbsent(key, body, options);
   get: ObjectStore['get'] = (key, options) => this.inner.get(key, options);
   head: ObjectStore['head'] = (key) => this.inner.head(key);
   cleanupIncomplete: ObjectStore['cleanupIncomplete'] = async () => 0;

@@ -54,7 +54,8 @@ test('objects round-trip with both checksums; only committed snapshots are liste
   t.is(manifest.id, id);
   t.true((await drain(await repo.openObject(record))).equals(content));
   t.deepEqual(await repo.verify(manifest), [{ key: record.key, ok: true }]);
-  await t.throwsAsync(repo.commit(manifest), { instanceOf: ConflictError });
+  await repo.commit(manifest); // a retried commit whose first attempt was stored
+  await t.throwsAsync(repo.commit({ ...manifest, node: 'n2' }), { instanceOf: ConflictError, message: /already committed/ });
 });
 
 test('a flipped stored byte fails verify and reads, naming the object', async (t) => {

@@ -1,8 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { TestFn } from 'ava';
-import { AbortedError, ConflictError, LifeboatError, NotFoundError } from '../../src/lib/errors.js';
+import {
+  AbortedError,
+  ConflictError,
+  LifeboatError,
+  NotFoundError,
+  OutOfRangeError,
+  UnsupportedError,
+} from '../../src/lib/errors.js';
 import { HashCounter } from '../../src/lib/hashing.js';
+import { conditionalWritesWork, createObject, PROBE_PREFIX } from '../../src/storage/create-object.js';
 import { withPrefix } from '../../src/storage/decorators.js';
 import { getBuffer, type ObjectStore } from '../../src/storage/object-store.js';
 import { uniqueName } from '../helpers/testbed.js';
@@ -60,6 +68,32 @@ function failingStream(after: number, error: Error): Readable {
 }
 
 /**
+ * `store` as an S3 server without conditional writes shows it (OpenStack Swift's s3api): every
+ * `putIfAbsent` fails as the S3 store classifies a 501; `conditionalPuts` counts them.
+ */
+export function answering501(store: ObjectStore): ObjectStore & { readonly conditionalPuts: number } {
+  let calls = 0;
+  return {
+    location: store.location,
+    put: (key, body, options) => store.put(key, body, options),
+    async putIfAbsent(key) {
+      calls++;
+      throw new UnsupportedError(
+        `put '${key}': the object store does not support conditional writes (NotImplemented (HTTP 501))`,
+      );
+    },
+    get: (key, options) => store.get(key, options),
+    head: (key) => store.head(key),
+    list: (prefix) => store.list(prefix),
+    delete: (keys) => store.delete(keys),
+    cleanupIncomplete: (prefix, olderThan) => store.cleanupIncomplete(prefix, olderThan),
+    get conditionalPuts() {
+      return calls;
+    },
+  };
+}
+
+/**
  * The ObjectStore contract. Every implementation runs it, each test under its own prefix, cleaned
  * up afterwards. `open` returns the store rooted where the test may write.
  */
@@ -101,6 +135,12 @@ export function storeConformance(test: TestFn, name: string, open: () => ObjectS
       t.true((await getBuffer(store, 'r', { range: { start: 10, end: 19 } })).equals(body.subarray(10, 20)));
       t.true((await getBuffer(store, 'r', { range: { start: 99_990 } })).equals(body.subarray(99_990)));
       t.true((await getBuffer(store, 'r', { range: { start: 0, end: 0 } })).equals(body.subarray(0, 1)));
+      t.true(
+        (await getBuffer(store, 'r', { range: { start: 99_000, end: 200_000 } })).equals(body.subarray(99_000)),
+        'end past the object',
+      );
+      await t.throwsAsync(getBuffer(store, 'r', { range: { start: 100_000 } }), { instanceOf: OutOfRangeError, message: /\/r'/ });
+      await t.throwsAsync(getBuffer(store, 'r', { range: { start: 200_000, end: 200_009 } }), { instanceOf: OutOfRangeError });
     }));
 
   test(`${name}: listing more than 1000 keys in order, by prefix`, (t) =>
@@ -153,12 +193,58 @@ export function storeConformance(test: TestFn, name: string, open: () => ObjectS
       );
     }));
 
-  test(`${name}: conditional put refuses to replace`, (t) =>
+  test(`${name}: putIfAbsent stores once; of concurrent callers exactly one wins`, (t) =>
     scoped(async (store) => {
-      await store.put('once', Buffer.from('1'), { ifNoneMatch: true });
-      await t.throwsAsync(store.put('once', Buffer.from('2'), { ifNoneMatch: true }), { instanceOf: ConflictError });
+      await store.putIfAbsent('once', Buffer.from('1'));
+      await t.throwsAsync(store.putIfAbsent('once', Buffer.from('2')), { instanceOf: ConflictError });
       t.is((await getBuffer(store, 'once')).toString(), '1');
+      const racers = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) => store.putIfAbsent('race', Buffer.from(`${i}`))),
+      );
+      const won = racers.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+      t.is(won.length, 1, 'one winner');
+      t.true(racers.every((r) => r.status === 'fulfilled' || r.reason instanceof ConflictError));
+      t.is((await getBuffer(store, 'race')).toString(), `${won[0]}`);
     }));
+
+  test(`${name}: the probe finds conditional writes, or their absence behind a 501, and leaves nothing`, (t) =>
+    scoped(async (store) => {
+      t.true(await conditionalWritesWork(store));
+      const without = answering501(store);
+      t.false(await conditionalWritesWork(without));
+      t.false(await conditionalWritesWork(without), 'remembered');
+      t.is(without.conditionalPuts, 1, 'probed once');
+      const left: string[] = [];
+      for await (const o of store.list(PROBE_PREFIX)) left.push(o.key);
+      t.deepEqual(left, []);
+    }));
+
+  for (const mode of ['auto', 'on', 'off'] as const) {
+    for (const has501 of [false, true]) {
+      const label = `${name}: create-only write, conditional writes '${mode}', ${has501 ? 'store answering 501' : 'store with them'}`;
+      test(label, (t) =>
+        scoped(async (base) => {
+          const store = has501 ? answering501(base) : base;
+          const body = Buffer.from('manifest');
+          if (mode === 'on' && has501) {
+            await t.throwsAsync(createObject(store, 'm/manifest.json', body, mode), {
+              instanceOf: UnsupportedError,
+              message: /does not support conditional writes.*'auto' or 'off'/,
+            });
+            await t.throwsAsync(store.head('m/manifest.json'), { instanceOf: NotFoundError });
+            return;
+          }
+          const atomic = mode === 'on' || (mode === 'auto' && !has501);
+          t.deepEqual(await createObject(store, 'm/manifest.json', body, mode), { atomic });
+          t.deepEqual(await createObject(store, 'm/manifest.json', body, mode), { atomic }, 'a retry of the same bytes counts');
+          await t.throwsAsync(createObject(store, 'm/manifest.json', Buffer.from('another'), mode), {
+            instanceOf: ConflictError,
+          });
+          t.true((await getBuffer(store, 'm/manifest.json')).equals(body));
+        }),
+      );
+    }
+  }
 
   test(`${name}: a failing source stream leaves no object and no partial upload`, (t) =>
     scoped(async (store) => {
