@@ -1,5 +1,5 @@
 import type { BigIntStats } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Codec } from '../src/codec/zstd.js';
@@ -18,6 +18,7 @@ import {
   defaultGlusterd,
   FILES_FORMAT,
   type FileEntry,
+  type FileListHeader,
   type FileProblem,
   type FilesArea,
   type FilesPart,
@@ -183,6 +184,8 @@ interface AreaState {
   readonly mountDir: string;
   /** set when the area is walked and read from a local brick */
   readonly brick?: BrickView;
+  /** the area directory's own metadata, through the mount (before the walk, as every directory's) */
+  readonly root: FileListHeader['root'];
   /**
    * in walk order; a string is a previous list's line written again as it is; a slot stays
    * empty when its entry vanished or could not be read
@@ -276,6 +279,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       choices.map(async ({ spec, mountDir, brick: choice }) => {
         const brick = await choice;
         if (ended) throw new Error('files snapshot: ended before this area was walked');
+        const top = await lstat(mountDir, { bigint: true }).catch(() => undefined); // a missing area is the walk's problem
         // 2. an entry whose previous line still holds keeps that line (looked up batch by batch:
         // a brick walk's batches come while its threads go on)
         const kept = new Map<WalkedEntry, string>();
@@ -311,6 +315,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
           spec,
           mountDir,
           ...(brick ? { brick } : {}),
+          root: top?.isDirectory() ? meta(statFields(top)) : undefined,
           entries: [],
           lineTotals: { files: 0, dirs: 0, symlinks: 0, bytes: 0 },
           problems: [...walk.problems],
@@ -607,6 +612,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
           snapshot: options.snapshotId,
           entries: present.length,
           ...(state.brick ? { brick: state.brick.id } : {}),
+          ...(state.root ? { root: state.root } : {}),
         },
         resolved(),
         {

@@ -35,7 +35,17 @@ export {
   stillHealed,
   volumeInfoFromDict,
 } from './gluster.js';
-export { areaSlug, fileListKey, isoFromNs, isSafeRelative, modeBits, modeString, secondsFromIso, validateAreas } from './meta.js';
+export {
+  areaSlug,
+  fileListKey,
+  isoFromNs,
+  isSafeRelative,
+  modeBits,
+  modeString,
+  nsFromIso,
+  utimesSeconds,
+  validateAreas,
+} from './meta.js';
 export { mountStat, mountView } from './mount-view.js';
 export {
   compressChunks,
