@@ -127,7 +127,7 @@ export function cleanup(...dirs: string[]): void {
 }
 
 /**
- * Differences between two described trees; mtimes may differ by up to two microseconds (Node's
+ * Differences between two described trees; mtimes may differ below the microsecond (Node's
  * utimes takes seconds as a double, libuv keeps microseconds).
  */
 export function treeDiff(expected: Record<string, TreeEntry>, actual: Record<string, TreeEntry>): string[] {
@@ -145,7 +145,7 @@ export function treeDiff(expected: Record<string, TreeEntry>, actual: Record<str
     if (e.content !== a.content) out.push(`${path}: content differs`);
     if (e.target !== a.target) out.push(`${path}: target ${a.target}, expected ${e.target}`);
     const drift = e.mtimeNs > a.mtimeNs ? e.mtimeNs - a.mtimeNs : a.mtimeNs - e.mtimeNs;
-    if (drift > 2000n) out.push(`${path}: mtime ${a.mtimeNs}, expected ${e.mtimeNs}`);
+    if (drift > 999n) out.push(`${path}: mtime ${a.mtimeNs}, expected ${e.mtimeNs}`);
   }
   return out.sort();
 }
