@@ -48,6 +48,15 @@ export {
 } from './meta.js';
 export { mountStat, mountView } from './mount-view.js';
 export {
+  checkPack,
+  indexLocations,
+  isPackIndexKey,
+  type PackIndex,
+  packIndexKey,
+  readPackIndex,
+  writePackIndex,
+} from './pack-index.js';
+export {
   compressChunks,
   DEFAULT_FRAME_BYTES,
   DEFAULT_PACK_BYTES,
