@@ -60,6 +60,7 @@ export function sampleTree(root: string): void {
   symlinkSync('catalog', join(root, media, 'current'));
   symlinkSync('../nowhere', join(root, media, 'dangling'));
   chmodSync(join(root, media, 'scripts'), 0o750);
+  chmodSync(join(root, media), 0o750); // the area directory's own mode is restored too
   utimesSync(join(root, media, 'import/deep'), 1_600_000_000, 1_600_000_000);
   put(root, 'app/etc/env.php', "<?php return ['db' => 'x'];\n", { mode: 0o640 });
   put(root, 'app/etc/config.php', "<?php return ['modules' => []];\n");
