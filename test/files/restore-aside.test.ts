@@ -13,6 +13,7 @@ import { newSnapshotId } from '../../src/repo/snapshot-id.js';
 import { FsStore } from '../../src/storage/fs-store.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
+import { cli } from '../helpers/cli.js';
 import { cleanup, describeTree, put, repoOn, snapshotAndCommit, tempDir, treeDiff } from './fixtures.js';
 
 /** 120 files in 12 directories, each file in a frame of its own (so a restore takes many range reads). */
@@ -257,4 +258,23 @@ test('a database restore that fails (unpacking, or prepare) leaves the target as
     tools: { mbstream: mbstreamOk, backup: prepareOk },
   });
   t.deepEqual(readdirSync(datadir).sort(), ['grastate.dat', 'ibdata1', 'mysql']);
+});
+
+test('restore files --to a file: exit 2 and one line naming the path, no stack trace', async (t) => {
+  const root = tempDir('cli-notdir');
+  const storeDir = tempDir('cli-notdir-store');
+  t.teardown(() => cleanup(root, storeDir));
+  put(root, 'area/a.txt', 'a');
+  const repo = repoOn(new FsStore(storeDir));
+  await snapshotAndCommit({ repo, root, areas: [{ name: 'area', path: 'area' }] });
+  const config = join(storeDir, 'lifeboat.yaml');
+  writeFileSync(
+    config,
+    `cluster: { name: shop, node: n1, nodes: [{ name: n1, host: 127.0.0.1 }] }\nstorage: { url: "file://${storeDir}" }\nfiles: { root: ${root}, areas: [{ name: area }] }\n`,
+  );
+  const file = join(root, 'area', 'a.txt');
+  const r = await cli(['restore', 'files', '--config', config, '--snapshot', 'latest', '--area', 'area', '--to', file]);
+  t.is(r.code, 2, r.stderr);
+  t.regex(r.stderr, new RegExp(`target '${file}': not a directory`));
+  t.notRegex(r.stderr, /\n\s+at /);
 });
