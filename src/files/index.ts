@@ -51,7 +51,6 @@ export {
   checkPack,
   indexLocations,
   isPackIndexKey,
-  type PackIndex,
   packIndexKey,
   readPackIndex,
   writePackIndex,
@@ -88,6 +87,7 @@ export {
   type FilesArea,
   type FilesPart,
   type FrameRef,
+  type PackIndex,
   type RegularFileEntry,
   type SymlinkEntry,
 } from './types.js';

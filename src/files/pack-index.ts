@@ -5,7 +5,7 @@ import { HashCounter } from '../lib/hashing.js';
 import type { ObjectRecord } from '../repo/manifest.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { compressChunks } from './pack-writer.js';
-import type { ContentLocation } from './types.js';
+import type { ContentLocation, PackIndex } from './types.js';
 
 /**
  * A pack index records, next to the run that wrote a pack, the pack's checksums and where each
@@ -14,12 +14,6 @@ import type { ContentLocation } from './types.js';
  * the snapshot has a manifest (its packs are in `parts.files.packs` then).
  */
 export const PACK_INDEX_FORMAT = 'lifeboat-pack-index/1';
-
-export interface PackIndex {
-  readonly pack: ObjectRecord;
-  /** `[sha256, frame offset, frame length, entry offset]` per blob */
-  readonly blobs: readonly (readonly [string, number, number, number])[];
-}
 
 /** `snapshots/<id>/pack-<pack id>.json.zst` */
 export function packIndexKey(snapshotId: string, packKey: string): string {

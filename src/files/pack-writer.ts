@@ -8,9 +8,8 @@ import { IntegrityError, throwIfAborted } from '../lib/errors.js';
 import { limiter } from '../lib/limit.js';
 import type { ObjectRecord } from '../repo/manifest.js';
 import type { ObjectStore, PutResult } from '../storage/object-store.js';
-import type { PackIndex } from './pack-index.js';
 import { END_OF_ARCHIVE, tarEntrySize, tarHeader, tarPadding } from './tar.js';
-import type { ContentLocation } from './types.js';
+import type { ContentLocation, PackIndex } from './types.js';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_PACK_BYTES = 128 * MiB;

@@ -149,3 +149,10 @@ export interface FilesPart {
   readonly problems: readonly FileProblem[];
   readonly problemCount: number;
 }
+
+/** A pack and where each blob in it is (see pack-index.ts). */
+export interface PackIndex {
+  readonly pack: ObjectRecord;
+  /** `[sha256, frame offset, frame length, entry offset]` per blob */
+  readonly blobs: readonly (readonly [string, number, number, number])[];
+}
