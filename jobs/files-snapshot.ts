@@ -268,6 +268,8 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     return threads;
   };
   let closing: Promise<ObjectRecord[]> | undefined;
+  /** packs of this run whose index is stored */
+  const indexed = new Set<string>();
   const packer = new PackWriter({
     store: repo.store,
     codec: options.codec ?? repo.codec,
@@ -288,8 +290,6 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     },
     ...(signal ? { signal } : {}),
   });
-  /** packs of this run whose index is stored */
-  const indexed = new Set<string>();
   /** this run's content blobs, and the previous lists' ones once looked up */
   const blobs = new Map<string, Blob>();
   // A brick key taken within the file system's timestamp granularity of the run is not kept (a
