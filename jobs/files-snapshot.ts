@@ -1,5 +1,5 @@
 import type { BigIntStats } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Codec } from '../src/codec/zstd.js';
@@ -12,19 +12,23 @@ import {
   type BrickView,
   ByteBudget,
   type ContentLocation,
+  checkPack,
   chooseBrick,
   DEFAULT_FRAME_BYTES,
   DEFAULT_PACK_BYTES,
   defaultGlusterd,
   FILES_FORMAT,
   type FileEntry,
+  type FileListHeader,
   type FileProblem,
   type FilesArea,
   type FilesPart,
   fileListKey,
   filesPartOf,
   type Glusterd,
+  indexLocations,
   isoFromNs,
+  isPackIndexKey,
   isSameEntryLine,
   linePack,
   loadFileListLines,
@@ -33,10 +37,12 @@ import {
   mountStat,
   mountTimesFromBrick,
   mountView,
+  type PackIndex,
   PackWriter,
   parseEntry,
   type ReadHook,
   type RegularFileEntry,
+  readPackIndex,
   readStable,
   SPOOL_CHUNK,
   statFields,
@@ -46,6 +52,7 @@ import {
   WalkThreads,
   walkArea,
   writeFileList,
+  writePackIndex,
 } from '../src/files/index.js';
 import { errorMessage, IntegrityError, throwIfAborted } from '../src/lib/errors.js';
 import { relaxedHeapGrowth } from '../src/lib/heap.js';
@@ -54,6 +61,7 @@ import { type Logger, nullLogger } from '../src/lib/logger.js';
 import { nullProgress, type Progress } from '../src/lib/progress.js';
 import type { Manifest, ObjectRecord } from '../src/repo/manifest.js';
 import type { Repository } from '../src/repo/repository.js';
+import { isSnapshotId, snapshotTime } from '../src/repo/snapshot-id.js';
 
 export type { AreaSpec, FileProblem, FilesPart } from '../src/files/index.js';
 
@@ -92,6 +100,12 @@ export interface SnapshotFilesOptions {
   readonly brickOptions?: Omit<BrickOptions, 'signal'>;
   /** test seam: runs between reading a file and re-checking its stat */
   readonly readHook?: ReadHook;
+  /**
+   * packs left by runs that never committed and started less than this many hours ago (default
+   * 12) are reused once read back whole and matched with their recorded sha256. Keep it below
+   * prune's pack grace (24 h), which is what keeps such packs in the bucket meanwhile.
+   */
+  readonly reuseLeftoverHours?: number;
   readonly logger?: Logger;
   readonly progress?: Progress;
   readonly signal?: AbortSignal;
@@ -129,6 +143,8 @@ export interface FilesSnapshotStats {
   readonly mountStats: number;
   /** entries a brick walk found new or changed whose mount mtime and inode came from Gluster's xattrs on the brick */
   readonly mountFromXattrs: number;
+  /** packs of runs that never committed: referenced by this run after a check, or refused by the check */
+  readonly leftoverPacks: { readonly reused: number; readonly refused: number };
   readonly seconds: number;
 }
 
@@ -183,6 +199,8 @@ interface AreaState {
   readonly mountDir: string;
   /** set when the area is walked and read from a local brick */
   readonly brick?: BrickView;
+  /** the area directory's own metadata, through the mount (before the walk, as every directory's) */
+  readonly root: FileListHeader['root'];
   /**
    * in walk order; a string is a previous list's line written again as it is; a slot stays
    * empty when its entry vanished or could not be read
@@ -241,6 +259,8 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
   for (const c of choices) c.brick.catch(() => {}); // awaited below
   const loading = loadPrevious(repo, options.previous, logger, signal, relax);
   loading.catch(() => {}); // awaited below
+  const leftovers = loadLeftovers(repo, options, logger);
+  leftovers.catch(() => {}); // awaited below
   // brick walks run on threads, started with the first brick walk and closed after the walks
   let threads: WalkThreads | undefined;
   const walkThreads = (): WalkThreads => {
@@ -248,12 +268,26 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     return threads;
   };
   let closing: Promise<ObjectRecord[]> | undefined;
+  /** packs of this run whose index is stored */
+  const indexed = new Set<string>();
   const packer = new PackWriter({
     store: repo.store,
     codec: options.codec ?? repo.codec,
     packBytes: options.packBytes ?? DEFAULT_PACK_BYTES,
     frameBytes,
     ...(options.compressionLevel === undefined ? {} : { compressionLevel: options.compressionLevel }),
+    // each complete pack is indexed next to this run, so a next run can reuse it if this one never commits
+    onPack: async (index) => {
+      try {
+        await writePackIndex(repo.store, repo.codec, options.snapshotId, index, signal);
+        indexed.add(index.pack.key);
+      } catch (err) {
+        logger.warn('could not write a pack index: the pack cannot be reused if this run fails', {
+          pack: index.pack.key,
+          error: errorMessage(err),
+        });
+      }
+    },
     ...(signal ? { signal } : {}),
   });
   /** this run's content blobs, and the previous lists' ones once looked up */
@@ -276,6 +310,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       choices.map(async ({ spec, mountDir, brick: choice }) => {
         const brick = await choice;
         if (ended) throw new Error('files snapshot: ended before this area was walked');
+        const top = await lstat(mountDir, { bigint: true }).catch(() => undefined); // a missing area is the walk's problem
         // 2. an entry whose previous line still holds keeps that line (looked up batch by batch:
         // a brick walk's batches come while its threads go on)
         const kept = new Map<WalkedEntry, string>();
@@ -311,6 +346,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
           spec,
           mountDir,
           ...(brick ? { brick } : {}),
+          root: top?.isDirectory() ? meta(statFields(top)) : undefined,
           entries: [],
           lineTotals: { files: 0, dirs: 0, symlinks: 0, bytes: 0 },
           problems: [...walk.problems],
@@ -361,6 +397,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     progress.done();
     await threads?.close(); // their heaps are not kept through the reads
     const previous = await loading;
+    const left = await leftovers;
 
     /** Keeps a previous line as it is (reusableLine said it holds). */
     function keepLine(state: AreaState, line: string, w: WalkedEntry): void {
@@ -551,6 +588,14 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
         return;
       }
       let blob = blobs.get(outcome.sha256) ?? storedBlob(outcome.sha256);
+      if (!blob) {
+        const location = await left.locate(outcome.sha256);
+        blob = blobs.get(outcome.sha256); // another reader of the same content may have been quicker
+        if (!blob && location) {
+          blob = { location };
+          blobs.set(outcome.sha256, blob);
+        }
+      }
       if (blob) {
         counts.deduped++;
         state.entries[slot] = { kind: 'pending', file, blob };
@@ -607,6 +652,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
           snapshot: options.snapshotId,
           entries: present.length,
           ...(state.brick ? { brick: state.brick.id } : {}),
+          ...(state.root ? { root: state.root } : {}),
         },
         resolved(),
         {
@@ -641,7 +687,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     for (const state of states) state.entries.length = 0;
     const packs = await closed;
     progress.done();
-    const referenced = referencedPacks(used, packs, previous);
+    const referenced = referencedPacks(used, packs, previous, left.records);
 
     const problems = states.flatMap((state) => state.problems);
     for (const p of problems.slice(0, 20))
@@ -681,6 +727,7 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
       brickAreas: states.filter((state) => state.brick).length,
       mountStats: counts.mountStats,
       mountFromXattrs: counts.fromXattrs,
+      leftoverPacks: left.counts,
       seconds: (finished.getTime() - started.getTime()) / 1000,
     };
     if (status === 'partial') {
@@ -694,7 +741,10 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
   } catch (err) {
     packer.abort(err instanceof Error ? err : new Error(errorMessage(err)));
     await closing?.catch(() => {}); // the last pack's upload ends (or is recorded) before the clean-up
-    const orphans = [...packer.written.map((p) => p.key), ...lists.map((l) => l.key)];
+    // indexed packs stay for the next run to reuse (prune collects them once past its grace)
+    const kept = packer.written.filter((p) => indexed.has(p.key));
+    if (kept.length > 0) logger.info('packs of the failed run kept for reuse by the next one', { packs: kept.length });
+    const orphans = [...packer.written.filter((p) => !indexed.has(p.key)).map((p) => p.key), ...lists.map((l) => l.key)];
     if (orphans.length > 0) {
       await repo.store.delete(orphans).catch((cleanup: unknown) => {
         logger.warn('could not delete objects of a failed files snapshot', {
@@ -835,11 +885,12 @@ function referencedPacks(
   used: ReadonlyMap<string, string>,
   written: readonly ObjectRecord[],
   previous: Previous,
+  leftover: ReadonlyMap<string, ObjectRecord>,
 ): Map<string, ObjectRecord> {
   const referenced = new Map(written.map((p) => [p.key, p]));
   for (const [pack, path] of used) {
     if (referenced.has(pack)) continue;
-    const record = previous.packs.get(pack);
+    const record = previous.packs.get(pack) ?? leftover.get(pack);
     if (!record) throw new IntegrityError(`file '${path}': pack '${pack}' is not recorded in this or the previous snapshot`);
     referenced.set(pack, record);
   }
@@ -934,6 +985,99 @@ async function loadPrevious(
     return { pack: e.pack, frame: e.frame, entry: e.entry };
   };
   return { byArea, packs, blob };
+}
+
+interface Leftovers {
+  /** where content is in a leftover pack, once that pack passed its check; undefined otherwise */
+  readonly locate: (sha256: string) => Promise<ContentLocation | undefined>;
+  /** the leftover packs that passed their check */
+  readonly records: ReadonlyMap<string, ObjectRecord>;
+  readonly counts: { reused: number; refused: number };
+}
+
+/**
+ * The packs runs that never committed left with an index (within `reuseLeftoverHours`). A pack
+ * is checked the first time content in it is wanted: read back whole, its size and sha256 must
+ * be those its index records; a pack that fails is never used. Leftovers that cannot be listed
+ * or read are skipped with a warning: their content is stored again.
+ */
+async function loadLeftovers(repo: Repository, options: SnapshotFilesOptions, logger: Logger): Promise<Leftovers> {
+  const { signal } = options;
+  const records = new Map<string, ObjectRecord>();
+  const counts = { reused: 0, refused: 0 };
+  const none: Leftovers = { locate: async () => undefined, records, counts };
+  const hours = options.reuseLeftoverHours ?? 12;
+  if (!(hours > 0)) return none;
+  const from = snapshotTime(options.snapshotId).getTime() - hours * 3_600_000;
+  const locations = new Map<string, ContentLocation>();
+  const indexes = new Map<string, PackIndex>();
+  try {
+    const folders = new Map<string, { committed: boolean; indexes: string[] }>();
+    for await (const o of repo.store.list('snapshots/')) {
+      const [, id, name] = o.key.split('/');
+      if (!id || !name || id === options.snapshotId || !isSnapshotId(id) || snapshotTime(id).getTime() < from) continue;
+      const folder = folders.get(id) ?? { committed: false, indexes: [] };
+      folders.set(id, folder);
+      if (name === 'manifest.json') folder.committed = true;
+      else if (isPackIndexKey(o.key)) folder.indexes.push(o.key);
+    }
+    const keys = [...folders.values()].filter((f) => !f.committed).flatMap((f) => f.indexes);
+    const limit = limiter(8);
+    await Promise.all(
+      keys.map((key) =>
+        limit(async () => {
+          try {
+            const index = await readPackIndex(repo.store, repo.codec, key, signal);
+            indexes.set(index.pack.key, index);
+          } catch (err) {
+            throwIfAborted(signal, 'files snapshot');
+            logger.warn('pack index of a failed run unreadable; its pack is not reused', {
+              index: key,
+              error: errorMessage(err),
+            });
+          }
+        }),
+      ),
+    );
+  } catch (err) {
+    throwIfAborted(signal, 'files snapshot');
+    logger.warn('could not look for packs of failed runs; their content is stored again', { error: errorMessage(err) });
+    return none;
+  }
+  if (indexes.size === 0) return none;
+  for (const index of indexes.values())
+    for (const [sha256, location] of indexLocations(index)) if (!locations.has(sha256)) locations.set(sha256, location);
+  logger.info('packs of failed runs found', { packs: indexes.size, blobs: locations.size });
+  const checks = new Map<string, Promise<boolean>>();
+  const checkLimit = limiter(2);
+  const passes = (pack: string): Promise<boolean> => {
+    let check = checks.get(pack);
+    if (!check) {
+      const record = (indexes.get(pack) as PackIndex).pack;
+      check = checkLimit(async () => {
+        const problem = await checkPack(repo.store, record, signal);
+        if (problem === undefined) {
+          records.set(pack, record);
+          counts.reused++;
+          logger.info('reusing a pack of a failed run', { pack, bytes: record.stored.size });
+          return true;
+        }
+        counts.refused++;
+        logger.warn('pack of a failed run refused; its content is stored again', { pack, problem });
+        return false;
+      });
+      checks.set(pack, check);
+    }
+    return check;
+  };
+  return {
+    locate: async (sha256) => {
+      const location = locations.get(sha256);
+      return location && (await passes(location.pack)) ? location : undefined;
+    },
+    records,
+    counts,
+  };
 }
 
 /** The first line of the lists pointing at each stored content in a recorded pack, by sha256 (flagged lines left out). */

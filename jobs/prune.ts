@@ -4,7 +4,7 @@ import { nullProgress, type Progress } from '../src/lib/progress.js';
 import type { Manifest } from '../src/repo/manifest.js';
 import type { Repository } from '../src/repo/repository.js';
 import { planRetention, type RetentionPlan, type RetentionPolicy } from '../src/repo/retention.js';
-import { snapshotTime } from '../src/repo/snapshot-id.js';
+import { isSnapshotId, snapshotTime } from '../src/repo/snapshot-id.js';
 import { verificationStates } from '../src/repo/verification.js';
 
 export interface PruneOptions {
@@ -54,6 +54,15 @@ export interface PackCollection {
   readonly deletedBytes: number;
 }
 
+export interface UnfinishedCollection {
+  /** null when the collection ran; otherwise why it did not */
+  readonly skipped: string | null;
+  /** ids of snapshot folders without a manifest, all of whose objects are past the grace period */
+  readonly snapshots: readonly string[];
+  /** their objects (file lists, pack indexes, a database object): deleted, or to be deleted in a dry run */
+  readonly keys: readonly string[];
+}
+
 export interface PruneResult {
   readonly dryRun: boolean;
   /** what stays and goes, and why */
@@ -63,6 +72,8 @@ export interface PruneResult {
   /** every key deleted, manifests included; empty in a dry run */
   readonly deleted: readonly string[];
   readonly packs: PackCollection;
+  /** what runs that never committed left under `snapshots/` */
+  readonly unfinished: UnfinishedCollection;
   /** keys that could not be deleted, and snapshots whose manifest could not be read */
   readonly errors: readonly KeyError[];
   /** nothing failed (a blocked plan is not a failure) */
@@ -139,7 +150,10 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
   const packs = plan.blocked
     ? skippedCollection(`pruning is blocked: ${plan.blocked}`)
     : await collectPacks(options, plan, manifests, now, graceHours, errors, deleted, logger);
-  const result: PruneResult = { dryRun, plan, removed, deleted, packs, errors, ok: errors.length === 0 };
+  const unfinished = plan.blocked
+    ? { skipped: `pruning is blocked: ${plan.blocked}`, snapshots: [], keys: [] }
+    : await collectUnfinished(repo, now.getTime() - graceHours * HOUR_MS, dryRun, errors, deleted, logger);
+  const result: PruneResult = { dryRun, plan, removed, deleted, packs, unfinished, errors, ok: errors.length === 0 };
   logger.info('prune finished', {
     removed: removed.length,
     deletedKeys: deleted.length,
@@ -297,6 +311,40 @@ async function collectPacks(
     unreferenced: unreferenced.map((p) => p.key),
     deletedBytes,
   };
+}
+
+/**
+ * Folders under `snapshots/` that have no manifest — runs that failed or were killed before they
+ * committed — once both the id's time and every object in them are older than `before` (the pack
+ * grace: a run still in progress is younger, and its packs are kept by the same bound).
+ */
+async function collectUnfinished(
+  repo: Repository,
+  before: number,
+  dryRun: boolean,
+  errors: KeyError[],
+  deleted: string[],
+  logger: Logger,
+): Promise<UnfinishedCollection> {
+  const folders = new Map<string, { committed: boolean; young: boolean; keys: string[] }>();
+  for await (const o of repo.store.list('snapshots/')) {
+    const [, id, name] = o.key.split('/');
+    if (!id || !name || !isSnapshotId(id)) continue;
+    const folder = folders.get(id) ?? { committed: false, young: snapshotTime(id).getTime() > before, keys: [] };
+    folders.set(id, folder);
+    if (name === MANIFEST) folder.committed = true;
+    if (o.lastModified.getTime() > before) folder.young = true;
+    folder.keys.push(o.key);
+  }
+  const unfinished = [...folders].filter(([, f]) => !f.committed && !f.young);
+  const keys = unfinished.flatMap(([, f]) => f.keys);
+  if (!dryRun && keys.length > 0) deleted.push(...(await deleteKeys(repo, keys, errors)));
+  if (unfinished.length > 0)
+    logger.info(dryRun ? 'unfinished snapshots to remove' : 'unfinished snapshots removed', {
+      snapshots: unfinished.map(([id]) => id),
+      objects: keys.length,
+    });
+  return { skipped: null, snapshots: unfinished.map(([id]) => id), keys };
 }
 
 function skippedCollection(reason: string): PackCollection {

@@ -9,7 +9,7 @@ import { type Logger, nullLogger } from '../src/lib/logger.js';
 import { nullProgress, type Progress } from '../src/lib/progress.js';
 import type { DatabasePart, Manifest } from '../src/repo/manifest.js';
 import type { Repository } from '../src/repo/repository.js';
-import { prepareTarget } from './target-dir.js';
+import { restoreInto } from './target-dir.js';
 
 export interface RestoreDatabaseOptions {
   readonly repo: Repository;
@@ -50,41 +50,40 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
   const database = manifest.parts.database;
   const record = manifest.objects.find((o) => o.key === database?.object);
   if (!database || !record) throw new NotFoundError(`snapshot '${manifest.id}': has no database part`);
-  await prepareTarget(options.target, options.force ?? false);
   logger.info('restoring database', { id: manifest.id, method: database.method, target: options.target });
   const signal = options.signal ? { signal: options.signal } : {};
-
-  progress.phase('download', record.stored.size, 'bytes');
-  // readObject: a stage failing part-way on damaged bytes is reported as the object's damage
-  if (database.method === 'logical') {
-    await options.repo.readObject(
-      record,
-      (content) => pipeline(content, createWriteStream(join(options.target, 'dump.sql')), signal),
-      { ...signal, progress },
-    );
-    progress.done();
-  } else {
-    const unpack = spawnTransform(options.tools?.mbstream ?? 'mbstream', ['-x', '-C', options.target], {
-      name: 'mbstream',
-      ...signal,
-    });
+  // written aside and moved into place once prepared: a failed restore leaves the target as it was
+  await restoreInto(options.target, options.force ?? false, async (dir) => {
+    progress.phase('download', record.stored.size, 'bytes');
+    // readObject: a stage failing part-way on damaged bytes is reported as the object's damage
+    if (database.method === 'logical') {
+      await options.repo.readObject(record, (content) => pipeline(content, createWriteStream(join(dir, 'dump.sql')), signal), {
+        ...signal,
+        progress,
+      });
+      progress.done();
+      return;
+    }
+    const unpack = spawnTransform(options.tools?.mbstream ?? 'mbstream', ['-x', '-C', dir], { name: 'mbstream', ...signal });
     await options.repo.readObject(record, (content) => pipeline(content, unpack, discard(), signal), { ...signal, progress });
     progress.done();
     progress.phase('prepare');
     await run(
       options.tools?.backup ?? 'mariadb-backup',
-      ['--prepare', `--target-dir=${options.target}`, `--use-memory=${options.prepareMemory ?? '512M'}`],
+      ['--prepare', `--target-dir=${dir}`, `--use-memory=${options.prepareMemory ?? '512M'}`],
       { name: 'mariadb-backup --prepare', failOn: /\[ERROR\]/, ...signal },
     );
     progress.done();
     if (database.galera) {
       await writeFile(
-        join(options.target, 'grastate.dat'),
+        join(dir, 'grastate.dat'),
         `# GALERA saved state\nversion: 2.1\nuuid:    ${database.galera.uuid}\nseqno:   ${database.galera.seqno}\nsafe_to_bootstrap: 1\n`,
       );
     }
-    if (options.owner) await run('chown', ['-R', `${options.owner}:${options.owner}`, options.target], { name: 'chown' });
-  }
+    if (options.owner) await run('chown', ['-R', `${options.owner}:${options.owner}`, dir], { name: 'chown' });
+  });
+  if (database.method === 'physical' && options.owner)
+    await run('chown', [`${options.owner}:${options.owner}`, options.target], { name: 'chown' });
   const seconds = (performance.now() - started) / 1000;
   logger.info('database restored', { id: manifest.id, seconds });
   return { manifest, database, target: options.target, seconds };

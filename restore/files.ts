@@ -13,7 +13,7 @@ import {
   openFileList,
   type RegularFileEntry,
   type SymlinkEntry,
-  secondsFromIso,
+  utimesSeconds,
 } from '../src/files/index.js';
 import { IntegrityError, NotFoundError, throwIfAborted, UsageError } from '../src/lib/errors.js';
 import { type Limiter, limiter } from '../src/lib/limit.js';
@@ -21,7 +21,7 @@ import { type Logger, nullLogger } from '../src/lib/logger.js';
 import { nullProgress, type Progress } from '../src/lib/progress.js';
 import type { Manifest } from '../src/repo/manifest.js';
 import type { Repository } from '../src/repo/repository.js';
-import { prepareTarget } from './target-dir.js';
+import { restoreInto } from './target-dir.js';
 
 export interface RestoreFilesOptions {
   readonly repo: Repository;
@@ -110,12 +110,56 @@ export async function restoreFiles(options: RestoreFilesOptions): Promise<Restor
     return { ...counts, seconds: (performance.now() - started) / 1000, planned };
   }
 
-  await prepareTarget(options.target, options.force ?? false);
   const codec = options.codec ?? repo.codec;
   const owners = options.owners ?? process.getuid?.() === 0;
-  const abs = (path: string): string => join(options.target, ...path.split('/'));
   const io = limiter(16);
   logger.info('restoring files', { ...counts, target: options.target, path: sub ?? null });
+  // written aside and moved into place at the end: a failed restore leaves the target as it was
+  await restoreInto(options.target, options.force ?? false, (staging) =>
+    restoreTree(staging, {
+      repo,
+      codec,
+      owners,
+      io,
+      dirs,
+      files,
+      links,
+      bytes,
+      progress,
+      logger,
+      started,
+      concurrency: options.concurrency ?? 8,
+      ...(signal ? { signal } : {}),
+    }),
+  );
+  // the area directory's own metadata, once its entries are in place (moving them in changed its mtime)
+  if (list.header.root) await applyFileMeta(options.target, list.header.root, owners);
+
+  const seconds = (performance.now() - started) / 1000;
+  logger.info('files restored', { ...counts, seconds });
+  return { ...counts, seconds };
+}
+
+interface TreeContext {
+  readonly repo: Repository;
+  readonly codec: Codec;
+  readonly owners: boolean;
+  readonly io: Limiter;
+  readonly dirs: readonly DirectoryEntry[];
+  readonly files: readonly RegularFileEntry[];
+  readonly links: readonly SymlinkEntry[];
+  readonly bytes: number;
+  readonly progress: Progress;
+  readonly logger: Logger;
+  readonly started: number;
+  readonly concurrency: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Writes the entries below `root`: directories, files, symlinks, then the directories' metadata. */
+async function restoreTree(root: string, ctx: TreeContext): Promise<void> {
+  const { repo, codec, owners, io, dirs, files, links, bytes, progress, logger, started, signal } = ctx;
+  const abs = (path: string): string => join(root, ...path.split('/'));
 
   // directories first, parents before children
   const made = new Set<string>();
@@ -154,9 +198,9 @@ export async function restoreFiles(options: RestoreFilesOptions): Promise<Restor
     files.filter((f) => f.pack !== undefined),
     (f) => `${f.pack} ${f.frame?.offset}`,
   );
-  const fetch = limiter(options.concurrency ?? 8);
+  const fetch = limiter(ctx.concurrency);
   // file writes of all frames share one limit: FUSE writes are latency bound
-  const writes = limiter(2 * (options.concurrency ?? 8));
+  const writes = limiter(2 * ctx.concurrency);
   await Promise.all(
     [...frames.values()].map((group) =>
       fetch(async () => {
@@ -181,15 +225,11 @@ export async function restoreFiles(options: RestoreFilesOptions): Promise<Restor
     await parentOf(l.path);
     await symlink(l.target, abs(l.path));
     if (owners) await lchown(abs(l.path), l.uid, l.gid);
-    const t = secondsFromIso(l.mtime);
+    const t = utimesSeconds(l.mtime);
     await lutimes(abs(l.path), t, t);
   }
   const deepestFirst = [...dirs].sort((a, b) => b.path.split('/').length - a.path.split('/').length);
   await Promise.all(deepestFirst.map((d) => io(() => applyFileMeta(abs(d.path), d, owners))));
-
-  const seconds = (performance.now() - started) / 1000;
-  logger.info('files restored', { ...counts, seconds });
-  return { ...counts, seconds };
 }
 
 interface FrameContext {
@@ -313,11 +353,11 @@ async function writeVerified(
   }
 }
 
-/** Owner before mode (chown clears setuid bits), mtime last. */
-async function applyFileMeta(path: string, e: FileEntry, owners: boolean): Promise<void> {
+/** Owner before mode (chown clears setuid bits), mtime last (exact to the microsecond). */
+async function applyFileMeta(path: string, e: Pick<FileEntry, 'uid' | 'gid' | 'mode' | 'mtime'>, owners: boolean): Promise<void> {
   if (owners) await lchown(path, e.uid, e.gid);
   await chmod(path, modeBits(e.mode));
-  const t = secondsFromIso(e.mtime);
+  const t = utimesSeconds(e.mtime);
   await utimes(path, t, t);
 }
 

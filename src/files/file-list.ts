@@ -229,6 +229,17 @@ function parseHeader(line: string, key: string): FileListHeader {
   if (v.format !== FILES_FORMAT) throw new IntegrityError(`file list '${key}': unknown format '${String(v.format)}'`);
   if (typeof v.area !== 'string' || typeof v.entries !== 'number')
     throw new IntegrityError(`file list '${key}': header lacks area or entries`);
+  if (v.root !== undefined) {
+    const r = v.root as Record<string, unknown> | null;
+    if (
+      typeof r?.mode !== 'string' ||
+      !/^[0-7]{4}$/.test(r.mode) ||
+      !Number.isInteger(r.uid) ||
+      !Number.isInteger(r.gid) ||
+      typeof r.mtime !== 'string'
+    )
+      throw new IntegrityError(`file list '${key}': header has a malformed root`);
+  }
   return v as unknown as FileListHeader;
 }
 

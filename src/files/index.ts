@@ -35,8 +35,26 @@ export {
   stillHealed,
   volumeInfoFromDict,
 } from './gluster.js';
-export { areaSlug, fileListKey, isoFromNs, isSafeRelative, modeBits, modeString, secondsFromIso, validateAreas } from './meta.js';
+export {
+  areaSlug,
+  fileListKey,
+  isoFromNs,
+  isSafeRelative,
+  modeBits,
+  modeString,
+  nsFromIso,
+  utimesSeconds,
+  validateAreas,
+} from './meta.js';
 export { mountStat, mountView } from './mount-view.js';
+export {
+  checkPack,
+  indexLocations,
+  isPackIndexKey,
+  packIndexKey,
+  readPackIndex,
+  writePackIndex,
+} from './pack-index.js';
 export {
   compressChunks,
   DEFAULT_FRAME_BYTES,
@@ -69,6 +87,7 @@ export {
   type FilesArea,
   type FilesPart,
   type FrameRef,
+  type PackIndex,
   type RegularFileEntry,
   type SymlinkEntry,
 } from './types.js';

@@ -36,12 +36,26 @@ function formattedSecond(second: number): string {
 
 const ISO_NS = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$/;
 
-/** Seconds since the epoch (as `utimes` takes them) of a time written by `isoFromNs`. */
-export function secondsFromIso(iso: string): number {
+/** Nanoseconds since the epoch of a time written by `isoFromNs`. */
+export function nsFromIso(iso: string): bigint {
   const m = ISO_NS.exec(iso);
   if (!m?.[1]) throw new TypeError(`time '${iso}': expected YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`);
-  const whole = Date.parse(`${m[1]}Z`) / 1000;
-  return whole + Number(`0.${m[2] ?? '0'}`);
+  return BigInt(Date.parse(`${m[1]}Z`) / 1000) * NS_PER_S + BigInt((m[2] ?? '0').padEnd(9, '0'));
+}
+
+/**
+ * The seconds to give Node's `utimes`/`lutimes` so that the time set is `iso` to the microsecond.
+ * libuv truncates those seconds (a double) towards zero to whole microseconds, so the nearest
+ * double to the exact time sometimes lands 1 µs short; the middle of the microsecond's window
+ * never does (a double's rounding error here is under 0.5 µs until the year 2242). The digits
+ * below the microsecond cannot be set through Node and are dropped.
+ */
+export function utimesSeconds(iso: string): number {
+  const ns = nsFromIso(iso);
+  const micro = ns >= 0n ? ns / 1000n : (ns - 999n) / 1000n; // floor
+  const mid = micro * 1000n + (ns >= 0n ? 500n : -500n);
+  const seconds = mid / NS_PER_S; // towards zero, like libuv
+  return Number(seconds) + Number(mid - seconds * NS_PER_S) / 1e9;
 }
 
 /** Permission bits of `st_mode` as four octal digits. */

@@ -9,7 +9,7 @@ import { limiter } from '../lib/limit.js';
 import type { ObjectRecord } from '../repo/manifest.js';
 import type { ObjectStore, PutResult } from '../storage/object-store.js';
 import { END_OF_ARCHIVE, tarEntrySize, tarHeader, tarPadding } from './tar.js';
-import type { ContentLocation } from './types.js';
+import type { ContentLocation, PackIndex } from './types.js';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_PACK_BYTES = 128 * MiB;
@@ -29,6 +29,8 @@ export interface PackWriterOptions {
   readonly maxPendingFrames?: number;
   /** parts of a pack uploaded at once (default 2: each is held in memory, and packs are many) */
   readonly partsInFlight?: number;
+  /** called with each pack once it is completely stored (awaited before the next pack is written into) */
+  readonly onPack?: (index: PackIndex) => Promise<void>;
   readonly signal?: AbortSignal;
 }
 
@@ -65,6 +67,7 @@ type Job =
     };
 
 interface BufferedEntry {
+  readonly sha256: string;
   readonly offset: number;
   readonly size: number;
   readonly sink: LocationSink;
@@ -78,6 +81,7 @@ interface OpenPack {
   readonly raw: Hash;
   storedBytes: number;
   rawBytes: number;
+  readonly blobs: [string, number, number, number][];
 }
 
 /** END_OF_ARCHIVE as one zstd frame (content checksum included), as `zstd -3` writes it: every pack's last frame. */
@@ -107,6 +111,7 @@ export class PackWriter {
   private readonly partsInFlight: number;
   private readonly compressLimit: ReturnType<typeof limiter>;
   private readonly signal: AbortSignal | undefined;
+  private readonly onPack: PackWriterOptions['onPack'];
   private readonly mtime = Math.floor(Date.now() / 1000);
 
   private current: { chunks: Buffer[]; entries: BufferedEntry[]; bytes: number } = { chunks: [], entries: [], bytes: 0 };
@@ -128,6 +133,7 @@ export class PackWriter {
     this.partsInFlight = options.partsInFlight ?? 2;
     this.compressLimit = limiter(options.compressConcurrency ?? Math.max(1, availableParallelism()));
     this.signal = options.signal;
+    this.onPack = options.onPack;
     for (const [name, value] of [
       ['packBytes', this.packBytes],
       ['frameBytes', this.frameBytes],
@@ -145,7 +151,7 @@ export class PackWriter {
     const size = tarEntrySize(data.length);
     if (this.current.bytes > 0 && this.current.bytes + size > this.frameBytes) this.seal();
     const frame = this.current;
-    frame.entries.push({ offset: frame.bytes, size: data.length, sink });
+    frame.entries.push({ sha256, offset: frame.bytes, size: data.length, sink });
     frame.chunks.push(tarHeader(sha256, data.length, this.mtime), data, tarPadding(data.length));
     frame.bytes += size;
     if (frame.bytes >= this.frameBytes) this.seal();
@@ -258,12 +264,14 @@ export class PackWriter {
       const frame = { offset, length: pack.storedBytes - offset };
       for (const e of job.entries) {
         e.sink({ pack: pack.key, frame, entry: e.offset });
+        pack.blobs.push([e.sha256, frame.offset, frame.length, e.offset]);
         this.counts.blobs++;
         this.counts.contentBytes += e.size;
       }
     } else {
       await this.writeFileFrame(pack, job);
       job.sink({ pack: pack.key, frame: { offset, length: pack.storedBytes - offset }, entry: 0 });
+      pack.blobs.push([job.sha256, offset, pack.storedBytes - offset, 0]);
       this.counts.blobs++;
       this.counts.contentBytes += job.size;
     }
@@ -309,7 +317,16 @@ export class PackWriter {
       ...(this.signal ? { signal: this.signal } : {}),
     });
     put.catch((err: unknown) => body.destroy(err as Error));
-    this.pack = { key, body, put, stored: createHash('sha256'), raw: createHash('sha256'), storedBytes: 0, rawBytes: 0 };
+    this.pack = {
+      key,
+      body,
+      put,
+      stored: createHash('sha256'),
+      raw: createHash('sha256'),
+      storedBytes: 0,
+      rawBytes: 0,
+      blobs: [],
+    };
     return this.pack;
   }
 
@@ -332,14 +349,16 @@ export class PackWriter {
     if (put.size !== pack.storedBytes) {
       throw new IntegrityError(`pack '${pack.key}': store reports ${put.size} bytes, ${pack.storedBytes} were sent`);
     }
-    this.records.push({
+    const record: ObjectRecord = {
       key: pack.key,
       format: 'tar',
       compression: 'zstd',
       stored: { size: pack.storedBytes, sha256: pack.stored.digest('hex') },
       raw: { size: pack.rawBytes, sha256: pack.raw.digest('hex') },
-    });
+    };
+    this.records.push(record);
     this.counts.packs++;
+    await this.onPack?.({ pack: record, blobs: pack.blobs });
   }
 }
 

@@ -98,6 +98,8 @@ export interface FileListHeader {
   readonly entries: number;
   /** the brick the entries' `brick` keys come from (`<volume id>:<host>:<path>`); absent when read through the mount */
   readonly brick?: string;
+  /** the area directory's own metadata (as the mount shows it); absent in lists written before it was recorded */
+  readonly root?: { readonly mode: string; readonly uid: number; readonly gid: number; readonly mtime: string };
 }
 
 /** A file that could not be backed up; it is missing from the snapshot. */
@@ -146,4 +148,11 @@ export interface FilesPart {
   /** the first problems (at most 100); `problemCount` has the total */
   readonly problems: readonly FileProblem[];
   readonly problemCount: number;
+}
+
+/** A pack and where each blob in it is (see pack-index.ts). */
+export interface PackIndex {
+  readonly pack: ObjectRecord;
+  /** `[sha256, frame offset, frame length, entry offset]` per blob */
+  readonly blobs: readonly (readonly [string, number, number, number])[];
 }

@@ -1,13 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
+import { snapshotFiles } from '../../jobs/files-snapshot.js';
 import { restoreFiles } from '../../restore/files.js';
 import {
   type AreaSpec,
   defaultGlusterd,
   type FileEntry,
+  filesPartOf,
   isoFromNs,
   openFileList,
   type RegularFileEntry,
@@ -16,6 +18,7 @@ import { IntegrityError } from '../../src/lib/errors.js';
 import { MemoryLogger } from '../../src/lib/logger.js';
 import type { Manifest } from '../../src/repo/manifest.js';
 import { Repository } from '../../src/repo/repository.js';
+import { newSnapshotId } from '../../src/repo/snapshot-id.js';
 import { withPrefix } from '../../src/storage/decorators.js';
 import { getBuffer } from '../../src/storage/object-store.js';
 import { cleanup, codec, describeTree, snapshotAndCommit, tempDir, treeDiff } from '../files/fixtures.js';
@@ -348,4 +351,52 @@ test('the emergency recipe (aws s3 cp, zstd, tar, jq) restores a tree', async (t
   );
   t.is(run.status, 0, run.stderr);
   t.deepEqual(treeDiff(describeTree(join(root, 'pub/media'), isCache), describeTree(target)), []);
+});
+
+test('after a run that never committed, the next one reuses its packs in Ceph except a damaged one; an interrupted restore onto Gluster leaves nothing', async (t) => {
+  const { root, repo, prefix } = await fixture(t);
+  const areas = AREAS.slice(0, 2);
+  const sizes = { frameBytes: 64 * 1024, packBytes: 512 * 1024 };
+  // a run that fails at its commit: everything uploaded, no manifest
+  const failed = await snapshotFiles({ repo, root, areas, snapshotId: newSnapshotId(new Date(Date.now() - 60_000)), ...sizes });
+  const left = failed.part.packs.map((p) => p.key);
+  t.true(left.length >= 3, `${left.length} packs`);
+  // one pack replaced by bytes of the same length with one flipped
+  const damaged = left[0] as string;
+  const bytes = await getBuffer(repo.store, damaged);
+  bytes[bytes.length >> 1] = (bytes[bytes.length >> 1] ?? 0) ^ 1;
+  await s3.put(`${prefix}/${CLUSTER}/${damaged}`, bytes);
+
+  let packPuts = 0;
+  const counting = new Repository(
+    {
+      ...withPrefix(s3, prefix),
+      put: (k, b, o) => {
+        if (k.startsWith(`${CLUSTER}/packs/`)) packPuts++;
+        return withPrefix(s3, prefix).put(k, b, o);
+      },
+    },
+    CLUSTER,
+    codec,
+  );
+  const { result, manifest } = await snapshotAndCommit({ repo: counting, root, areas, ...sizes });
+  t.deepEqual(result.stats.leftoverPacks, { reused: left.length - 1, refused: 1 });
+  t.true(packPuts >= 1 && packPuts < left.length, `${packPuts} packs uploaded, ${left.length} left by the failed run`);
+  const packs = filesPartOf(manifest)?.packs ?? [];
+  t.false(packs.some((p) => p.key === damaged));
+  t.true((await repo.verify(manifest, { also: packs })).every((r) => r.ok));
+
+  // a restore through FUSE aborted part-way leaves no target behind
+  const target = join(`${root}-restore`, 'pub/media');
+  const stop = new AbortController();
+  let advanced = 0;
+  const progress = { phase: () => {}, advance: () => void (++advanced === 5 && stop.abort()), done: () => {} };
+  await t.throwsAsync(restoreFiles({ repo, manifest, area: 'pub/media', target, progress, signal: stop.signal }));
+  t.false(existsSync(`${root}-restore`), 'the directories made for the target are gone again');
+
+  await restoreFiles({ repo, manifest, area: 'pub/media', target });
+  t.deepEqual(treeDiff(describeTree(join(root, 'pub/media'), isCache), describeTree(target)), []);
+  const [src, dst] = [statSync(join(root, 'pub/media'), { bigint: true }), statSync(target, { bigint: true })];
+  t.is(dst.mode & 0o7777n, src.mode & 0o7777n, 'the area directory’s mode');
+  t.is(dst.mtimeNs, (src.mtimeNs / 1000n) * 1000n, 'the area directory’s mtime, to the microsecond');
 });

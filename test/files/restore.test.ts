@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { restoreFiles } from '../../restore/files.js';
@@ -233,4 +233,7 @@ test('the documented emergency recipe (zstd, tar, jq, sh) restores the same tree
   const run = runRecipe(`cat "${join(storeDir, 'shop')}/$1"`, { LIST: list, TARGET: target, WORK: join(work, 'scratch') });
   t.is(run.status, 0, run.stderr);
   t.deepEqual(treeDiff(describeTree(join(root, 'pub/media'), notCache), describeTree(target)), []);
+  const [src, dst] = [statSync(join(root, 'pub/media'), { bigint: true }), statSync(target, { bigint: true })];
+  t.is(dst.mode & 0o7777n, src.mode & 0o7777n, 'the area directory’s mode');
+  t.is(dst.mtimeNs, src.mtimeNs, 'the area directory’s mtime, to the nanosecond (touch -d)');
 });

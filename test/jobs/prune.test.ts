@@ -220,3 +220,41 @@ test('a pack referenced only by a snapshot committed during the prune survives',
   t.deepEqual(result.removed, [ids.A, ids.C]);
   t.deepEqual(result.packs.unreferenced, [pack(1), pack(5)]);
 });
+
+test('folders of snapshots that never committed go once past the grace period; a fresh one stays; a dry run lists them', async (t) => {
+  const { store, repo, ids } = await fixture();
+  const old = newSnapshotId(new Date('2026-11-10T00:00:00Z'), 'f00001');
+  const fresh = newSnapshotId(new Date('2026-11-20T01:00:00Z'), 'f00002');
+  const touched = newSnapshotId(new Date('2026-11-10T00:00:00Z'), 'f00003');
+  const leftover = (id: string): string[] => [
+    `snapshots/${id}/files-pub-media.jsonl.zst`,
+    `snapshots/${id}/pack-0a${'0'.repeat(30)}.json.zst`,
+    `snapshots/${id}/db.xbstream.zst`,
+  ];
+  for (const id of [old, fresh, touched]) {
+    for (const key of leftover(id)) {
+      await store.put(`shop/${key}`, randomBytes(50));
+      store.modified.set(`shop/${key}`, id === fresh ? RECENT : OLD);
+    }
+  }
+  store.modified.set(`shop/snapshots/${touched}/db.xbstream.zst`, RECENT); // still being written to
+  // the committed snapshots' objects are old too, but they have a manifest
+  for await (const o of store.inner.list('shop/snapshots/')) if (!store.modified.has(o.key)) store.modified.set(o.key, OLD);
+
+  const dry = await prune({ repo, policy: POLICY, now: () => NOW, dryRun: true, referencedPacks });
+  t.deepEqual(dry.unfinished, { skipped: null, snapshots: [old], keys: leftover(old).sort() });
+  t.deepEqual(store.deletes, []);
+
+  const before = await store.keys();
+  const result = await prune({ repo, policy: POLICY, now: () => NOW, referencedPacks });
+  t.deepEqual(result.unfinished.snapshots, [old]);
+  const after = await store.keys();
+  for (const key of leftover(old)) t.false(after.includes(key), key);
+  for (const key of [...leftover(fresh), ...leftover(touched)]) t.true(after.includes(key), key);
+  t.true(after.includes(`snapshots/${ids.D}/manifest.json`));
+  t.deepEqual(
+    before.filter((k) => !after.includes(k) && k.includes(old)),
+    leftover(old).sort(),
+  );
+  t.true(result.ok);
+});

@@ -55,6 +55,12 @@ function describePrune(r: PruneResult): string {
   );
   if (r.dryRun)
     for (const key of p.unreferenced) lines.push(`  ${'remove'.padEnd(8)}${key}  no remaining snapshot references it`);
+  const u = r.unfinished;
+  if (u.skipped) lines.push(`unfinished snapshots: not collected: ${u.skipped}`);
+  else if (u.snapshots.length > 0) {
+    lines.push(`unfinished snapshots (never committed): ${u.snapshots.length} ${r.dryRun ? 'to remove' : 'removed'}`);
+    if (r.dryRun) for (const key of u.keys) lines.push(`  ${'remove'.padEnd(8)}${key}  its snapshot never committed`);
+  }
   for (const e of r.errors) lines.push(`  ${'ERROR'.padEnd(8)}${e.error}`);
   return lines.join('\n');
 }
