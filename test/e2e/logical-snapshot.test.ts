@@ -6,7 +6,7 @@ import test from 'ava';
 import type { Manifest } from '../../src/repo/manifest.js';
 import { awsEnv, startDbRecipe } from '../files/recipe.js';
 import { mariadb, scratchNode, stopServer, withClusterLock } from '../helpers/galera.js';
-import { lifeboat, testRepo } from '../helpers/lifeboat.js';
+import { lifeboat, removeRepo, testRepo } from '../helpers/lifeboat.js';
 import { need, s3Facts, uniqueName } from '../helpers/testbed.js';
 
 // A logical snapshot of a database whose view, trigger, procedure and event have a non-root
@@ -79,6 +79,7 @@ async function freshServer(): Promise<{ socket: string; dir: string; stop: () =>
 test.serial('a logical snapshot carries its definers and its position; the README recipe loads it into a fresh server', (t) =>
   withClusterLock(async () => {
     const repo = testRepo('n1');
+    t.teardown(() => removeRepo(repo));
     const [before] = mariadb(need('GALERA_NODE1_SOCKET'), 'SELECT @@gtid_binlog_pos').trim().split('\n');
     const snap = await lifeboat(repo, ['--json', 'snapshot', '--db-only', '--logical']);
     t.is(snap.code, 0, snap.stderr);
