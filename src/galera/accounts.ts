@@ -63,7 +63,7 @@ export async function accountStatements(
   if (included.length === 0) return { sql: '', accounts: [] };
   const text = [
     '',
-    `-- Lifeboat: accounts (${mode}) the objects above need, with their grants`,
+    `-- Lifeboat: accounts (database.logical.accounts: ${mode}) with their grants, after every object a grant names`,
     '',
     ...creates,
     ...grants,

@@ -3,9 +3,11 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
+import { accountStatements } from '../../src/galera/index.js';
+import { nullLogger } from '../../src/lib/logger.js';
 import type { Manifest } from '../../src/repo/manifest.js';
 import { awsEnv, startDbRecipe } from '../files/recipe.js';
-import { mariadb, scratchNode, stopServer, withClusterLock } from '../helpers/galera.js';
+import { mariadb, nodeClient, scratchNode, stopServer, withClusterLock } from '../helpers/galera.js';
 import { lifeboat, removeRepo, testRepo } from '../helpers/lifeboat.js';
 import { need, s3Facts, uniqueName } from '../helpers/testbed.js';
 
@@ -123,6 +125,27 @@ test.serial('a logical snapshot carries its definers and its position; the READM
       );
       t.is(login.stdout.trim(), '101', `the account keeps its password: ${login.stderr}`);
       t.is(asRoot(server.socket, "SELECT COUNT(*) FROM mysql.user WHERE User = 'lifeboat'").out.trim(), '0', 'definers only');
+
+      // `all`: every account but the server's own, loadable over an existing root without changing it
+      const live = await nodeClient(1);
+      const all = await accountStatements(live, [], 'all', nullLogger).finally(() => live.close());
+      t.true(all.accounts.includes('lifeboat@localhost') && all.accounts.includes('root@localhost'), all.accounts.join(' '));
+      t.false(all.accounts.includes('mariadb.sys@localhost'));
+      const load = spawnSync('mariadb', ['--no-defaults', `--socket=${server.socket}`, '--user=root'], {
+        input: all.sql,
+        encoding: 'utf8',
+      });
+      t.is(load.status, 0, load.stderr);
+      const lifeboatLogin = spawnSync(
+        'mariadb',
+        ['--no-defaults', `--socket=${server.socket}`, `--user=${need('GALERA_USER')}`, '-e', 'SELECT 1'],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, MYSQL_PWD: need('GALERA_PASSWORD') },
+        },
+      );
+      t.is(lifeboatLogin.status, 0, lifeboatLogin.stderr);
+      t.is(asRoot(server.socket, 'SELECT 1').code, 0, 'root keeps socket authentication');
     } finally {
       await server.stop();
     }
