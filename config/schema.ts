@@ -125,6 +125,13 @@ export const configSchema = z.strictObject({
           server: z.string().min(1).default('mariadbd'),
         })
         .prefault({}),
+      /** logical snapshots (mariadb-dump) */
+      logical: z
+        .strictObject({
+          /** accounts appended to the dump with their grants: the objects' definers, every account, or none */
+          accounts: z.enum(['definers', 'all', 'none']).default('definers'),
+        })
+        .prefault({}),
     })
     .prefault({}),
   storage: z.strictObject({

@@ -2,8 +2,10 @@ import type { Codec } from '../src/codec/zstd.js';
 import type { AreaSpec } from '../src/files/index.js';
 import { filesPartOf } from '../src/files/index.js';
 import {
+  accountStatements,
   assertSnapshotReady,
   type BackupStream,
+  type DumpAccounts,
   type LocalServer,
   logicalDump,
   physicalBackup,
@@ -30,6 +32,8 @@ export interface DatabaseSnapshotOptions {
   readonly stateDir: string;
   readonly method: 'physical' | 'logical';
   readonly tools?: { readonly backup?: string; readonly dump?: string };
+  /** logical: the accounts appended to the dump (default: the definers of its objects) */
+  readonly accounts?: DumpAccounts;
   readonly resyncTimeoutMs?: number;
 }
 
@@ -206,7 +210,14 @@ async function openBackup(node: string, db: DatabaseSnapshotOptions, options: Sn
   const rows = await db.sql.query<{ Database: string }>('SHOW DATABASES');
   const databases = rows.map((r) => r.Database).filter((d) => !SYSTEM_DATABASES.has(d));
   if (databases.length === 0) throw new PermanentError(`node '${node}': no databases to export`);
-  return logicalDump(db.server, databases, { ...common, ...(db.tools?.dump ? { binary: db.tools.dump } : {}) });
+  const logger = options.logger ?? nullLogger;
+  const accounts = await accountStatements(db.sql, databases, db.accounts ?? 'definers', logger);
+  logger.info('logical dump: accounts included', { mode: db.accounts ?? 'definers', accounts: accounts.accounts });
+  return logicalDump(db.server, databases, {
+    ...common,
+    epilogue: accounts.sql,
+    ...(db.tools?.dump ? { binary: db.tools.dump } : {}),
+  });
 }
 
 /** InnoDB data + index bytes: a size hint for the upload. */

@@ -78,6 +78,7 @@ export function databaseOptions(config: Config, sql: SqlClient, method: 'physica
     stateDir: config.stateDir,
     method,
     tools: config.database.tools,
+    accounts: config.database.logical.accounts,
     resyncTimeoutMs: config.database.resyncTimeoutSeconds * 1000,
   };
 }

@@ -2,7 +2,7 @@ import { type Readable, Transform } from 'node:stream';
 import { spawnSource } from '../lib/child-process.js';
 import { PermanentError } from '../lib/errors.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
-import { parseBinlogInfo, parseDumpHeader, parseGaleraInfo } from './positions.js';
+import { parseBinlogInfo, parseDumpPositions, parseGaleraInfo } from './positions.js';
 import type { GaleraPositionInfo } from './types.js';
 import { XbstreamInspector } from './xbstream-inspector.js';
 
@@ -78,13 +78,16 @@ export function physicalBackup(
 
 /**
  * `mariadb-dump --single-transaction --gtid --master-data=2 --routines --triggers --events` of
- * all databases except the system ones and Lifeboat's own; GTID and binlog position come from
- * the dump's header comments.
+ * the given databases, then `epilogue` (SQL appended after the dump, e.g. the accounts its
+ * objects need). GTID and binlog position come from the dump's own comments; the Galera position
+ * stays null: the dump's consistent point is taken inside its session, which reports binlog
+ * coordinates and GTID but not `wsrep_last_committed`, and the wsrep domain's GTID seqno is not
+ * the Galera seqno.
  */
 export function logicalDump(
   server: LocalServer,
   databases: readonly string[],
-  options: { binary?: string; signal?: AbortSignal; logger?: Logger } = {},
+  options: { binary?: string; epilogue?: string; signal?: AbortSignal; logger?: Logger } = {},
 ): BackupStream {
   const logger = options.logger ?? nullLogger;
   if (databases.length === 0) throw new PermanentError('mariadb-dump: no databases to dump');
@@ -110,15 +113,21 @@ export function logicalDump(
     onStderrLine: (line) => logger.debug('mariadb-dump', { line }),
     ...(options.signal ? { signal: options.signal } : {}),
   });
+  const EDGE = 64 * 1024;
   let head = '';
+  let tail: Buffer = Buffer.alloc(0);
   const sniff = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      if (head.length < 64 * 1024) head += chunk.toString('utf8', 0, Math.min(chunk.length, 64 * 1024));
+      if (head.length < EDGE) head += chunk.toString('utf8', 0, Math.min(chunk.length, EDGE));
+      tail = chunk.length >= EDGE ? chunk.subarray(-EDGE) : Buffer.concat([tail, chunk]).subarray(-EDGE);
       cb(null, chunk);
+    },
+    flush(cb) {
+      cb(null, options.epilogue ? Buffer.from(options.epilogue) : undefined);
     },
   });
   source.on('error', (err) => sniff.destroy(err));
   sniff.on('close', () => source.destroy());
   source.pipe(sniff);
-  return { stream: sniff, position: () => ({ galera: null, ...parseDumpHeader(head) }) };
+  return { stream: sniff, position: () => ({ galera: null, ...parseDumpPositions(`${head}\n${tail.toString('utf8')}`) }) };
 }

@@ -15,10 +15,14 @@ export function parseBinlogInfo(text: string): Pick<GaleraPositionInfo, 'binlog'
   };
 }
 
-/** GTID position from the header comments of `mariadb-dump --gtid --master-data=2`. */
-export function parseDumpHeader(text: string): Pick<GaleraPositionInfo, 'binlog' | 'gtid'> {
-  const gtid = /SET GLOBAL gtid_slave_pos\s*=\s*'([^']*)'/.exec(text)?.[1] ?? null;
-  const file = /MASTER_LOG_FILE\s*=\s*'([^']+)'/.exec(text)?.[1];
-  const pos = /MASTER_LOG_POS\s*=\s*(\d+)/.exec(text)?.[1];
-  return { gtid: gtid || null, binlog: file && pos ? { file, position: Number(pos) } : null };
+/**
+ * GTID and binlog position from the comments of `mariadb-dump --gtid --master-data=2`: the
+ * binlog coordinates open the dump, the GTID (`gtid_binlog_pos` at the consistent point) closes
+ * it in 10.5+ ("the deferred gtid setting"). `text` is the dump's head and tail; the comments are
+ * whole lines, which row data never are (the dump escapes newlines in values).
+ */
+export function parseDumpPositions(text: string): Pick<GaleraPositionInfo, 'binlog' | 'gtid'> {
+  const gtid = /^-- SET GLOBAL gtid_slave_pos\s*=\s*'([^']*)';$/m.exec(text)?.[1] ?? null;
+  const m = /^-- CHANGE MASTER TO MASTER_LOG_FILE='([^']+)', MASTER_LOG_POS=(\d+);$/m.exec(text);
+  return { gtid: gtid || null, binlog: m?.[1] && m[2] ? { file: m[1], position: Number(m[2]) } : null };
 }

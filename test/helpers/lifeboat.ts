@@ -106,3 +106,15 @@ export function lifeboat(repo: TestRepo, args: readonly string[]): Promise<Run> 
 export function testbedStore(): S3Store {
   return new S3Store({ ...s3Facts(), forcePathStyle: true });
 }
+
+/** Deletes everything a test wrote under its repository prefix (the testbed's OSD is small). */
+export async function removeRepo(repo: TestRepo): Promise<void> {
+  const store = testbedStore();
+  try {
+    const keys: string[] = [];
+    for await (const o of store.list(`${repo.prefix}/`)) keys.push(o.key);
+    for (let i = 0; i < keys.length; i += 1000) await store.delete(keys.slice(i, i + 1000));
+  } finally {
+    store.destroy();
+  }
+}
