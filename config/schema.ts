@@ -134,6 +134,8 @@ export const configSchema = z.strictObject({
       slotWindowMinutes: z.number().min(1).max(1440).default(120),
       /** on SIGTERM, running jobs get this long to stop cleanly */
       shutdownTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
+      /** while this node's database is unreachable, its snapshots take the file areas only (no lease) */
+      filesWhenDatabaseDown: z.boolean().default(false),
     })
     .prefault({}),
   api: z
