@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { CommandContext } from '../command-context.js';
-import { startDaemon } from '../daemon.js';
+import { type DaemonHandle, startDaemon } from '../daemon.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
 import { createLogger } from '../logging.js';
 
@@ -17,7 +17,7 @@ export async function runDaemon(ctx: CommandContext): Promise<number> {
     stream: ctx.io.stderr,
   });
   const timeoutMs = config.daemon.shutdownTimeoutSeconds * 1000;
-  let daemon: Awaited<ReturnType<typeof startDaemon>>;
+  let daemon: DaemonHandle;
   try {
     daemon = await startDaemon(config, logger);
   } catch (err) {
