@@ -90,6 +90,7 @@ export class LocalDatabase {
       sql = await this.options.connect();
     } catch (err) {
       this.failed(err);
+      this.schedule();
       throw this.unreachable();
     }
     try {

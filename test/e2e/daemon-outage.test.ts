@@ -25,6 +25,7 @@ function outageRepo(socket: string, extra: Record<string, unknown> = {}): TestRe
     extra: {
       schedules: { snapshot: '0 0 1 1 *', prune: '0 0 1 1 *', verify: '0 0 1 1 *' },
       api: { listen: '127.0.0.1:0', token: { env: 'LIFEBOAT_TEST_API_TOKEN' } },
+      daemon: { shutdownTimeoutSeconds: 5 },
       ...extra,
     },
   });
@@ -141,7 +142,7 @@ test('database down with daemon.filesWhenDatabaseDown: the scheduled snapshot ta
     cluster: { name: 'testbed', node: 'n1', nodes },
     schedules: { snapshot: '*/2 * * * * *', prune: '0 0 1 1 *', verify: '0 0 1 1 *' },
     files: { root, source: 'mount', areas: [{ name: 'media' }] },
-    daemon: { filesWhenDatabaseDown: true, staggerSeconds: 0 },
+    daemon: { filesWhenDatabaseDown: true, staggerSeconds: 0, shutdownTimeoutSeconds: 5 },
   });
   const daemon = startLifeboat(repo, ['daemon']);
   try {
