@@ -140,6 +140,8 @@ test('database down with daemon.filesWhenDatabaseDown: the scheduled snapshot ta
   ];
   const repo = outageRepo(socket, {
     cluster: { name: 'testbed', node: 'n1', nodes },
+    // the embedded file store: this test is about the daemon, not about S3
+    storage: { url: `file://${join(dir, 'repo')}` },
     schedules: { snapshot: '*/2 * * * * *', prune: '0 0 1 1 *', verify: '0 0 1 1 *' },
     files: { root, source: 'mount', areas: [{ name: 'media' }] },
     daemon: { filesWhenDatabaseDown: true, staggerSeconds: 0, shutdownTimeoutSeconds: 5 },
@@ -155,6 +157,10 @@ test('database down with daemon.filesWhenDatabaseDown: the scheduled snapshot ta
     t.deepEqual(Object.keys(manifest.parts), ['files']);
     t.truthy(manifest.slot, 'the scheduled slot is recorded');
     t.regex(daemon.stderr(), /database part skipped/);
+    const status = (await (await fetch(`${await apiBase(daemon.stderr)}/v1/status`, { headers: AUTH })).json()) as {
+      rpo: { newest: string | null; breached: boolean };
+    };
+    t.deepEqual([status.rpo.newest, status.rpo.breached], [null, true], 'a files-only snapshot does not reset the RPO');
   } finally {
     daemon.child.kill('SIGTERM');
     const run = await daemon.done;
