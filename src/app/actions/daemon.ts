@@ -17,6 +17,13 @@ export async function runDaemon(ctx: CommandContext): Promise<number> {
     stream: ctx.io.stderr,
   });
   const timeoutMs = config.daemon.shutdownTimeoutSeconds * 1000;
+  // armed by the signal whatever the daemon is doing then, start-up included
+  const onAbort = (): void =>
+    hardExit(timeoutMs, EXIT.failed, () =>
+      logger.error('process still running at the shutdown deadline: exiting', { seconds: config.daemon.shutdownTimeoutSeconds }),
+    );
+  if (ctx.signal.aborted) onAbort();
+  else ctx.signal.addEventListener('abort', onAbort, { once: true });
   let daemon: DaemonHandle;
   try {
     daemon = await startDaemon(config, logger);
@@ -28,9 +35,6 @@ export async function runDaemon(ctx: CommandContext): Promise<number> {
   logger.info('daemon started', { node: config.cluster.node, next: daemon.scheduler.next() });
   if (!ctx.signal.aborted) await once(ctx.signal, 'abort');
   logger.info('daemon stopping', { timeoutSeconds: config.daemon.shutdownTimeoutSeconds });
-  hardExit(timeoutMs, EXIT.failed, () =>
-    logger.error('daemon did not stop within the shutdown timeout: exiting', { seconds: config.daemon.shutdownTimeoutSeconds }),
-  );
   // a little of the timeout is kept for the exit itself
   const clean = await daemon.stop(Math.max(0, timeoutMs - 500));
   logger.info('daemon stopped', { clean });
