@@ -292,9 +292,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     status: async () => ({
       cluster: config.cluster.name,
       node,
-      jobs: Object.fromEntries(
-        (['snapshot', 'prune', 'verify'] as const).map((kind) => [kind, runner.list().find((r) => r.kind === kind) ?? null]),
-      ),
+      jobs: Object.fromEntries(JOB_KINDS.map((kind) => [kind, runner.list().find((r) => r.kind === kind) ?? null])),
       database: database.status(),
       rpo: await rpoState().then(({ age: _age, ...state }) => state),
       // only asked while the database is up: a status request never waits for a reconnect
