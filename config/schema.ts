@@ -190,6 +190,8 @@ export const configSchema = z.strictObject({
       slotWindowMinutes: z.number().min(1).max(1440).default(120),
       /** on SIGTERM, running jobs get this long to stop cleanly */
       shutdownTimeoutSeconds: integer(1, 3600).default(60),
+      /** while this node's database is unreachable, its snapshots take the file areas only (no lease) */
+      filesWhenDatabaseDown: z.boolean().default(false),
     })
     .prefault({}),
   api: z

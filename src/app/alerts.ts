@@ -2,9 +2,14 @@ import { errorMessage, UsageError } from '../lib/errors.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
 import { Secret } from '../lib/secret.js';
 
-/** What the daemon reports. `rpo-recovered` only sends when a breach was alerted before. */
+/**
+ * What the daemon reports. `rpo-recovered` only sends when a breach was alerted before, and
+ * `database-up` only when `database-down` was.
+ */
 export type AlertEvent =
   | { readonly kind: 'job-failed'; readonly job: string; readonly runId: string; readonly error: string }
+  | { readonly kind: 'database-down'; readonly since: string; readonly error: string }
+  | { readonly kind: 'database-up'; readonly downSince: string }
   | { readonly kind: 'rpo-breach'; readonly ageSeconds: number; readonly limitSeconds: number; readonly newest: string | null }
   | {
       readonly kind: 'rpo-recovered';
@@ -68,6 +73,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
   const pending = new Set<Promise<void>>();
   /** when the current breach was last alerted; undefined while there is no alerted breach */
   let rpoAlertedAt: number | undefined;
+  let databaseDownAlerted = false;
 
   const deliver = async (payload: AlertPayload): Promise<boolean> => {
     if (url === undefined) return false;
@@ -110,6 +116,16 @@ export function createAlerter(options: AlerterOptions): Alerter {
       await deliver(payload);
       return;
     }
+    if (event.kind === 'database-down') {
+      databaseDownAlerted = (await deliver(payload)) || databaseDownAlerted;
+      return;
+    }
+    if (event.kind === 'database-up') {
+      if (!databaseDownAlerted) return;
+      databaseDownAlerted = false;
+      await deliver(payload);
+      return;
+    }
     if (event.kind === 'rpo-recovered') {
       if (rpoAlertedAt === undefined) return;
       rpoAlertedAt = undefined;
@@ -147,6 +163,10 @@ function compose(event: AlertEvent, cluster: string | null, node: string | null,
       const error = event.error.length > MAX_ERROR_CHARS ? `${event.error.slice(0, MAX_ERROR_CHARS)}…` : event.error;
       return { ...event, error, ...envelope, text: `${where}: job '${event.job}' failed (run ${event.runId}): ${error}` };
     }
+    case 'database-down':
+      return { ...event, ...envelope, text: `${where}: database unreachable since ${event.since}: ${event.error}` };
+    case 'database-up':
+      return { ...event, ...envelope, text: `${where}: database reachable again (down since ${event.downSince})` };
     case 'rpo-breach':
       return {
         ...event,

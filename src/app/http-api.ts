@@ -17,7 +17,7 @@ export interface ApiDeps {
   readonly runner: JobRunner;
   /** starts a snapshot run on this daemon; throws ConflictError while one runs */
   startSnapshot(): JobRecord;
-  /** the status document: last run of each job, RPO age, lease holder, each node's Galera state */
+  /** the status document: last run of each job, this node's database state, RPO age, lease holder, each node's Galera state */
   status(): Promise<unknown>;
   /** committed snapshots, newest first */
   snapshots(): Promise<unknown[]>;

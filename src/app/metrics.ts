@@ -34,6 +34,7 @@ export class Metrics {
   private readonly runs: Counter<'kind' | 'state'>;
   private readonly rpoAge: AgeGauge;
   private readonly verifiedAge: AgeGauge;
+  private readonly databaseUp: Gauge;
 
   constructor(options: MetricsOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -76,6 +77,11 @@ export class Metrics {
       'lifeboat_verified_age_seconds',
       'Age of the newest verified snapshot (+Inf when there is none)',
     );
+    this.databaseUp = new Gauge({
+      name: 'lifeboat_database_up',
+      help: "1 while this daemon can use its node's database, 0 while it cannot",
+      registers: [],
+    });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -106,6 +112,12 @@ export class Metrics {
   /** As `setRpoAge`, for the newest verified snapshot. */
   setVerifiedAge(seconds: number): void {
     this.verifiedAge.set(seconds);
+  }
+
+  /** Whether the local database is usable; the series is absent until the first call. */
+  setDatabaseUp(up: boolean): void {
+    if (!this.registry.getSingleMetric('lifeboat_database_up')) this.registry.registerMetric(this.databaseUp);
+    this.databaseUp.set(up ? 1 : 0);
   }
 
   /** The exposition text for a scrape. */

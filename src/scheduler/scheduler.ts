@@ -10,10 +10,22 @@ export type SlotFn = (slot: Date) => void;
 export class Scheduler {
   private readonly tasks: ScheduledTask[] = [];
 
+  /** Throws a UsageError for a time zone the platform does not know. */
   constructor(
     private readonly timezone: string,
     private readonly logger: Logger = nullLogger,
-  ) {}
+  ) {
+    Scheduler.validateTimezone(timezone, 'schedules.timezone');
+  }
+
+  /** Checks an IANA time zone name such as `Europe/Berlin`; throws a UsageError naming the field. */
+  static validateTimezone(timezone: string, field: string): void {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+    } catch {
+      throw new UsageError(`${field}: unknown time zone '${timezone}'`);
+    }
+  }
 
   /** Checks a 5- or 6-field cron expression; throws a UsageError naming the field path. */
   static validate(expression: string, field: string): void {

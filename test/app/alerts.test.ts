@@ -201,3 +201,20 @@ test('flush waits for deliveries in flight', async (t) => {
   await flushed;
   t.true(done);
 });
+
+test('the database going down is sent; coming back is sent only after a sent down', async (t) => {
+  const hook = await webhook(t);
+  const alerter = createAlerter({ url: hook.url, cluster: 'shop', node: 'n1' });
+  await alerter.alert({ kind: 'database-up', downSince: '2026-01-01T00:00:00.000Z' });
+  t.is(hook.received.length, 0, 'no "back" without an alerted outage');
+  await alerter.alert({ kind: 'database-down', since: '2026-01-01T00:00:00.000Z', error: "node 'n1': connect ENOENT" });
+  await alerter.alert({ kind: 'database-up', downSince: '2026-01-01T00:00:00.000Z' });
+  await alerter.alert({ kind: 'database-up', downSince: '2026-01-01T00:00:00.000Z' });
+  t.deepEqual(
+    hook.received.map((p) => p.text),
+    [
+      "lifeboat shop (n1): database unreachable since 2026-01-01T00:00:00.000Z: node 'n1': connect ENOENT",
+      'lifeboat shop (n1): database reachable again (down since 2026-01-01T00:00:00.000Z)',
+    ],
+  );
+});

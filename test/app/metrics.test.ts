@@ -106,3 +106,12 @@ test('each Metrics has its own registry, with process metrics unless disabled', 
   // a shared (global) registry would have refused the second set of metric names
   t.notThrows(() => new Metrics());
 });
+
+test('database reachability is absent until known, then 1 or 0', async (t) => {
+  const m = new Metrics({ processMetrics: false });
+  t.is(value(await m.text(), 'lifeboat_database_up'), undefined);
+  m.setDatabaseUp(false);
+  t.is(value(await m.text(), 'lifeboat_database_up'), '0');
+  m.setDatabaseUp(true);
+  t.is(value(await m.text(), 'lifeboat_database_up'), '1');
+});
