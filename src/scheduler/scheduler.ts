@@ -1,7 +1,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import { UsageError } from '../lib/errors.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
-import { cronProblem } from './schedule-check.js';
+import { cronProblem, timezoneProblem } from './schedule-check.js';
 
 /** Fires `fn` with the slot's scheduled time (not the moment it ran), so every node agrees on it. */
 export type SlotFn = (slot: Date) => void;
@@ -20,11 +20,8 @@ export class Scheduler {
 
   /** Checks an IANA time zone name such as `Europe/Berlin`; throws a UsageError naming the field. */
   static validateTimezone(timezone: string, field: string): void {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: timezone });
-    } catch {
-      throw new UsageError(`${field}: unknown time zone '${timezone}'`);
-    }
+    const problem = timezoneProblem(timezone);
+    if (problem) throw new UsageError(`${field}: ${problem}`);
   }
 
   /** Checks a 5- or 6-field cron expression; throws a UsageError naming the field path. */

@@ -3,7 +3,7 @@ import { Scheduler } from '../../src/scheduler/scheduler.js';
 
 test('an unknown or empty time zone is a usage error naming schedules.timezone', (t) => {
   for (const tz of ['Mars/Olympus', '']) {
-    t.throws(() => new Scheduler(tz), { message: `schedules.timezone: unknown time zone '${tz}'` });
+    t.throws(() => new Scheduler(tz), { message: new RegExp(`^schedules.timezone: unknown time zone '${tz}'`) });
   }
   t.notThrows(() => new Scheduler('Europe/Berlin'));
 });
