@@ -1,7 +1,15 @@
 import { PassThrough, type Readable, Transform, type TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Codec } from '../codec/zstd.js';
-import { AbortedError, ConflictError, errorMessage, IntegrityError, isRetryable, NotFoundError } from '../lib/errors.js';
+import {
+  AbortedError,
+  ConflictError,
+  errorMessage,
+  IntegrityError,
+  isRetryable,
+  NotFoundError,
+  UsageError,
+} from '../lib/errors.js';
 import { type Digest, HashCounter } from '../lib/hashing.js';
 import { nullProgress, type Progress } from '../lib/progress.js';
 import { type ConditionalWrites, createObject } from '../storage/create-object.js';
@@ -218,6 +226,8 @@ export class Repository {
   }
 
   async manifest(id: string): Promise<Manifest> {
+    // ids reach object keys: anything else (`../x`, `/etc`) is refused before the store sees it
+    if (!isSnapshotId(id)) throw new UsageError(`'${id}': not a snapshot id`);
     try {
       return parseManifest(await getBuffer(this.store, `snapshots/${id}/${MANIFEST}`), id);
     } catch (err) {
