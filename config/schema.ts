@@ -72,6 +72,16 @@ export const configSchema = z.strictObject({
       preferredNodes: z.array(name).default([]),
       /** how long to wait for the donor to be Synced again after a snapshot */
       resyncTimeoutSeconds: z.number().int().min(10).max(86_400).default(600),
+      // --- snapshot deadlines and readiness (issue #13 item 3) ---
+      /** deadline of every SQL statement; past it the statement is killed on the server */
+      statementTimeoutSeconds: z.number().int().min(1).max(3600).default(60),
+      /** the backup tool (mariadb-backup / mariadb-dump) is killed and the snapshot fails past this */
+      backupTimeoutSeconds: z.number().int().min(60).max(604_800).default(43_200),
+      /** a node whose receive queue holds more write sets than this is behind: no snapshot on it */
+      maxRecvQueue: z.number().int().min(0).max(1_000_000).default(16),
+      /** how long a node may take to commit what the other nodes had committed, before it counts as behind */
+      catchUpSeconds: z.number().int().min(1).max(600).default(10),
+      // --- end of block ---
       /** command names or paths of the MariaDB tools */
       tools: z
         .strictObject({

@@ -4,16 +4,17 @@ import { filesPartOf } from '../src/files/index.js';
 import {
   assertSnapshotReady,
   type BackupStream,
+  type Endpoint,
   type LocalServer,
   logicalDump,
+  peerPositions,
   physicalBackup,
   recoverDesync,
   type SqlClient,
   SYSTEM_DATABASES,
   withDesync,
-  wsrepStatus,
 } from '../src/galera/index.js';
-import { PermanentError, UsageError } from '../src/lib/errors.js';
+import { AbortedError, errorMessage, PermanentError, UsageError } from '../src/lib/errors.js';
 import { type Logger, nullLogger } from '../src/lib/logger.js';
 import { nullProgress, type Progress } from '../src/lib/progress.js';
 import { type DatabasePart, MANIFEST_FORMAT, type Manifest, type ObjectRecord } from '../src/repo/manifest.js';
@@ -31,6 +32,13 @@ export interface DatabaseSnapshotOptions {
   readonly method: 'physical' | 'logical';
   readonly tools?: { readonly backup?: string; readonly dump?: string };
   readonly resyncTimeoutMs?: number;
+  /** the backup tool is killed and the snapshot fails past this */
+  readonly backupTimeoutMs?: number;
+  /** readiness: the longest receive queue accepted, and how long the node may take to catch up */
+  readonly maxRecvQueue?: number;
+  readonly catchUpMs?: number;
+  /** the other nodes, asked for their position before this one is desynced */
+  readonly peers?: readonly Endpoint[];
 }
 
 export interface FilesSnapshotOptions {
@@ -97,7 +105,11 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<SnapshotRe
   const objects: ObjectRecord[] = [];
   let database: DatabasePart | undefined;
   if (options.database) {
-    const db = await snapshotDatabasePart(options, options.database, id, logger);
+    const db = await snapshotDatabasePart(options, options.database, id, logger).catch((err: unknown) => {
+      throw options.signal?.aborted
+        ? new AbortedError(`snapshot: stopped (${errorMessage(options.signal.reason)}); nothing was committed`, { cause: err })
+        : err;
+    });
     objects.push(db.record);
     database = db.part;
   }
@@ -151,7 +163,7 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<SnapshotRe
   return { id, manifest, seconds, bytes, status: files?.status ?? 'complete', problems: files?.problems ?? [] };
 }
 
-/** Database part: refuse unless Synced/Primary, desync, stream the backup, resync (always). */
+/** Database part: refuse unless Synced, Primary and caught up; desync, stream the backup, resync (always). */
 async function snapshotDatabasePart(
   options: SnapshotOptions,
   db: DatabaseSnapshotOptions,
@@ -164,9 +176,16 @@ async function snapshotDatabasePart(
     stateDir: db.stateDir,
     logger,
     ...(db.resyncTimeoutMs === undefined ? {} : { resyncTimeoutMs: db.resyncTimeoutMs }),
+    ...(options.signal ? { signal: options.signal } : {}),
   };
   await recoverDesync(db.sql, desync);
-  assertSnapshotReady(options.node, await wsrepStatus(db.sql));
+  const peers = db.peers ?? [];
+  await assertSnapshotReady(options.node, db.sql, {
+    maxRecvQueue: db.maxRecvQueue ?? 16,
+    catchUpMs: db.catchUpMs ?? 10_000,
+    peers: () => peerPositions(peers),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   const started = (options.now ?? (() => new Date()))();
   const [{ version }] = (await db.sql.query<{ version: string }>('SELECT VERSION() AS version')) as [{ version: string }];
   const sizeHint = await databaseSize(db.sql);
@@ -199,7 +218,11 @@ async function snapshotDatabasePart(
 }
 
 async function openBackup(node: string, db: DatabaseSnapshotOptions, options: SnapshotOptions): Promise<BackupStream> {
-  const common = { ...(options.signal ? { signal: options.signal } : {}), ...(options.logger ? { logger: options.logger } : {}) };
+  const common = {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(db.backupTimeoutMs === undefined ? {} : { timeoutMs: db.backupTimeoutMs }),
+  };
   if (db.method === 'physical') {
     return physicalBackup(db.server, { ...common, ...(db.tools?.backup ? { binary: db.tools.backup } : {}) });
   }
