@@ -32,3 +32,6 @@ process.exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   signal: controller.signal,
 });
+// Interrupted work has been stopped and undone by now; a request that an abort left open (an S3
+// part upload's socket) must not keep the process alive. stdout/stderr are synchronous here.
+if (controller.signal.aborted) process.exit();
