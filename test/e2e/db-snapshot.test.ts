@@ -278,7 +278,14 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     withClusterLock(async () => {
       const repo = testRepo('n1');
       const run = startLifeboat(repo, ['snapshot', '--db-only']);
-      t.teardown(() => run.child.kill('SIGKILL'));
+      t.teardown(async () => {
+        // a failed assertion must not leave a run behind holding node 1 desynced
+        if (run.child.exitCode !== null || run.child.signalCode !== null) return;
+        run.child.kill('SIGINT');
+        const timer = setTimeout(() => run.child.kill('SIGKILL'), 10_000);
+        await run.done;
+        clearTimeout(timer);
+      });
       // mariadb-backup can take a while to start streaming on a busy machine
       let uploads = 0;
       for (const until = Date.now() + 120_000; uploads === 0 && Date.now() < until; ) {
