@@ -116,6 +116,16 @@ export const configSchema = z.strictObject({
       preferredNodes: z.array(name).default([]),
       /** how long to wait for the donor to be Synced again after a snapshot */
       resyncTimeoutSeconds: integer(10, 86_400).default(600),
+      // --- snapshot deadlines and readiness (issue #13 item 3) ---
+      /** deadline of every SQL statement; past it the statement is killed on the server */
+      statementTimeoutSeconds: integer(1, 3600).default(60),
+      /** the backup tool (mariadb-backup / mariadb-dump) is killed and the snapshot fails past this */
+      backupTimeoutSeconds: integer(60, 604_800).default(43_200),
+      /** a node whose receive queue holds more write sets than this is behind: no snapshot on it */
+      maxRecvQueue: integer(0, 1_000_000).default(16),
+      /** how long a node may take to commit what the other nodes had committed, before it counts as behind */
+      catchUpSeconds: integer(1, 600).default(10),
+      // --- end of block ---
       /** command names or paths of the MariaDB tools */
       tools: z
         .strictObject({

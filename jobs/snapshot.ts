@@ -6,16 +6,17 @@ import {
   assertSnapshotReady,
   type BackupStream,
   type DumpAccounts,
+  type Endpoint,
   type LocalServer,
   logicalDump,
+  peerPositions,
   physicalBackup,
   recoverDesync,
   type SqlClient,
   SYSTEM_DATABASES,
   withDesync,
-  wsrepStatus,
 } from '../src/galera/index.js';
-import { PermanentError, UsageError } from '../src/lib/errors.js';
+import { AbortedError, errorMessage, PermanentError, UsageError } from '../src/lib/errors.js';
 import { type Logger, nullLogger } from '../src/lib/logger.js';
 import { nullProgress, type Progress } from '../src/lib/progress.js';
 import { type DatabasePart, MANIFEST_FORMAT, type Manifest, type ObjectRecord } from '../src/repo/manifest.js';
@@ -35,6 +36,13 @@ export interface DatabaseSnapshotOptions {
   /** logical: the accounts appended to the dump (default: the definers of its objects) */
   readonly accounts?: DumpAccounts;
   readonly resyncTimeoutMs?: number;
+  /** the backup tool is killed and the snapshot fails past this */
+  readonly backupTimeoutMs?: number;
+  /** readiness: the longest receive queue accepted, and how long the node may take to catch up */
+  readonly maxRecvQueue?: number;
+  readonly catchUpMs?: number;
+  /** the other nodes, asked for their position before this one is desynced */
+  readonly peers?: readonly Endpoint[];
 }
 
 export interface FilesSnapshotOptions {
@@ -101,7 +109,11 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<SnapshotRe
   const objects: ObjectRecord[] = [];
   let database: DatabasePart | undefined;
   if (options.database) {
-    const db = await snapshotDatabasePart(options, options.database, id, logger);
+    const db = await snapshotDatabasePart(options, options.database, id, logger).catch((err: unknown) => {
+      throw options.signal?.aborted
+        ? new AbortedError(`snapshot: stopped (${errorMessage(options.signal.reason)}); nothing was committed`, { cause: err })
+        : err;
+    });
     objects.push(db.record);
     database = db.part;
   }
@@ -155,7 +167,7 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<SnapshotRe
   return { id, manifest, seconds, bytes, status: files?.status ?? 'complete', problems: files?.problems ?? [] };
 }
 
-/** Database part: refuse unless Synced/Primary, desync, stream the backup, resync (always). */
+/** Database part: refuse unless Synced, Primary and caught up; desync, stream the backup, resync (always). */
 async function snapshotDatabasePart(
   options: SnapshotOptions,
   db: DatabaseSnapshotOptions,
@@ -168,9 +180,16 @@ async function snapshotDatabasePart(
     stateDir: db.stateDir,
     logger,
     ...(db.resyncTimeoutMs === undefined ? {} : { resyncTimeoutMs: db.resyncTimeoutMs }),
+    ...(options.signal ? { signal: options.signal } : {}),
   };
   await recoverDesync(db.sql, desync);
-  assertSnapshotReady(options.node, await wsrepStatus(db.sql));
+  const peers = db.peers ?? [];
+  await assertSnapshotReady(options.node, db.sql, {
+    maxRecvQueue: db.maxRecvQueue ?? 16,
+    catchUpMs: db.catchUpMs ?? 10_000,
+    peers: () => peerPositions(peers),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   const started = (options.now ?? (() => new Date()))();
   const [{ version }] = (await db.sql.query<{ version: string }>('SELECT VERSION() AS version')) as [{ version: string }];
   const sizeHint = await databaseSize(db.sql);
@@ -203,7 +222,11 @@ async function snapshotDatabasePart(
 }
 
 async function openBackup(node: string, db: DatabaseSnapshotOptions, options: SnapshotOptions): Promise<BackupStream> {
-  const common = { ...(options.signal ? { signal: options.signal } : {}), ...(options.logger ? { logger: options.logger } : {}) };
+  const common = {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(db.backupTimeoutMs === undefined ? {} : { timeoutMs: db.backupTimeoutMs }),
+  };
   if (db.method === 'physical') {
     return physicalBackup(db.server, { ...common, ...(db.tools?.backup ? { binary: db.tools.backup } : {}) });
   }

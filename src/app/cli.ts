@@ -33,7 +33,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .showHelpAfterError('(run lifeboat --help for usage)')
     .addHelpText(
       'after',
-      '\nExit codes: 0 ok, 1 the operation failed, 2 usage or configuration error.\nConfig: see config/lifeboat.example.yaml.',
+      '\nExit codes: 0 ok, 1 the operation failed, 2 usage or configuration error, 130 interrupted (SIGINT or SIGTERM).\nConfig: see config/lifeboat.example.yaml.',
     );
 
   const context = async (): Promise<CommandContext> => {

@@ -7,9 +7,12 @@ export const EXIT = {
   failed: 1,
   /** bad flags, arguments or configuration: nothing was done */
   usage: 2,
+  /** stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it) */
+  interrupted: 130,
 } as const;
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof LifeboatError && (err.code === 'usage' || err.code === 'config')) return EXIT.usage;
+  if (err instanceof LifeboatError && err.code === 'aborted') return EXIT.interrupted;
   return EXIT.failed;
 }

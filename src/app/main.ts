@@ -1,7 +1,9 @@
 #!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=30
 // The shebang's flags are HEAP_FLAGS (src/lib/heap.ts); a test keeps the two equal.
 import { setMaxListeners } from 'node:events';
+import { AbortedError } from '../lib/errors.js';
 import { runCli } from './cli.js';
+import { EXIT } from './exit-codes.js';
 
 // The AWS SDK warns on every start that future versions will need Node 22; Lifeboat supports
 // Node >= 20 with the SDK it ships, so that one warning is noise for operators.
@@ -18,9 +20,9 @@ const controller = new AbortController();
 setMaxListeners(256, controller.signal);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
-    if (controller.signal.aborted) process.exit(130);
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
     process.stderr.write(`lifeboat: ${sig} received, stopping (again to force)\n`);
-    controller.abort(new Error(`${sig} received`));
+    controller.abort(new AbortedError(`${sig} received`));
   });
 }
 
@@ -30,3 +32,6 @@ process.exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   signal: controller.signal,
 });
+// Interrupted work has been stopped and undone by now; a request that an abort left open (an S3
+// part upload's socket) must not keep the process alive. stdout/stderr are synchronous here.
+if (controller.signal.aborted) process.exit();

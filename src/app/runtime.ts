@@ -2,7 +2,7 @@ import type { Config } from '../../config/load.js';
 import type { DatabaseSnapshotOptions, FilesSnapshotOptions } from '../../jobs/snapshot.js';
 import { detectCodec } from '../codec/zstd.js';
 import { filesPartOf } from '../files/index.js';
-import { connect, type LocalServer, type SqlClient } from '../galera/index.js';
+import { connect, type Endpoint, type LocalServer, type SqlClient } from '../galera/index.js';
 import { NotFoundError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Manifest, ObjectRecord } from '../repo/manifest.js';
@@ -50,7 +50,23 @@ export function connectLocal(config: Config): Promise<SqlClient> {
     socket: server.socket,
     user: server.user,
     ...(server.password === undefined ? {} : { password: server.password }),
+    statementTimeoutMs: config.database.statementTimeoutSeconds * 1000,
   });
+}
+
+/** The other nodes over TCP with short deadlines: asked for their position, never waited on. */
+function peerEndpoints(config: Config): Endpoint[] {
+  return config.cluster.nodes
+    .filter((n) => n.name !== config.cluster.node)
+    .map((n) => ({
+      name: n.name,
+      host: n.host,
+      port: n.port,
+      user: config.database.user,
+      ...(config.database.password ? { password: config.database.password.reveal() } : {}),
+      connectTimeoutMs: 3000,
+      statementTimeoutMs: 3000,
+    }));
 }
 
 /** Keys of the packs a manifest references (what pack garbage collection must keep). */
@@ -80,6 +96,10 @@ export function databaseOptions(config: Config, sql: SqlClient, method: 'physica
     tools: config.database.tools,
     accounts: config.database.logical.accounts,
     resyncTimeoutMs: config.database.resyncTimeoutSeconds * 1000,
+    backupTimeoutMs: config.database.backupTimeoutSeconds * 1000,
+    maxRecvQueue: config.database.maxRecvQueue,
+    catchUpMs: config.database.catchUpSeconds * 1000,
+    peers: peerEndpoints(config),
   };
 }
 

@@ -1,9 +1,7 @@
-import { accessSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { delimiter, join } from 'node:path';
 import { type Duplex, Transform, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { spawnTransform } from '../lib/child-process.js';
+import { resolveCommand, spawnTransform } from '../lib/child-process.js';
 import { errorMessage, IntegrityError, PermanentError } from '../lib/errors.js';
 import { FrameTracker } from './frame-tracker.js';
 
@@ -55,7 +53,7 @@ export function nodeCodec(): Codec | undefined {
  * each stream fail with its exit status.
  */
 export function binaryCodec(command = 'zstd'): Codec | undefined {
-  if (!executableOnPath(command)) return undefined;
+  if (!resolveCommand(command, process.env)) return undefined;
   return {
     name: 'binary',
     compress: (options = {}) =>
@@ -66,23 +64,6 @@ export function binaryCodec(command = 'zstd'): Codec | undefined {
         mapError: (err) => new IntegrityError(`zstd: corrupt or truncated input (${err.message})`, { cause: err }),
       }),
   };
-}
-
-function executableOnPath(command: string): boolean {
-  const candidates = command.includes('/')
-    ? [command]
-    : (process.env.PATH ?? '')
-        .split(delimiter)
-        .filter((dir) => dir !== '')
-        .map((dir) => join(dir, command));
-  return candidates.some((path) => {
-    try {
-      accessSync(path, constants.X_OK);
-      return statSync(path).isFile();
-    } catch {
-      return false;
-    }
-  });
 }
 
 interface WasmBinding {

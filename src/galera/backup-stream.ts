@@ -21,6 +21,14 @@ export interface BackupStream {
   position(): GaleraPositionInfo;
 }
 
+export interface BackupOptions {
+  readonly binary?: string;
+  readonly signal?: AbortSignal;
+  /** the tool is killed and the stream fails past this */
+  readonly timeoutMs?: number;
+  readonly logger?: Logger;
+}
+
 function clientEnv(server: LocalServer): NodeJS.ProcessEnv {
   // The password goes through the environment, never the command line (visible in ps).
   return server.password === undefined ? { ...process.env } : { ...process.env, MYSQL_PWD: server.password };
@@ -31,10 +39,7 @@ function clientEnv(server: LocalServer): NodeJS.ProcessEnv {
  * (exit code, signal, `[ERROR]` lines) fails the stream. The Galera and binlog positions are read
  * from the archive as it streams.
  */
-export function physicalBackup(
-  server: LocalServer,
-  options: { binary?: string; tmpdir?: string; signal?: AbortSignal; logger?: Logger } = {},
-): BackupStream {
+export function physicalBackup(server: LocalServer, options: BackupOptions & { tmpdir?: string } = {}): BackupStream {
   const logger = options.logger ?? nullLogger;
   const args = [
     '--backup',
@@ -51,6 +56,7 @@ export function physicalBackup(
     failOn: /\[ERROR\]|\bFATAL\b/,
     onStderrLine: (line) => logger.debug('mariadb-backup', { line }),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   });
   const inspector = new XbstreamInspector((path) => /(^|\/)(xtrabackup|mariadb_backup)_(galera|binlog)_info$/.test(path));
   source.on('error', (err) => inspector.destroy(err));
@@ -87,7 +93,7 @@ export function physicalBackup(
 export function logicalDump(
   server: LocalServer,
   databases: readonly string[],
-  options: { binary?: string; epilogue?: string; signal?: AbortSignal; logger?: Logger } = {},
+  options: BackupOptions & { epilogue?: string } = {},
 ): BackupStream {
   const logger = options.logger ?? nullLogger;
   if (databases.length === 0) throw new PermanentError('mariadb-dump: no databases to dump');
@@ -112,6 +118,7 @@ export function logicalDump(
     failOn: /^mariadb-dump: (Got error|Couldn't|Error)/,
     onStderrLine: (line) => logger.debug('mariadb-dump', { line }),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   });
   const EDGE = 64 * 1024;
   let head = '';

@@ -1,11 +1,14 @@
 /** Galera and MariaDB access: the only module that talks to the database or its tools. */
 export { accountStatements, type DumpAccounts } from './accounts.js';
 export { type BackupStream, type LocalServer, logicalDump, physicalBackup } from './backup-stream.js';
-export { connect, type Endpoint, type Row, type SqlClient, sqlErrno } from './sql.js';
+export { connect, type Endpoint, type QueryOptions, type Row, type SqlClient, sqlErrno } from './sql.js';
 export type { GaleraPositionInfo } from './types.js';
 export {
   assertSnapshotReady,
   type DesyncOptions,
+  type PeerPosition,
+  peerPositions,
+  type ReadinessOptions,
   recoverDesync,
   resync,
   type WsrepStatus,

@@ -1,4 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { Duplex, Readable } from 'node:stream';
 import { AbortedError, PermanentError } from './errors.js';
 
@@ -16,6 +18,8 @@ export interface ChildOptions {
   readonly okExitCodes?: readonly number[];
   /** rewrites the failure error (e.g. to classify a decoder's complaint as an IntegrityError) */
   readonly mapError?: (err: Error) => Error;
+  /** the child is killed and the stage fails when it runs longer than this */
+  readonly timeoutMs?: number;
 }
 
 const STDERR_TAIL = 4096;
@@ -41,6 +45,14 @@ function supervise(child: ChildProcess, command: string, opts: ChildOptions): Pr
     partial = lines.pop() ?? '';
     for (const line of lines) onLine(line);
   });
+  let overdue = false;
+  const timer =
+    opts.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          overdue = true;
+          kill(child);
+        }, opts.timeoutMs);
   return new Promise((resolve, reject) => {
     child.once('error', (err: NodeJS.ErrnoException) => {
       const why = err.code === 'ENOENT' ? `command not found: ${command}` : err.message;
@@ -48,8 +60,13 @@ function supervise(child: ChildProcess, command: string, opts: ChildOptions): Pr
     });
     child.once('close', (code, signal) => {
       if (partial) onLine(partial);
+      clearTimeout(timer);
       const detail = tail.trim() ? `: ${tail.trim().split('\n').slice(-5).join(' | ')}` : '';
-      if (signal) reject(mapped(new PermanentError(`${name}: killed by ${signal}${detail}`)));
+      if (overdue)
+        reject(
+          mapped(new PermanentError(`${name}: did not finish within its deadline of ${(opts.timeoutMs ?? 0) / 1000} s (killed)`)),
+        );
+      else if (signal) reject(mapped(new PermanentError(`${name}: killed by ${signal}${detail}`)));
       else if (code !== 0 && !opts.okExitCodes?.includes(code ?? -1))
         reject(mapped(new PermanentError(`${name}: exited with code ${code}${detail}`)));
       else if (badLine !== undefined) reject(mapped(new PermanentError(`${name}: reported an error: ${badLine.trim()}`)));
@@ -58,8 +75,49 @@ function supervise(child: ChildProcess, command: string, opts: ChildOptions): Pr
   });
 }
 
+/**
+ * Children get SIGKILL when this process dies, even by SIGKILL (`setpriv --pdeathsig`, i.e.
+ * PR_SET_PDEATHSIG, where util-linux has it): a child that is not writing would never notice its
+ * closed pipes. A command that cannot be found is spawned unwrapped, so it fails as itself.
+ */
 function start(command: string, args: readonly string[], opts: ChildOptions, stdin: 'pipe' | 'ignore'): ChildProcess {
-  return spawn(command, args, { stdio: [stdin, 'pipe', 'pipe'], env: opts.env ?? process.env, cwd: opts.cwd });
+  const options = {
+    stdio: [stdin, 'pipe', 'pipe'] as ['pipe' | 'ignore', 'pipe', 'pipe'],
+    env: opts.env ?? process.env,
+    cwd: opts.cwd,
+  };
+  const setpriv = pdeathsigWrapper();
+  const resolved = setpriv ? resolveCommand(command, opts.env ?? process.env) : undefined;
+  if (!setpriv || !resolved) return spawn(command, args, options);
+  return spawn(setpriv, ['--pdeathsig', 'KILL', '--', resolved, ...args], options);
+}
+
+let wrapper: string | null | undefined;
+
+/** The path of a `setpriv` that knows `--pdeathsig`, or null; looked up once. */
+function pdeathsigWrapper(): string | null {
+  if (wrapper !== undefined) return wrapper;
+  const path = process.platform === 'linux' ? resolveCommand('setpriv', process.env) : undefined;
+  wrapper = path && /--pdeathsig/.test(spawnSync(path, ['--help'], { encoding: 'utf8' }).stdout ?? '') ? path : null;
+  return wrapper;
+}
+
+/** The executable a command name runs (looked up on PATH like execvp), or undefined. */
+export function resolveCommand(command: string, env: NodeJS.ProcessEnv): string | undefined {
+  const candidates = command.includes('/')
+    ? [command]
+    : (env.PATH ?? '')
+        .split(delimiter)
+        .filter((dir) => dir !== '')
+        .map((dir) => join(dir, command));
+  return candidates.find((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return statSync(path).isFile();
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Forwards child stdout into `target`, ending it only after a clean exit so truncation is never success. */

@@ -1,9 +1,10 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import test from 'ava';
 import { type SqlClient, wsrepStatus } from '../../src/galera/index.js';
 import type { Manifest } from '../../src/repo/manifest.js';
+import { withStuckApplier } from '../galera/stuck-applier.js';
 import { mariadb, nodeClient, scratchNode, stopServer, withClusterLock } from '../helpers/galera.js';
 import { lifeboat, startLifeboat, type TestRepo, testbedStore, testRepo } from '../helpers/lifeboat.js';
 import { need, s3Facts, uniqueName } from '../helpers/testbed.js';
@@ -203,8 +204,17 @@ test.serial('SIGKILL mid-upload: nothing listed, the next run cleans up and undo
       if (uploads === 0) await sleep(50);
     }
     t.true(uploads > 0, 'killed while a multipart upload was in flight');
+    const children = childrenOf(run.child.pid ?? -1);
+    t.deepEqual(children.map((c) => c.name).sort(), ['mariadb-backup', 'zstd'], 'the backup and the compressor run');
     run.child.kill('SIGKILL');
     await run.done;
+    const until = Date.now() + 3000;
+    while (children.some((c) => running(c.pid)) && Date.now() < until) await sleep(50);
+    t.deepEqual(
+      children.filter((c) => running(c.pid)).map((c) => c.name),
+      [],
+      'no mariadb-backup or zstd outlives the killed Lifeboat by 3 s',
+    );
     t.true(await desynced(3), 'the killed run left the node desynced');
     t.deepEqual(await listed(repo), [], 'a killed snapshot is not listed');
 
@@ -263,22 +273,88 @@ test.serial('a flipped byte in the stored object fails verify and restore, namin
   }),
 );
 
-test.serial('SIGTERM mid-snapshot: the run stops cleanly, resyncs the node, leaves nothing behind', (t) =>
-  withClusterLock(async () => {
-    const repo = testRepo('n1');
-    const run = startLifeboat(repo, ['snapshot', '--db-only']);
-    let uploads = 0;
-    for (let i = 0; i < 600 && uploads === 0; i++) {
-      uploads = await danglingUploads(repo.prefix);
-      if (uploads === 0) await sleep(50);
-    }
-    t.true(uploads > 0, 'stopped while a multipart upload was in flight');
-    run.child.kill('SIGTERM');
-    const done = await run.done;
-    t.is(done.code, 1, done.stderr.slice(-1000));
-    t.regex(done.stderr, /SIGTERM received/);
-    t.false(await desynced(1), 'desync undone before exiting');
-    t.is(await danglingUploads(repo.prefix), 0, 'the upload was aborted');
-    t.deepEqual(await listed(repo), []);
-  }),
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  test.serial(`${sig} mid-snapshot: the run stops within seconds with one line, resyncs the node, leaves nothing behind`, (t) =>
+    withClusterLock(async () => {
+      const repo = testRepo('n1');
+      const run = startLifeboat(repo, ['snapshot', '--db-only']);
+      t.teardown(async () => {
+        // a failed assertion must not leave a run behind holding node 1 desynced
+        if (run.child.exitCode !== null || run.child.signalCode !== null) return;
+        run.child.kill('SIGINT');
+        const timer = setTimeout(() => run.child.kill('SIGKILL'), 10_000);
+        await run.done;
+        clearTimeout(timer);
+      });
+      // mariadb-backup can take a while to start streaming on a busy machine
+      let uploads = 0;
+      for (const until = Date.now() + 120_000; uploads === 0 && Date.now() < until; ) {
+        uploads = await danglingUploads(repo.prefix);
+        if (uploads === 0) await sleep(50);
+      }
+      t.true(uploads > 0, 'stopped while a multipart upload was in flight');
+      const children = childrenOf(run.child.pid ?? -1);
+      const signalled = Date.now();
+      run.child.kill(sig);
+      const done = await run.done;
+      const seconds = (Date.now() - signalled) / 1000;
+      t.log(`exited ${seconds.toFixed(1)} s after ${sig}`);
+      t.true(seconds < 5, `exited ${seconds.toFixed(1)} s after ${sig}`);
+      t.is(done.code, 130, done.stderr.slice(-1000));
+      t.notRegex(done.stderr, /\n\s+at /, 'no stack trace');
+      t.is(done.stderr.trim().split('\n').at(-1), `lifeboat: snapshot: stopped (${sig} received); nothing was committed`);
+      t.deepEqual(
+        children.filter((c) => running(c.pid)).map((c) => c.name),
+        [],
+        'the children were killed',
+      );
+      t.false(await desynced(1), 'desync undone before exiting');
+      t.is(await danglingUploads(repo.prefix), 0, 'the upload was aborted');
+      t.deepEqual(await listed(repo), []);
+    }),
+  );
+}
+
+test.serial('a snapshot on a node whose applier is stuck is refused naming the reason, without a desync', (t) =>
+  withClusterLock(() =>
+    withStuckApplier(3, async () => {
+      const repo = testRepo('n3', {
+        extra: { database: { user: need('GALERA_USER'), password: { env: 'LIFEBOAT_TEST_DB_PASSWORD' }, catchUpSeconds: 1 } },
+      });
+      const started = Date.now();
+      const run = await lifeboat(repo, ['snapshot', '--db-only']);
+      t.true(Date.now() - started < 10_000, `${Date.now() - started} ms`);
+      t.is(run.code, 1, run.stderr);
+      t.regex(
+        run.stderr,
+        /lifeboat: node 'n3': behind the cluster: last committed \d+, node 'n[12]' at \d+, not caught up within 1 s/,
+      );
+      t.false(await desynced(3));
+      t.deepEqual(await listed(repo), []);
+    }),
+  ),
 );
+
+/** The processes whose parent is `pid`, with their command names (from /proc). */
+function childrenOf(pid: number): { pid: number; name: string }[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map((d) => ({ pid: Number(d), stat: procStat(Number(d)) }))
+    .map(({ pid: p, stat }) => ({ pid: p, m: /^\d+ \((.*)\) \S+ (\d+)/.exec(stat) }))
+    .filter(({ m }) => Number(m?.[2]) === pid)
+    .map(({ pid: p, m }) => ({ pid: p, name: m?.[1] ?? '' }));
+}
+
+/** Still running (a zombie, exited but not reaped, counts as gone). */
+function running(pid: number): boolean {
+  const stat = procStat(pid);
+  return stat !== '' && !/\) Z /.test(stat);
+}
+
+function procStat(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return '';
+  }
+}
