@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
-import { lifeboat, startLifeboat, type TestRepo, testRepo } from '../helpers/lifeboat.js';
+import { lifeboat, removeTestRepos, startLifeboat, type TestRepo, testRepo } from '../helpers/lifeboat.js';
 import { need } from '../helpers/testbed.js';
+
+test.after.always(removeTestRepos);
 
 // The daemon on a node whose MariaDB is down: it starts, answers, says what is down and since
 // when, fails database jobs clearly and reconnects when the server is back. The "down" server is

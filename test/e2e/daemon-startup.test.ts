@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
-import { type Run, startLifeboat, type TestRepo, testRepo } from '../helpers/lifeboat.js';
+import { type Run, removeTestRepos, startLifeboat, type TestRepo, testRepo } from '../helpers/lifeboat.js';
+
+test.after.always(removeTestRepos);
 
 // Start-up either succeeds completely or ends the process at once with one line; SIGTERM always
 // ends it within daemon.shutdownTimeoutSeconds. The local database is the real testbed node, so

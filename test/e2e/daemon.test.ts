@@ -4,8 +4,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { wsrepStatus } from '../../src/galera/index.js';
 import { nodeClient, withClusterLock } from '../helpers/galera.js';
-import { lifeboat, startLifeboat, type TestRepo, testRepo } from '../helpers/lifeboat.js';
+import { lifeboat, removeTestRepos, startLifeboat, type TestRepo, testRepo } from '../helpers/lifeboat.js';
 import { uniqueName } from '../helpers/testbed.js';
+
+test.after.always(removeTestRepos);
 
 // Three daemons, one per Galera node, sharing one repository: one snapshot per slot, takeover.
 // Serial: both tests desync nodes of the one testbed cluster.

@@ -6,8 +6,10 @@ import { type SqlClient, wsrepStatus } from '../../src/galera/index.js';
 import type { Manifest } from '../../src/repo/manifest.js';
 import { withStuckApplier } from '../galera/stuck-applier.js';
 import { mariadb, nodeClient, scratchNode, stopServer, withClusterLock } from '../helpers/galera.js';
-import { lifeboat, startLifeboat, type TestRepo, testbedStore, testRepo } from '../helpers/lifeboat.js';
+import { lifeboat, removeTestRepos, startLifeboat, type TestRepo, testbedStore, testRepo } from '../helpers/lifeboat.js';
 import { need, s3Facts, uniqueName } from '../helpers/testbed.js';
+
+test.after.always(removeTestRepos);
 
 // Database snapshots against the real 3-node Galera cluster and Ceph RGW. Serial: they share donors.
 

@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { withClusterLock } from '../helpers/galera.js';
-import { lifeboat, testRepo } from '../helpers/lifeboat.js';
+import { lifeboat, removeTestRepos, testRepo } from '../helpers/lifeboat.js';
 import { need, uniqueName } from '../helpers/testbed.js';
 import { generateMedia } from '../testbed/datagen/generate-media.js';
+
+test.after.always(removeTestRepos);
 
 // `lifeboat snapshot` with no flag: database and the four file areas (on the real GlusterFS
 // mount) under one id and one manifest; then a subpath restore through the CLI.

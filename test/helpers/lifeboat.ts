@@ -27,6 +27,7 @@ export function testRepo(
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-test-'));
   chmodSync(dir, 0o755);
   const prefix = overrides.prefix ?? uniqueName('t');
+  created.add(prefix);
   const s3 = s3Facts();
   const nodes = [1, 2, 3].map((n) => ({
     name: `n${n}`,
@@ -108,7 +109,16 @@ export function testbedStore(): S3Store {
 }
 
 /** Deletes everything a test wrote under its repository prefix (the testbed's OSD is small). */
-export async function removeRepo(repo: TestRepo): Promise<void> {
+/** prefixes handed out by `testRepo` in this process (ava runs each test file in its own) */
+const created = new Set<string>();
+
+/** Deletes every prefix `testRepo` made in this process: for `test.after.always` (a 6 GiB testbed store fills up otherwise). */
+export async function removeTestRepos(): Promise<void> {
+  for (const prefix of created) await removeRepo({ prefix });
+  created.clear();
+}
+
+export async function removeRepo(repo: Pick<TestRepo, 'prefix'>): Promise<void> {
   const store = testbedStore();
   try {
     const keys: string[] = [];
