@@ -22,6 +22,7 @@ import {
   databaseOptions,
   filesOptions,
   localServer,
+  nodeEndpoint,
   openRepository,
   packObjects,
   packReferences,
@@ -435,14 +436,7 @@ async function newestWithDatabase(repo: Repository): Promise<string | null> {
 /** One node's Galera state as seen from this daemon (TCP, short timeout). */
 async function nodeState(config: Config, n: Config['cluster']['nodes'][number]): Promise<Record<string, unknown>> {
   try {
-    const sql = await connect({
-      name: n.name,
-      host: n.host,
-      port: n.port,
-      user: config.database.user,
-      ...(config.database.password ? { password: config.database.password.reveal() } : {}),
-      connectTimeoutMs: 3000,
-    });
+    const sql = await connect(nodeEndpoint(config, n));
     try {
       const s = await wsrepStatus(sql);
       return {

@@ -54,22 +54,19 @@ export function connectLocal(config: Config): Promise<SqlClient> {
   });
 }
 
-/** The other nodes over TCP with short deadlines: asked for their position, never waited on. */
-function peerEndpoints(config: Config): Endpoint[] {
-  return config.cluster.nodes
-    .filter((n) => n.name !== config.cluster.node)
-    .map((n) => ({
-      name: n.name,
-      host: n.host,
-      port: n.port,
-      user: config.database.user,
-      ...(config.database.password ? { password: config.database.password.reveal() } : {}),
-      connectTimeoutMs: 3000,
-      statementTimeoutMs: 3000,
-    }));
+/** A cluster node over TCP with short deadlines: asked for its state, never waited on. */
+export function nodeEndpoint(config: Config, node: Config['cluster']['nodes'][number]): Endpoint {
+  return {
+    name: node.name,
+    host: node.host,
+    port: node.port,
+    user: config.database.user,
+    ...(config.database.password ? { password: config.database.password.reveal() } : {}),
+    connectTimeoutMs: 3000,
+    statementTimeoutMs: 3000,
+  };
 }
 
-/** Keys of the packs a manifest references (what pack garbage collection must keep). */
 export function packReferences(manifest: Manifest): { key: string }[] {
   return [...(filesPartOf(manifest)?.packs ?? [])];
 }
@@ -99,7 +96,7 @@ export function databaseOptions(config: Config, sql: SqlClient, method: 'physica
     backupTimeoutMs: config.database.backupTimeoutSeconds * 1000,
     maxRecvQueue: config.database.maxRecvQueue,
     catchUpMs: config.database.catchUpSeconds * 1000,
-    peers: peerEndpoints(config),
+    peers: config.cluster.nodes.filter((n) => n.name !== config.cluster.node).map((n) => nodeEndpoint(config, n)),
   };
 }
 

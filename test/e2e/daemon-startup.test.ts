@@ -76,7 +76,10 @@ test.serial('api.listen with a port out of range: exit non-zero at once, no stac
 });
 
 test.serial('api.listen with a host that does not resolve: exit non-zero at once with one line', async (t) => {
-  const run = await runBounded(daemonRepo({ api: { listen: 'no-such-host.invalid:8470' } }), QUICK_MS);
+  const run = await runBounded(
+    daemonRepo({ api: { listen: 'no-such-host.invalid:8470', token: { env: 'LIFEBOAT_TEST_API_TOKEN' } } }),
+    QUICK_MS,
+  );
   assertOneLineFailure(t, run, /api\.listen.*no-such-host\.invalid/);
 });
 

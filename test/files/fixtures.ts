@@ -14,6 +14,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { type SnapshotFilesOptions, type SnapshotFilesResult, snapshotFiles } from '../../jobs/files-snapshot.js';
 import { detectCodec } from '../../src/codec/zstd.js';
 import { MANIFEST_FORMAT, type Manifest } from '../../src/repo/manifest.js';
@@ -149,4 +150,40 @@ export function treeDiff(expected: Record<string, TreeEntry>, actual: Record<str
     if (drift > 999n) out.push(`${path}: mtime ${a.mtimeNs}, expected ${e.mtimeNs}`);
   }
   return out.sort();
+}
+
+/** Commits a snapshot whose database part is `content` as stored (any bytes: for restore and damage tests). */
+export async function commitDatabaseSnapshot(
+  repo: Repository,
+  method: 'physical' | 'logical',
+  content: Buffer,
+): Promise<Manifest> {
+  const id = newSnapshotId(new Date());
+  const key = `snapshots/${id}/${method === 'physical' ? 'db.xbstream.zst' : 'db.sql.zst'}`;
+  const record = await repo.writeObject(key, Readable.from([content]), { format: method === 'physical' ? 'xbstream' : 'sql' });
+  const now = new Date().toISOString();
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    id,
+    cluster: repo.cluster,
+    node: 'n1',
+    tool: { name: 'lifeboat', version: 'test' },
+    startedAt: now,
+    finishedAt: now,
+    parts: {
+      database: {
+        method,
+        startedAt: now,
+        finishedAt: now,
+        object: key,
+        galera: method === 'physical' ? { uuid: '6b0f2f1e-0000-11ee-8000-000000000001', seqno: 42 } : null,
+        gtid: null,
+        binlog: null,
+        serverVersion: 'test',
+      },
+    },
+    objects: [record],
+  };
+  await repo.commit(manifest);
+  return manifest;
 }

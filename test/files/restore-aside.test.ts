@@ -2,19 +2,16 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import test from 'ava';
 import { restoreDatabase } from '../../restore/database.js';
 import { restoreFiles } from '../../restore/files.js';
 import { openFileList } from '../../src/files/index.js';
 import { RetryableError, UsageError } from '../../src/lib/errors.js';
-import { MANIFEST_FORMAT, type Manifest } from '../../src/repo/manifest.js';
-import { newSnapshotId } from '../../src/repo/snapshot-id.js';
 import { FsStore } from '../../src/storage/fs-store.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { cli } from '../helpers/cli.js';
-import { cleanup, describeTree, put, repoOn, snapshotAndCommit, tempDir, treeDiff } from './fixtures.js';
+import { cleanup, commitDatabaseSnapshot, describeTree, put, repoOn, snapshotAndCommit, tempDir, treeDiff } from './fixtures.js';
 
 /** 120 files in 12 directories, each file in a frame of its own (so a restore takes many range reads). */
 function wideTree(root: string): void {
@@ -162,43 +159,11 @@ test('restored mtimes are the listed ones to the microsecond; the area directory
 });
 
 /** A committed snapshot with only a database part whose object holds `content`. */
-async function databaseSnapshot(store: ObjectStore, method: 'physical' | 'logical', content: Buffer): Promise<Manifest> {
-  const repo = repoOn(store);
-  const id = newSnapshotId(new Date());
-  const key = `snapshots/${id}/${method === 'physical' ? 'db.xbstream.zst' : 'db.sql.zst'}`;
-  const record = await repo.writeObject(key, Readable.from([content]), { format: method === 'physical' ? 'xbstream' : 'sql' });
-  const now = new Date().toISOString();
-  const manifest: Manifest = {
-    format: MANIFEST_FORMAT,
-    id,
-    cluster: repo.cluster,
-    node: 'n1',
-    tool: { name: 'lifeboat', version: 'test' },
-    startedAt: now,
-    finishedAt: now,
-    parts: {
-      database: {
-        method,
-        startedAt: now,
-        finishedAt: now,
-        object: key,
-        galera: method === 'physical' ? { uuid: '6b0f2f1e-0000-11ee-8000-000000000001', seqno: 42 } : null,
-        gtid: null,
-        binlog: null,
-        serverVersion: 'test',
-      },
-    },
-    objects: [record],
-  };
-  await repo.commit(manifest);
-  return manifest;
-}
-
 test('a database restore that fails (unpacking, or prepare) leaves the target as it was', async (t) => {
   const dir = tempDir('db-aside');
   t.teardown(() => cleanup(dir));
   const store = new MemoryStore();
-  const manifest = await databaseSnapshot(store, 'physical', randomBytes(200_000));
+  const manifest = await commitDatabaseSnapshot(repoOn(store), 'physical', randomBytes(200_000));
   const tool = (name: string, body: string): string => {
     const path = join(dir, name);
     writeFileSync(path, `#!/bin/sh\n${body}\n`, { mode: 0o755 });

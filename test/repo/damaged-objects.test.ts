@@ -2,19 +2,17 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import test from 'ava';
 import { restoreDatabase } from '../../restore/database.js';
 import { restoreFiles } from '../../restore/files.js';
 import { openFileList, type RegularFileEntry } from '../../src/files/index.js';
 import { IntegrityError } from '../../src/lib/errors.js';
-import { MANIFEST_FORMAT, type Manifest, type ObjectRecord } from '../../src/repo/manifest.js';
-import { newSnapshotId } from '../../src/repo/snapshot-id.js';
+import type { ObjectRecord } from '../../src/repo/manifest.js';
 import { withPrefix } from '../../src/storage/decorators.js';
 import { MemoryStore } from '../../src/storage/memory-store.js';
 import { getBuffer, type ObjectStore } from '../../src/storage/object-store.js';
 import { S3Store } from '../../src/storage/s3-store.js';
-import { cleanup, put, repoOn, snapshotAndCommit, tempDir } from '../files/fixtures.js';
+import { cleanup, commitDatabaseSnapshot, put, repoOn, snapshotAndCommit, tempDir } from '../files/fixtures.js';
 import { s3Facts, uniqueName } from '../helpers/testbed.js';
 
 /** An xbstream of two incompressible "tablespaces" (5 MB), as `mbstream -c` writes it. */
@@ -33,33 +31,8 @@ function xbstream(): Buffer {
 
 /** A committed physical snapshot holding `content` as its database object; returns its record. */
 async function physicalSnapshot(repo: ReturnType<typeof repoOn>, content: Buffer): Promise<{ id: string; record: ObjectRecord }> {
-  const id = newSnapshotId();
-  const record = await repo.writeObject(`snapshots/${id}/db.xbstream.zst`, Readable.from([content]), { format: 'xbstream' });
-  const now = new Date().toISOString();
-  const manifest: Manifest = {
-    format: MANIFEST_FORMAT,
-    id,
-    cluster: repo.cluster,
-    node: 'n1',
-    tool: { name: 'lifeboat', version: 'test' },
-    startedAt: now,
-    finishedAt: now,
-    parts: {
-      database: {
-        method: 'physical',
-        startedAt: now,
-        finishedAt: now,
-        object: record.key,
-        galera: null,
-        gtid: null,
-        binlog: null,
-        serverVersion: 'test',
-      },
-    },
-    objects: [record],
-  };
-  await repo.commit(manifest);
-  return { id, record };
+  const manifest = await commitDatabaseSnapshot(repo, 'physical', content);
+  return { id: manifest.id, record: manifest.objects[0] as ObjectRecord };
 }
 
 async function damage(store: ObjectStore, key: string, change: (bytes: Buffer) => Buffer): Promise<void> {
