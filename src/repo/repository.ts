@@ -93,7 +93,16 @@ export class Repository {
       // Whichever side fails first tears down the other, so neither waits forever.
       piping.catch((err: unknown) => body.destroy(err as Error));
       upload.catch(() => failed.abort());
-      const [, put] = await Promise.all([piping, upload]);
+      // Both sides settle before this returns (an aborted upload has removed its multipart
+      // upload by then); the first failure is the cause, the other side's is its echo.
+      const failures: unknown[] = [];
+      const settle = <T>(side: Promise<T>) =>
+        side.catch((err: unknown) => {
+          failures.push(err);
+          return undefined;
+        });
+      const [, put] = await Promise.all([settle(piping), settle(upload)]);
+      if (failures.length > 0 || !put) throw failures[0];
       const record: ObjectRecord = {
         key,
         format: options.format,
