@@ -90,7 +90,8 @@ export async function benchDb(options: BenchOptions): Promise<BenchResult> {
   const datadir = need('GALERA_NODE2_DATADIR');
   let ourNode: ScratchNode | undefined;
   let handNode: ScratchNode | undefined;
-  const lifeboat = (...args: string[]): Promise<Measured> => measure(process.execPath, [lifeboatBin, '--config', repo.config, ...args], { env, stdout: true });
+  const lifeboat = (...args: string[]): Promise<Measured> =>
+    measure(process.execPath, [lifeboatBin, '--config', repo.config, ...args], { env, stdout: true });
   const snapshotOurs = async (): Promise<Sample> => {
     const m = await lifeboat('--json', '--log-level', 'info', 'snapshot', '--db-only');
     return sample(m, snapshotExtra(m.stderr));
@@ -127,8 +128,16 @@ export async function benchDb(options: BenchOptions): Promise<BenchResult> {
   const pairs = await runRounds(
     {
       pairs: [
-        { name: 'snapshot', ours: { label: 'lifeboat', run: snapshotOurs }, baseline: { label: 'hand pipeline', run: snapshotHand } },
-        { name: 'restore', ours: { label: 'lifeboat', run: restoreOurs }, baseline: { label: 'hand pipeline', run: restoreHand } },
+        {
+          name: 'snapshot',
+          ours: { label: 'lifeboat', run: snapshotOurs },
+          baseline: { label: 'hand pipeline', run: snapshotHand },
+        },
+        {
+          name: 'restore',
+          ours: { label: 'lifeboat', run: restoreOurs },
+          baseline: { label: 'hand pipeline', run: restoreHand },
+        },
       ],
       beforeRound: async () => {
         ourNode = scratchNode();

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FilesSnapshotStats } from '../jobs/files-snapshot.js';
@@ -10,13 +10,13 @@ import { AREAS, type WorkerJob, type WorkerResult } from './files-worker.js';
 import { dropCaches, measure, measureShell, sample } from './measure.js';
 import { type BenchOptions, type BenchResult, runRounds, type Sample } from './rounds.js';
 
-// `npm run bench files`: file snapshots of a ~1.2 GB Magento tree (quick: 40 times smaller) on the
+// `npm run bench files`: file snapshots of a ~1.2 GB Magento tree (quick: ~130 times smaller: file creation through FUSE decides a restore's time) on the
 // Gluster FUSE mount into Ceph RGW, against `tar | zstd -T0 | aws s3 cp -` and back. Our side runs
 // in a worker process (files-worker.ts, bundled) so its start-up is what `lifeboat snapshot` pays.
 // The page cache is dropped before every measured side.
 
 const FULL_TREE = { smallFiles: 20_000, largeFiles: 200, staticFiles: 2_000, seed: 11 };
-const QUICK_TREE = { smallFiles: 500, largeFiles: 5, staticFiles: 50, seed: 11 };
+const QUICK_TREE = { smallFiles: 150, largeFiles: 2, staticFiles: 20, seed: 11 };
 /**
  * Which 1 % of the images change (and so how many bytes the second snapshot reads: a few of the
  * 200 large files or none) follows this seed: fixed, so that runs on a fresh tree compare.
@@ -27,7 +27,7 @@ const MB = 1e6;
 /** The benchmark tree, generated once under the mount and reused by later runs. */
 async function ensureTree(mount: string, quick: boolean): Promise<string> {
   const tree = quick ? QUICK_TREE : FULL_TREE;
-  const root = join(mount, quick ? 'bench-media-smoke' : 'bench-media');
+  const root = join(mount, quick ? 'bench-media-quick' : 'bench-media');
   const done = `${root}.${tree.smallFiles}-${tree.largeFiles}-${tree.staticFiles}-${tree.seed}.done`;
   if (existsSync(done)) return root;
   console.log(`bench files: generating the tree under ${root} (once; slow through FUSE)`);
@@ -79,7 +79,15 @@ export async function benchFiles(options: BenchOptions): Promise<BenchResult> {
     return r.sample;
   };
   const restore = async (round: number): Promise<Sample> =>
-    (await ours({ op: 'restore', prefix: ourPrefix(round), root, target: ourTarget(round), ...(firstIds[round] ? { snapshot: firstIds[round] } : {}) })).sample;
+    (
+      await ours({
+        op: 'restore',
+        prefix: ourPrefix(round),
+        root,
+        target: ourTarget(round),
+        ...(firstIds[round] ? { snapshot: firstIds[round] } : {}),
+      })
+    ).sample;
 
   try {
     const full = await runRounds(
@@ -88,14 +96,26 @@ export async function benchFiles(options: BenchOptions): Promise<BenchResult> {
           {
             name: 'first snapshot',
             ours: { label: 'lifeboat', run: firstSnapshot },
-            baseline: { label: 'tar | zstd | aws', run: async (r) => sample(await measureShell(`cd '${root}' && tar -cf - pub app var | zstd -q -T0 -3 | ${aws} - '${tarKey(r)}'`, awsEnv)) },
+            baseline: {
+              label: 'tar | zstd | aws',
+              run: async (r) =>
+                sample(
+                  await measureShell(`cd '${root}' && tar -cf - pub app var | zstd -q -T0 -3 | ${aws} - '${tarKey(r)}'`, awsEnv),
+                ),
+            },
           },
           {
             name: 'restore',
             ours: { label: 'lifeboat', run: restore },
             baseline: {
               label: 'aws | zstd -d | tar -x',
-              run: async (r) => sample(await measureShell(`mkdir -p '${tarTarget(r)}' && ${aws} '${tarKey(r)}' - | zstd -q -dc | tar -x -C '${tarTarget(r)}'`, awsEnv)),
+              run: async (r) =>
+                sample(
+                  await measureShell(
+                    `mkdir -p '${tarTarget(r)}' && ${aws} '${tarKey(r)}' - | zstd -q -dc | tar -x -C '${tarTarget(r)}'`,
+                    awsEnv,
+                  ),
+                ),
             },
           },
         ],
@@ -123,7 +143,12 @@ export async function benchFiles(options: BenchOptions): Promise<BenchResult> {
             ours: {
               label: 'lifeboat',
               run: async () => {
-                const r = await ours({ op: 'snapshot', prefix: ourPrefix(last), root, ...(previous ? { snapshot: previous } : {}) });
+                const r = await ours({
+                  op: 'snapshot',
+                  prefix: ourPrefix(last),
+                  root,
+                  ...(previous ? { snapshot: previous } : {}),
+                });
                 lastStats = { ...lastStats, ...(r.result.stats ? { second: r.result.stats } : {}) };
                 return r.sample;
               },

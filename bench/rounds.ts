@@ -48,6 +48,8 @@ export interface Plan {
   readonly afterRound?: (round: number) => Promise<void>;
   /** runs before every measured side (e.g. dropping the page cache) */
   readonly beforeSide?: () => Promise<void> | void;
+  /** progress, one line per measured side (default: stderr) */
+  readonly log?: (line: string) => void;
 }
 
 export interface Spread {
@@ -113,7 +115,9 @@ export function summarise(label: string, samples: readonly Sample[]): SideResult
     writtenBytes: of((s) => s.writtenBytes),
     diskReadBytes: of((s) => s.diskReadBytes),
     diskWrittenBytes: of((s) => s.diskWrittenBytes),
-    extra: Object.fromEntries(names.map((n) => [n, spread(samples.flatMap((s) => (s.extra?.[n] === undefined ? [] : [s.extra[n]])))])),
+    extra: Object.fromEntries(
+      names.map((n) => [n, spread(samples.flatMap((s) => (s.extra?.[n] === undefined ? [] : [s.extra[n]])))]),
+    ),
   };
 }
 
@@ -121,6 +125,7 @@ export function summarise(label: string, samples: readonly Sample[]): SideResult
 export async function runRounds(plan: Plan, rounds: number): Promise<PairResult[]> {
   const samples = plan.pairs.map(() => ({ ours: [] as Sample[], baseline: [] as Sample[] }));
   const firsts: ('ours' | 'baseline')[] = [];
+  const log = plan.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   for (let round = 0; round < rounds; round++) {
     await plan.beforeRound?.(round);
     try {
@@ -131,7 +136,7 @@ export async function runRounds(plan: Plan, rounds: number): Promise<PairResult[
           await plan.beforeSide?.();
           const sample = await side.run(round);
           samples[i]?.[which].push(sample);
-          process.stderr.write(`  round ${round + 1}/${rounds} ${pair.name}: ${side.label} ${sample.wallSeconds.toFixed(2)} s\n`);
+          log(`  round ${round + 1}/${rounds} ${pair.name}: ${side.label} ${sample.wallSeconds.toFixed(2)} s`);
         }
       }
       firsts.push(order(round)[0]);
@@ -202,14 +207,26 @@ export function formatSpread(s: Spread | undefined, scale = 1, digits = 2): stri
 /** Text table; the first row is the header. */
 export function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** One benchmark's pairs: ratios first, then every side's costs (median and min–max over rounds). */
 export function reportPairs(title: string, pairs: readonly PairResult[], noisy: boolean): string {
   const ratioRows = pairs
     .filter((p) => p.ratio)
-    .map((p) => [p.name, `${p.ours.label} vs ${p.baseline?.label}`, formatSpread(p.ratio), p.ratios.map((r) => r.toFixed(2)).join(' ')]);
+    .map((p) => [
+      p.name,
+      `${p.ours.label} vs ${p.baseline?.label}`,
+      formatSpread(p.ratio),
+      p.ratios.map((r) => r.toFixed(2)).join(' '),
+    ]);
   const sideRows = pairs.flatMap((p) =>
     [p.ours, ...(p.baseline ? [p.baseline] : [])].flatMap((s) => [
       [

@@ -18,9 +18,9 @@ async function dataFile(size: number): Promise<string> {
   return path;
 }
 
-/** 1 GiB (quick: 64 MiB) of random data to and from Ceph RGW: our S3 store against `aws s3 cp`. */
+/** 1 GiB (quick: 32 MiB) of random data to and from Ceph RGW: our S3 store against `aws s3 cp`. */
 export async function benchStorage(options: BenchOptions): Promise<BenchResult> {
-  const size = (options.quick ? 64 : 1024) * 2 ** 20;
+  const size = (options.quick ? 32 : 1024) * 2 ** 20;
   const facts = s3Facts();
   const file = await dataFile(size);
   const prefix = uniqueName('bench-storage');
@@ -34,7 +34,10 @@ export async function benchStorage(options: BenchOptions): Promise<BenchResult> 
   const aws = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : 'aws';
   const awsCp = (from: string, to: string) => async () =>
     sample(await measure(aws, ['--endpoint-url', facts.endpoint, 's3', 'cp', '--only-show-errors', from, to], { env: awsEnv }));
-  const ours = (...args: string[]) => async () => sample(await measure(process.execPath, [worker, ...args]));
+  const ours =
+    (...args: string[]) =>
+    async () =>
+      sample(await measure(process.execPath, [worker, ...args]));
   const s3url = (key: string): string => `s3://${facts.bucket}/${prefix}/${key}`;
   try {
     // The source file stays in the page cache (it is read once per side and round); downloads
@@ -42,8 +45,16 @@ export async function benchStorage(options: BenchOptions): Promise<BenchResult> 
     const pairs = await runRounds(
       {
         pairs: [
-          { name: 'upload', ours: { label: 'lifeboat', run: ours('put', file, `${prefix}/ours`) }, baseline: { label: 'aws s3 cp', run: awsCp(file, s3url('aws')) } },
-          { name: 'download', ours: { label: 'lifeboat', run: ours('get', `${prefix}/ours`, '-') }, baseline: { label: 'aws s3 cp', run: awsCp(s3url('aws'), '-') } },
+          {
+            name: 'upload',
+            ours: { label: 'lifeboat', run: ours('put', file, `${prefix}/ours`) },
+            baseline: { label: 'aws s3 cp', run: awsCp(file, s3url('aws')) },
+          },
+          {
+            name: 'download',
+            ours: { label: 'lifeboat', run: ours('get', `${prefix}/ours`, '-') },
+            baseline: { label: 'aws s3 cp', run: awsCp(s3url('aws'), '-') },
+          },
         ],
       },
       options.rounds,
