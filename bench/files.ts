@@ -10,13 +10,13 @@ import { AREAS, type WorkerJob, type WorkerResult } from './files-worker.js';
 import { dropCaches, measure, measureShell, sample } from './measure.js';
 import { type BenchOptions, type BenchResult, runRounds, type Sample } from './rounds.js';
 
-// `npm run bench files`: file snapshots of a ~1.2 GB Magento tree (quick: ~130 times smaller: file creation through FUSE decides a restore's time) on the
+// `npm run bench files`: file snapshots of a ~1.2 GB Magento tree (quick: ~200 times smaller: file creation through FUSE decides a restore's time) on the
 // Gluster FUSE mount into Ceph RGW, against `tar | zstd -T0 | aws s3 cp -` and back. Our side runs
 // in a worker process (files-worker.ts, bundled) so its start-up is what `lifeboat snapshot` pays.
 // The page cache is dropped before every measured side.
 
 const FULL_TREE = { smallFiles: 20_000, largeFiles: 200, staticFiles: 2_000, seed: 11 };
-const QUICK_TREE = { smallFiles: 150, largeFiles: 2, staticFiles: 20, seed: 11 };
+const QUICK_TREE = { smallFiles: 80, largeFiles: 1, staticFiles: 10, seed: 11 };
 /**
  * Which 1 % of the images change (and so how many bytes the second snapshot reads: a few of the
  * 200 large files or none) follows this seed: fixed, so that runs on a fresh tree compare.
@@ -27,8 +27,9 @@ const MB = 1e6;
 /** The benchmark tree, generated once under the mount and reused by later runs. */
 async function ensureTree(mount: string, quick: boolean): Promise<string> {
   const tree = quick ? QUICK_TREE : FULL_TREE;
-  const root = join(mount, quick ? 'bench-media-quick' : 'bench-media');
-  const done = `${root}.${tree.smallFiles}-${tree.largeFiles}-${tree.staticFiles}-${tree.seed}.done`;
+  const shape = `${tree.smallFiles}-${tree.largeFiles}-${tree.staticFiles}-${tree.seed}`;
+  const root = join(mount, quick ? `bench-media-quick-${shape}` : 'bench-media');
+  const done = `${root}.${shape}.done`;
   if (existsSync(done)) return root;
   console.log(`bench files: generating the tree under ${root} (once; slow through FUSE)`);
   const g = await generateMedia({ root, ...tree });
