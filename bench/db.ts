@@ -1,49 +1,80 @@
 import { rmSync } from 'node:fs';
-import { nodeClient, scratchNode } from '../test/helpers/galera.js';
+import { nodeClient, type ScratchNode, scratchNode } from '../test/helpers/galera.js';
 import { lifeboatBin, lifeboatEnv, testbedStore, testRepo } from '../test/helpers/lifeboat.js';
 import { need, s3Facts } from '../test/helpers/testbed.js';
 import { generateDatabase } from '../test/testbed/datagen/generate-db.js';
-import { type Measured, measure, printTable } from './measure.js';
+import { type Measured, measure, measureShell, sample } from './measure.js';
+import { type BenchOptions, type BenchResult, runRounds, type Sample } from './rounds.js';
 
-const DATABASE = 'bench_magento';
-const TARGET_MB = 1100;
+/** InnoDB bytes on the node (every schema: a physical backup copies them all). */
+async function innodbBytes(): Promise<number> {
+  const c = await nodeClient(1);
+  try {
+    const [row] = await c.query<{ bytes: string | null }>(
+      "SELECT SUM(data_length + index_length) AS bytes FROM information_schema.tables WHERE engine = 'InnoDB'",
+    );
+    return Number(row?.bytes ?? 0);
+  } finally {
+    await c.close();
+  }
+}
 
-/** InnoDB bytes of the benchmark database, generating it first when missing or too small. */
-async function ensureData(): Promise<number> {
-  const size = async (): Promise<number> => {
-    const c = await nodeClient(1);
-    try {
-      const [row] = await c.query<{ bytes: string | null }>(
-        'SELECT SUM(data_length + index_length) AS bytes FROM information_schema.tables WHERE table_schema = ?',
-        [DATABASE],
-      );
-      return Number(row?.bytes ?? 0);
-    } finally {
-      await c.close();
-    }
-  };
-  let bytes = await size();
-  if (bytes < 1024 ** 3) {
-    console.log(`bench db: generating ${TARGET_MB} MB of Magento-shaped data in ${DATABASE} (once; kept for later runs)`);
+/** Generates the benchmark database once (kept for later runs) and returns the node's InnoDB bytes. */
+async function ensureData(database: string, sizeMb: number): Promise<number> {
+  const c = await nodeClient(1);
+  let bytes: number;
+  try {
+    const [row] = await c.query<{ bytes: string | null }>(
+      'SELECT SUM(data_length + index_length) AS bytes FROM information_schema.tables WHERE table_schema = ?',
+      [database],
+    );
+    bytes = Number(row?.bytes ?? 0);
+  } finally {
+    await c.close();
+  }
+  if (bytes < sizeMb * 0.9 * 2 ** 20) {
+    console.log(`bench db: generating ${sizeMb} MB of Magento-shaped data in ${database} (once; kept for later runs)`);
     await generateDatabase({
       socket: need('GALERA_NODE1_SOCKET'),
       user: need('GALERA_USER'),
       password: need('GALERA_PASSWORD'),
-      database: DATABASE,
-      sizeMb: TARGET_MB,
+      database,
+      sizeMb,
     });
-    bytes = await size();
   }
-  return bytes;
+  return innodbBytes();
 }
 
 /**
- * Snapshot and restore of >= 1 GiB of InnoDB data: `lifeboat snapshot` / `restore db` against the
- * hand pipelines `mariadb-backup | zstd -T0 | aws s3 cp -` and `aws s3 cp - | zstd -d | mbstream
- * -x` + `--prepare`, in the same run, on the same data and node.
+ * What our snapshot does that the hand pipeline does not, from its JSON log lines: the readiness
+ * checks and the desync before the backup starts, and the wait for the node to be Synced after.
  */
-export async function benchDb(): Promise<void> {
-  const dataBytes = await ensureData();
+export function snapshotExtra(stderr: string): Record<string, number> {
+  const lines = stderr.split('\n').flatMap((l) => {
+    try {
+      const v = JSON.parse(l) as { message?: unknown; timestamp?: unknown; ms?: unknown };
+      return typeof v.message === 'string' ? [v] : [];
+    } catch {
+      return [];
+    }
+  });
+  const at = (message: string): number => Date.parse(String(lines.find((l) => l.message === message)?.timestamp));
+  const resynced = lines.find((l) => l.message === 'node resynced');
+  const extra: Record<string, number> = {};
+  const checks = (at('node desynced for snapshot') - at('snapshot started')) / 1000;
+  if (Number.isFinite(checks)) extra['checks + desync'] = checks;
+  if (typeof resynced?.ms === 'number') extra['resync wait'] = resynced.ms / 1000;
+  return extra;
+}
+
+/**
+ * Snapshot and restore of the node's InnoDB data (>= 1 GiB; quick: ~50 MB generated): `lifeboat
+ * snapshot` / `restore db` against the hand pipelines `mariadb-backup | zstd -T0 | aws s3 cp -` and
+ * `aws s3 cp - | zstd -d | mbstream -x` + `--prepare`, on the same data and node. Every round starts
+ * from an empty repository and empty restore targets.
+ */
+export async function benchDb(options: BenchOptions): Promise<BenchResult> {
+  const dataBytes = options.quick ? await ensureData('bench_magento_quick', 48) : await ensureData('bench_magento', 1100);
   const repo = testRepo('n2');
   const facts = s3Facts();
   const env = lifeboatEnv();
@@ -57,72 +88,71 @@ export async function benchDb(): Promise<void> {
   const aws = `aws --endpoint-url ${facts.endpoint} s3 cp --only-show-errors`;
   const socket = need('GALERA_NODE2_SOCKET');
   const datadir = need('GALERA_NODE2_DATADIR');
-  const ourNode = scratchNode();
-  const handNode = scratchNode();
-  const results: { ours: Measured; hand: Measured }[] = [];
-  try {
-    const snapshotOurs = await measure(process.execPath, [lifeboatBin, '--config', repo.config, 'snapshot', '--db-only'], {
-      env,
-      rss: 'self',
-    });
-    const snapshotHand = await measure(
-      'bash',
-      [
-        '-o',
-        'pipefail',
-        '-c',
+  let ourNode: ScratchNode | undefined;
+  let handNode: ScratchNode | undefined;
+  const lifeboat = (...args: string[]): Promise<Measured> =>
+    measure(process.execPath, [lifeboatBin, '--config', repo.config, ...args], { env, stdout: true });
+  const snapshotOurs = async (): Promise<Sample> => {
+    const m = await lifeboat('--json', '--log-level', 'info', 'snapshot', '--db-only');
+    return sample(m, snapshotExtra(m.stderr));
+  };
+  const snapshotHand = async (): Promise<Sample> =>
+    sample(
+      await measureShell(
         `mariadb-backup --backup --galera-info --stream=xbstream --socket=${socket} --user=${need('GALERA_USER')} --datadir=${datadir} 2>/dev/null | zstd -q -T0 | ${aws} - ${handKey}`,
-      ],
-      { env: { ...awsEnv, MYSQL_PWD: need('GALERA_PASSWORD') } },
+        { ...awsEnv, MYSQL_PWD: need('GALERA_PASSWORD') },
+      ),
     );
-    results.push({ ours: snapshotOurs, hand: snapshotHand });
-    const restoreOurs = await measure(
-      process.execPath,
-      [lifeboatBin, '--config', repo.config, 'restore', 'db', '--snapshot', 'latest', '--to', ourNode.datadir],
-      { env, rss: 'self' },
+  const restoreOurs = async (): Promise<Sample> =>
+    sample(await lifeboat('restore', 'db', '--snapshot', 'latest', '--to', (ourNode as ScratchNode).datadir));
+  const restoreHand = async (): Promise<Sample> => {
+    const target = (handNode as ScratchNode).datadir;
+    return sample(
+      await measureShell(
+        `mkdir -p ${target} && ${aws} ${handKey} - | zstd -q -d | mbstream -x -C ${target} && mariadb-backup --prepare --target-dir=${target} --use-memory=512M 2>/dev/null`,
+        awsEnv,
+      ),
     );
-    const restoreHand = await measure(
-      'bash',
-      [
-        '-o',
-        'pipefail',
-        '-c',
-        `mkdir -p ${handNode.datadir} && ${aws} ${handKey} - | zstd -q -d | mbstream -x -C ${handNode.datadir} && mariadb-backup --prepare --target-dir=${handNode.datadir} --use-memory=512M 2>/dev/null`,
-      ],
-      { env: awsEnv },
-    );
-    results.push({ ours: restoreOurs, hand: restoreHand });
-  } finally {
-    rmSync(ourNode.dir, { recursive: true, force: true });
-    rmSync(handNode.dir, { recursive: true, force: true });
+  };
+  const cleanup = async (): Promise<void> => {
+    for (const node of [ourNode, handNode]) if (node) rmSync(node.dir, { recursive: true, force: true });
     const store = testbedStore();
-    const keys: string[] = [];
-    for await (const o of store.list(`${repo.prefix}/`)) keys.push(o.key);
-    await store.delete(keys);
-    store.destroy();
-  }
-  const MB = 1e6;
-  const [snap, rest] = results as [{ ours: Measured; hand: Measured }, { ours: Measured; hand: Measured }];
-  printTable(
-    `db: ${(dataBytes / 1024 ** 3).toFixed(2)} GiB of InnoDB data on the 3-node testbed, Ceph RGW (targets: ratio >= 0.9, Lifeboat peak RSS < 200 MB)`,
-    [
-      ['operation', 'lifeboat s', 'hand pipeline s', 'ratio (hand/lifeboat)', 'lifeboat MB/s (data)', 'lifeboat peak RSS MB'],
-      [
-        'snapshot',
-        snap.ours.seconds,
-        snap.hand.seconds,
-        snap.hand.seconds / snap.ours.seconds,
-        dataBytes / MB / snap.ours.seconds,
-        snap.ours.peakRss / MB,
+    try {
+      const keys: string[] = [];
+      for await (const o of store.list(`${repo.prefix}/`)) keys.push(o.key);
+      await store.delete(keys);
+    } finally {
+      store.destroy();
+    }
+  };
+  const pairs = await runRounds(
+    {
+      pairs: [
+        {
+          name: 'snapshot',
+          ours: { label: 'lifeboat', run: snapshotOurs },
+          baseline: { label: 'hand pipeline', run: snapshotHand },
+        },
+        {
+          name: 'restore',
+          ours: { label: 'lifeboat', run: restoreOurs },
+          baseline: { label: 'hand pipeline', run: restoreHand },
+        },
       ],
-      [
-        'restore',
-        rest.ours.seconds,
-        rest.hand.seconds,
-        rest.hand.seconds / rest.ours.seconds,
-        dataBytes / MB / rest.ours.seconds,
-        rest.ours.peakRss / MB,
-      ],
-    ],
+      beforeRound: async () => {
+        ourNode = scratchNode();
+        handNode = scratchNode();
+      },
+      afterRound: cleanup,
+    },
+    options.rounds,
   );
+  return {
+    title: `db: ${(dataBytes / 2 ** 30).toFixed(2)} GiB of InnoDB data on node 2 of the 3-node testbed, Ceph RGW (targets: ratio >= 0.9, peak RSS < 200 MB)`,
+    pairs,
+    notes: [
+      'ratio: hand pipeline wall s / lifeboat wall s; "of which" lines: work inside our wall time the hand pipeline does not do (from the job\'s JSON log)',
+      'peak RSS: the largest single process of the side (for a snapshot that may be mariadb-backup, for a restore the --prepare)',
+    ],
+  };
 }

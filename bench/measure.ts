@@ -1,69 +1,93 @@
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-
-export interface Measured {
-  readonly seconds: number;
-  /** peak resident set size in bytes (see `measure`) */
-  readonly peakRss: number;
-}
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Sample } from './rounds.js';
 
 export interface MeasureOptions {
   readonly env?: NodeJS.ProcessEnv;
-  /**
-   * `self`: peak RSS of the command's own process (its kernel VmHWM, polled), used for Lifeboat so
-   * that the tools it runs (mariadb-backup, zstd) do not count; `tree` (default): the largest
-   * process of the command's tree, from GNU time, used for baselines.
-   */
-  readonly rss?: 'self' | 'tree';
+  /** keep the command's stdout (default: discarded) */
+  readonly stdout?: boolean;
 }
 
-/** Runs a command to completion and measures its wall time and peak RSS. */
+export interface Measured extends Sample {
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+// The command runs as `/usr/bin/time -f … bash -c '"$@"; cat /proc/$$/io'`: GNU time reports the
+// user + sys CPU and the largest peak RSS of every process of the tree it waited for (getrusage
+// RUSAGE_CHILDREN), and a process's /proc/<pid>/io includes the I/O of the children it has
+// reaped, so the bash wrapper's counters cover the whole tree once the command is done.
+const WRAP = '"$@"; rc=$?; cat /proc/$$/io > "$LIFEBOAT_BENCH_IO" || exit 99; exit $rc';
+const KEEP = 2 * 1024 * 1024;
+
+/** Runs a command to completion and measures it and all its descendants. */
 export function measure(command: string, args: readonly string[], options: MeasureOptions = {}): Promise<Measured> {
-  const self = options.rss === 'self';
-  return new Promise((resolve, reject) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-measure-'));
+  const timeFile = join(dir, 'time');
+  const ioFile = join(dir, 'io');
+  return new Promise<Measured>((resolve, reject) => {
     const started = performance.now();
-    const child = self
-      ? spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: options.env ?? process.env })
-      : spawn('/usr/bin/time', ['-v', command, ...args], {
-          stdio: ['ignore', 'ignore', 'pipe'],
-          env: options.env ?? process.env,
-        });
+    const child = spawn('/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, 'bash', '-c', WRAP, 'bash', command, ...args], {
+      stdio: ['ignore', options.stdout ? 'pipe' : 'ignore', 'pipe'],
+      env: { ...(options.env ?? process.env), LIFEBOAT_BENCH_IO: ioFile },
+    });
+    let stdout = '';
     let stderr = '';
-    let hwm = 0;
-    const poll = self
-      ? setInterval(() => {
-          try {
-            const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-            if (m?.[1]) hwm = Math.max(hwm, Number(m[1]) * 1024);
-          } catch {
-            // exited
-          }
-        }, 25)
-      : undefined;
-    child.stderr.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-6000);
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout = (stdout + d.toString()).slice(-KEEP);
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-KEEP);
     });
     child.on('error', reject);
     child.on('close', (code) => {
-      clearInterval(poll);
-      const seconds = (performance.now() - started) / 1000;
+      const wallSeconds = (performance.now() - started) / 1000;
       if (code !== 0) {
-        reject(new Error(`${command} ${args.join(' ')}: exit ${code}: ${stderr}`));
+        reject(new Error(`${command} ${args.join(' ')}: exit ${code}: ${stderr.slice(-4000)}`));
         return;
       }
-      const time = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-      resolve({ seconds, peakRss: self ? hwm : time?.[1] ? Number(time[1]) * 1024 : Number.NaN });
+      try {
+        const [user, sys, rssKb] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()?.split(' ').map(Number) ?? [];
+        const io = readFileSync(ioFile, 'utf8');
+        const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)`, 'm').exec(io)?.[1] ?? Number.NaN);
+        resolve({
+          wallSeconds,
+          cpuSeconds: (user ?? Number.NaN) + (sys ?? Number.NaN),
+          peakRss: (rssKb ?? Number.NaN) * 1024,
+          readBytes: field('rchar'),
+          writtenBytes: field('wchar'),
+          diskReadBytes: field('read_bytes'),
+          diskWrittenBytes: field('write_bytes'),
+          stdout,
+          stderr,
+        });
+      } catch (err) {
+        reject(err);
+      }
     });
-  });
+  }).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
-export function mbps(bytes: number, seconds: number): number {
-  return bytes / 1e6 / seconds;
+/** The figures of a measured run, without its output (what the rounds keep). */
+export function sample(m: Measured, extra?: Readonly<Record<string, number>>): Sample {
+  const { stdout: _o, stderr: _e, ...figures } = m;
+  return extra ? { ...figures, extra } : figures;
 }
 
-export function printTable(title: string, rows: readonly (readonly (string | number)[])[]): void {
-  const text = rows.map((r) => r.map((c) => (typeof c === 'number' ? c.toFixed(2) : c)));
-  const widths = text[0]?.map((_, i) => Math.max(...text.map((r) => (r[i] ?? '').length))) ?? [];
-  console.log(`\n${title}`);
-  for (const r of text) console.log(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  '));
+/** `bash -o pipefail -c script`, measured */
+export function measureShell(script: string, env?: NodeJS.ProcessEnv): Promise<Measured> {
+  return measure('bash', ['-o', 'pipefail', '-c', `set -eu; ${script}`], env ? { env } : {});
+}
+
+/** Drops the kernel's page cache (when allowed) so every measured read goes to the storage. */
+export function dropCaches(): void {
+  // written back first, so the previous side's dirty pages are not flushed during the next one
+  execFileSync('sync');
+  try {
+    writeFileSync('/proc/sys/vm/drop_caches', '3\n');
+  } catch {
+    // not root: measurements then include whatever is cached
+  }
 }

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# `npm run bench [storage|db|files]`: builds, brings up the testbed components the benchmark needs,
-# and prints our figures next to a baseline measured in the same run. The testbed stays up
-# (stop it with `bash test/testbed/testbed.sh down`).
+# `npm run bench [-- [--quick] [--rounds N] [--out FILE] [storage|db|files …]]`: builds, brings up
+# the testbed, runs the benchmarks (all by default) and writes their figures to one JSON file. The
+# testbed stays up (stop it with `bash test/testbed/testbed.sh down`).
+# `npm run bench -- --compare A.json B.json` compares two runs (no testbed needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash test/setup.sh
-# GNU time measures the baselines' peak RSS.
+for arg in "$@"; do
+  if [ "$arg" = --compare ]; then exec node dist/bench/main.js "$@"; fi
+done
+# GNU time measures CPU seconds and peak RSS of every side's process tree.
 dpkg -s time >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null; }
 bash test/testbed/testbed.sh up
 node dist/bench/main.js "$@"
