@@ -34,6 +34,8 @@ export interface VerifySnapshotsOptions {
    * earlier snapshots); they are checked like the snapshot's own. Default: none.
    */
   readonly referencedObjects?: (manifest: Manifest) => Promise<Iterable<ObjectRecord>>;
+  /** check this one snapshot only, completely (`lifeboat verify <id>`); default: all of them */
+  readonly only?: string;
   readonly logger?: Logger;
   readonly progress?: Progress;
   readonly signal?: AbortSignal;
@@ -94,7 +96,7 @@ export async function verifySnapshots(options: VerifySnapshotsOptions): Promise<
   /** outcome per object read in this run, keyed by key and stored checksum: shared packs are read once */
   const seen = new Map<string, Outcome>();
 
-  const ids = (await repo.snapshotIds()).reverse();
+  const ids = options.only === undefined ? (await repo.snapshotIds()).reverse() : [options.only];
   logger.info('verification started', { snapshots: ids.length, readDataSubset: subset, seed });
   const checks: SnapshotCheck[] = [];
   let fullDone = false;

@@ -219,3 +219,20 @@ test('a share outside 0..1 is a usage error', async (t) => {
     message: 'read-data-subset: expected a share between 0 and 1, got 1.5',
   });
 });
+
+test('only: one snapshot, read completely; a transient read error is inconclusive and not recorded (lifeboat verify <id>)', async (t) => {
+  const { store, repo, ids } = await fixture();
+  const ok = await verifySnapshots({ repo, now: () => NOW, only: ids.O1, readDataSubset: 0 });
+  t.deepEqual(
+    ok.snapshots.map((s) => [s.id, s.status, s.sampled]),
+    [[ids.O1, 'ok', false]],
+  );
+  t.true(ok.ok);
+  const key = `shop/snapshots/${ids.O2}/part-0.zst`;
+  store.failGet.set(key, () => new RetryableError(`object '${key}': connection reset`));
+  const transient = await verifySnapshots({ repo, now: () => NOW, only: ids.O2 });
+  t.is(transient.snapshots[0]?.status, 'inconclusive');
+  t.is(transient.snapshots[0]?.record, null);
+  t.false(transient.ok);
+  t.is(await latestVerification(repo, ids.O2), null, 'a transient error is no evidence of damage');
+});

@@ -1,8 +1,9 @@
 import { takeSnapshot } from '../../../jobs/snapshot.js';
+import { verifySnapshots } from '../../../jobs/verify.js';
 import { filesPartOf } from '../../files/index.js';
 import { UsageError } from '../../lib/errors.js';
 import { snapshotTime } from '../../repo/snapshot-id.js';
-import { recordVerification, verificationStates } from '../../repo/verification.js';
+import { verificationStates } from '../../repo/verification.js';
 import type { CommandContext } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
 import { connectLocal, databaseOptions, filesOptions, openRepository, packObjects } from '../runtime.js';
@@ -119,30 +120,31 @@ export async function runShow(ctx: CommandContext, id: string): Promise<number> 
 export async function runVerify(ctx: CommandContext, id: string): Promise<number> {
   const repo = await openRepository(ctx.config(), ctx.logger);
   const m = await repo.resolve(id);
-  const progress = ctx.progress();
-  progress.phase(
-    'verify',
-    m.objects.reduce((s, o) => s + o.stored.size, 0),
-    'bytes',
-  );
-  const results = await repo.verify(m, { signal: ctx.signal, progress, also: packObjects(m) });
-  progress.done();
-  const ok = results.every((r) => r.ok);
-  // A full check: recorded next to the snapshot, so `snapshots` and retention see it.
-  await recordVerification(repo, {
-    id: m.id,
-    verifiedAt: new Date().toISOString(),
-    ok,
-    objects: results.map((r) => ({ key: r.key, ok: r.ok, ...(r.error ? { error: r.error } : {}) })),
-    sampled: false,
+  // The verify job's own check: the same reading, classification (a transient read error is
+  // inconclusive, not damage) and record as `verify-all` and the daemon.
+  const result = await verifySnapshots({
+    repo,
+    only: m.id,
+    referencedObjects: async (manifest) => packObjects(manifest),
+    logger: ctx.logger,
+    progress: ctx.progress(),
+    signal: ctx.signal,
   });
-  ctx.print({ id: m.id, ok, objects: results }, (v) =>
+  const check = result.snapshots[0];
+  const objects = check?.objects ?? [];
+  const verdict =
+    check?.status === 'ok'
+      ? 'verified'
+      : check?.status === 'damaged'
+        ? 'DAMAGED'
+        : 'INCONCLUSIVE (not everything could be read; nothing recorded)';
+  ctx.print({ id: m.id, ok: result.ok, status: check?.status, objects }, (v) =>
     [
       ...v.objects.map((r) => `${r.ok ? 'ok  ' : 'FAIL'} ${r.key}${r.error ? `: ${r.error}` : ''}`),
-      `snapshot ${v.id}: ${v.ok ? 'verified' : 'DAMAGED'}`,
+      `snapshot ${v.id}: ${verdict}`,
     ].join('\n'),
   );
-  return ok ? EXIT.ok : EXIT.failed;
+  return result.ok ? EXIT.ok : EXIT.failed;
 }
 
 function table(rows: readonly (readonly string[])[]): string {
