@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
+import { table } from '../src/lib/text-table.js';
 
 // Rounds, statistics and reporting shared by every benchmark: each pair (ours against a
 // baseline) runs interleaved over several rounds, the order flipping each round, and is reported
@@ -202,19 +203,6 @@ export function formatSpread(s: Spread | undefined, scale = 1, digits = 2): stri
   if (!s || Number.isNaN(s.median)) return '-';
   const f = (v: number): string => (v / scale).toFixed(digits);
   return s.min === s.max ? f(s.median) : `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
-}
-
-/** Text table; the first row is the header. */
-export function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 /** One benchmark's pairs: ratios first, then every side's costs (median and min–max over rounds). */

@@ -2,6 +2,7 @@ import { takeSnapshot } from '../../../jobs/snapshot.js';
 import { verifySnapshots } from '../../../jobs/verify.js';
 import { filesPartOf } from '../../files/index.js';
 import { UsageError } from '../../lib/errors.js';
+import { table } from '../../lib/text-table.js';
 import { snapshotTime } from '../../repo/snapshot-id.js';
 import { verificationStates } from '../../repo/verification.js';
 import type { CommandContext } from '../command-context.js';
@@ -145,18 +146,6 @@ export async function runVerify(ctx: CommandContext, id: string): Promise<number
     ].join('\n'),
   );
   return result.ok ? EXIT.ok : EXIT.failed;
-}
-
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 function age(seconds: number): string {
