@@ -295,7 +295,11 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       node,
       jobs: Object.fromEntries(JOB_KINDS.map((kind) => [kind, runner.list().find((r) => r.kind === kind) ?? null])),
       database: database.status(),
-      rpo: await rpoState().then(({ age: _age, ...state }) => state),
+      // the object store being down is part of the answer, not a failed request
+      rpo: await rpoState().then(
+        ({ age: _age, ...state }) => state,
+        (err: unknown) => ({ error: `object store: ${errorMessage(err)}` }),
+      ),
       // only asked while the database is up: a status request never waits for a reconnect
       lease:
         database.status().state === 'up'
@@ -428,7 +432,12 @@ async function listenOn(server: Server, { host, port }: Listen, listen: string):
 /** The newest committed snapshot with a database part: files-only snapshots do not reset the RPO. */
 async function newestWithDatabase(repo: Repository): Promise<string | null> {
   for (const id of (await repo.snapshotIds()).reverse()) {
-    if ((await repo.manifest(id)).parts.database) return id;
+    try {
+      if ((await repo.manifest(id)).parts.database) return id;
+    } catch (err) {
+      // a damaged manifest is no restore point (verify reports it); any other failure is the store's
+      if (!(err instanceof IntegrityError)) throw err;
+    }
   }
   return null;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { lifeboat, removeTestRepos, startLifeboat, type TestRepo, testRepo } from '../helpers/lifeboat.js';
-import { need } from '../helpers/testbed.js';
+import { need, s3Facts } from '../helpers/testbed.js';
 
 test.after.always(removeTestRepos);
 
@@ -62,6 +62,31 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 1
     await sleep(200);
   }
 }
+
+test('object store and database down: status still answers, saying the object store could not be read', async (t) => {
+  const { dir, socket } = missingSocket();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // nothing listens on port 9 of the loopback: every request is refused at once
+  const s3 = s3Facts();
+  const storage = {
+    url: `s3://${s3.bucket}/unreachable`,
+    endpoint: 'http://127.0.0.1:9',
+    region: s3.region,
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: { env: 'LIFEBOAT_TEST_S3_SECRET' },
+  };
+  const daemon = startLifeboat(outageRepo(socket, { storage }), ['daemon']);
+  try {
+    const base = await apiBase(daemon.stderr);
+    const res = await fetch(`${base}/v1/status`, { headers: AUTH, signal: AbortSignal.timeout(60_000) });
+    t.is(res.status, 200, await res.clone().text());
+    const body = (await res.json()) as { rpo: { error?: string }; database: DatabaseStatus };
+    t.regex(body.rpo.error ?? '', /^object store: /);
+  } finally {
+    daemon.child.kill('SIGTERM');
+    await daemon.done;
+  }
+});
 
 test('database down at start: the daemon serves health, status and metrics, and a snapshot fails clearly', async (t) => {
   const { dir, socket } = missingSocket();
