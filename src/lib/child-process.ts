@@ -98,7 +98,8 @@ let wrapper: string | null | undefined;
 function pdeathsigWrapper(): string | null {
   if (wrapper !== undefined) return wrapper;
   const path = process.platform === 'linux' ? resolveCommand('setpriv', process.env) : undefined;
-  wrapper = path && /--pdeathsig/.test(spawnSync(path, ['--help'], { encoding: 'utf8', timeout: 5000 }).stdout ?? '') ? path : null;
+  wrapper =
+    path && /--pdeathsig/.test(spawnSync(path, ['--help'], { encoding: 'utf8', timeout: 5000 }).stdout ?? '') ? path : null;
   return wrapper;
 }
 
