@@ -109,6 +109,6 @@ test('ceph-rgw: a truncated pack makes a files restore say the pack is shorter t
       instanceOf: IntegrityError,
     });
     t.regex(err?.message ?? '', new RegExp(`object '${pack.key}': shorter than its manifest size \\(${kept} < \\d+ bytes`));
-    t.notRegex(err?.message ?? '', /InvalidRange|416|zstd/);
+    t.notRegex(err?.message ?? '', /InvalidRange|\b416\b|\bzstd\b/);
   }
 });
