@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Lease, SlotBook, SqlClient } from '../src/galera/index.js';
-import { wsrepStatus } from '../src/galera/index.js';
+import { isSyncedPrimary, wsrepStatus } from '../src/galera/index.js';
 import { AbortedError, errorMessage } from '../src/lib/errors.js';
 import { type Logger, nullLogger } from '../src/lib/logger.js';
 import type { Repository } from '../src/repo/repository.js';
@@ -55,8 +55,7 @@ export async function runClusterSlot(options: SlotOptions): Promise<SlotOutcome>
     if (booked?.state === 'failed' && booked.attempts >= maxAttempts) {
       return { outcome: 'abandoned', reason: `failed ${booked.attempts} times, last: ${booked.result ?? 'unknown'}` };
     }
-    const status = await wsrepStatus(options.sql);
-    const healthy = status.clusterStatus === 'Primary' && status.localState === 'Synced' && !status.desync;
+    const healthy = isSyncedPrimary(await wsrepStatus(options.sql));
     const token = healthy ? await options.lease.tryAcquire(options.slot) : null;
     if (token !== null) {
       const outcome = await work(options, token, logger);

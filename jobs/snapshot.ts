@@ -13,7 +13,7 @@ import {
   physicalBackup,
   recoverDesync,
   type SqlClient,
-  SYSTEM_DATABASES,
+  serverInfo,
   withDesync,
 } from '../src/galera/index.js';
 import { AbortedError, errorMessage, PermanentError, UsageError } from '../src/lib/errors.js';
@@ -191,10 +191,10 @@ async function snapshotDatabasePart(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const started = (options.now ?? (() => new Date()))();
-  const [{ version }] = (await db.sql.query<{ version: string }>('SELECT VERSION() AS version')) as [{ version: string }];
-  const sizeHint = await databaseSize(db.sql);
+  const server = await serverInfo(db.sql);
+  const sizeHint = server.sizeBytes;
   const { record, backup } = await withDesync(db.sql, desync, async () => {
-    const backup = await openBackup(options.node, db, options);
+    const backup = await openBackup(options.node, db, server.databases, options);
     progress.phase('database', sizeHint, 'bytes');
     const key = `snapshots/${id}/${db.method === 'physical' ? 'db.xbstream.zst' : 'db.sql.zst'}`;
     const record = await options.repo.writeObject(key, backup.stream, {
@@ -216,12 +216,17 @@ async function snapshotDatabasePart(
     galera: position.galera,
     gtid: position.gtid,
     binlog: position.binlog,
-    serverVersion: version,
+    serverVersion: server.version,
   };
   return { part, record };
 }
 
-async function openBackup(node: string, db: DatabaseSnapshotOptions, options: SnapshotOptions): Promise<BackupStream> {
+async function openBackup(
+  node: string,
+  db: DatabaseSnapshotOptions,
+  databases: readonly string[],
+  options: SnapshotOptions,
+): Promise<BackupStream> {
   const common = {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
@@ -230,8 +235,6 @@ async function openBackup(node: string, db: DatabaseSnapshotOptions, options: Sn
   if (db.method === 'physical') {
     return physicalBackup(db.server, { ...common, ...(db.tools?.backup ? { binary: db.tools.backup } : {}) });
   }
-  const rows = await db.sql.query<{ Database: string }>('SHOW DATABASES');
-  const databases = rows.map((r) => r.Database).filter((d) => !SYSTEM_DATABASES.has(d));
   if (databases.length === 0) throw new PermanentError(`node '${node}': no databases to export`);
   const logger = options.logger ?? nullLogger;
   const accounts = await accountStatements(db.sql, databases, db.accounts ?? 'definers', logger);
@@ -241,15 +244,6 @@ async function openBackup(node: string, db: DatabaseSnapshotOptions, options: Sn
     epilogue: accounts.sql,
     ...(db.tools?.dump ? { binary: db.tools.dump } : {}),
   });
-}
-
-/** InnoDB data + index bytes: a size hint for the upload. */
-async function databaseSize(sql: SqlClient): Promise<number> {
-  const rows = await sql.query<{ bytes: string | null }>(
-    'SELECT SUM(data_length + index_length) AS bytes FROM information_schema.tables WHERE table_schema NOT IN (?, ?)',
-    ['information_schema', 'performance_schema'],
-  );
-  return Number(rows[0]?.bytes ?? 0);
 }
 
 /** The newest committed snapshot with a files part: the stat cache and dedup base. */

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PermanentError } from '../lib/errors.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
 import { connect } from './sql.js';
-import { type WsrepStatus, wsrepStatus } from './wsrep.js';
+import { isSyncedPrimary, type WsrepStatus, wsrepStatus } from './wsrep.js';
 
 export interface BootstrapOptions {
   /** my.cnf of the new node; its [mysqld] section must name `socket` */
@@ -75,7 +75,7 @@ export async function bootstrapNewCluster(options: BootstrapOptions): Promise<Bo
       try {
         const status = await wsrepStatus(sql);
         last = `${status.clusterStatus}/${status.localState}`;
-        if (status.clusterStatus === 'Primary' && status.localState === 'Synced') {
+        if (isSyncedPrimary(status)) {
           logger.info('new cluster bootstrapped', { pid: child.pid, socket });
           return { pid: child.pid ?? -1, socket, status };
         }

@@ -1,11 +1,15 @@
 /** Galera and MariaDB access: the only module that talks to the database or its tools. */
 export { accountStatements, type DumpAccounts } from './accounts.js';
 export { type BackupStream, type LocalServer, logicalDump, physicalBackup } from './backup-stream.js';
+export { type BootstrapResult, bootstrapNewCluster, socketOf } from './bootstrap.js';
+export { Lease, SlotBook, type SlotState } from './lease.js';
+export { type ServerInfo, serverInfo } from './server-info.js';
 export { connect, type Endpoint, type QueryOptions, type Row, type SqlClient, sqlErrno } from './sql.js';
 export type { GaleraPositionInfo } from './types.js';
 export {
   assertSnapshotReady,
   type DesyncOptions,
+  isSyncedPrimary,
   type PeerPosition,
   peerPositions,
   type ReadinessOptions,
@@ -15,8 +19,3 @@ export {
   withDesync,
   wsrepStatus,
 } from './wsrep.js';
-
-/** Databases a logical dump skips: the server's own and Lifeboat's. */
-export const SYSTEM_DATABASES = new Set(['information_schema', 'performance_schema', 'mysql', 'sys', 'lifeboat']);
-export { type BootstrapResult, bootstrapNewCluster, socketOf } from './bootstrap.js';
-export { Lease, SlotBook, type SlotState } from './lease.js';

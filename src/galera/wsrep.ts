@@ -35,6 +35,11 @@ export async function wsrepStatus(client: SqlClient, options: QueryOptions = {})
   };
 }
 
+/** A node that can serve: Synced in a Primary component and not desynced by anyone. */
+export function isSyncedPrimary(status: WsrepStatus): boolean {
+  return status.clusterStatus === 'Primary' && status.localState === 'Synced' && !status.desync;
+}
+
 export interface PeerPosition {
   readonly node: string;
   readonly stateUuid: string;
