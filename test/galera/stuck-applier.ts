@@ -17,7 +17,8 @@ export async function withStuckApplier<T>(n: 2 | 3, fn: (stuck: SqlClient) => Pr
   try {
     await writer.execute(`CREATE DATABASE ${db}`);
     await writer.execute(`CREATE TABLE ${db}.t (id INT PRIMARY KEY AUTO_INCREMENT, v INT) ENGINE=InnoDB`);
-    await waitFor(async () => (await locker.query(`SHOW TABLES IN ${db}`)).length === 1);
+    // the database reaches node n a moment later: until then SHOW TABLES fails with errno 1049
+    await waitFor(async () => (await locker.query(`SHOW TABLES IN ${db}`).catch(() => [])).length === 1);
     await locker.execute(`LOCK TABLES ${db}.t WRITE`);
     try {
       for (let i = 0; i < 5; i++) await writer.execute(`INSERT INTO ${db}.t (v) VALUES (?)`, [i]);
