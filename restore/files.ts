@@ -15,7 +15,7 @@ import {
   type SymlinkEntry,
   utimesSeconds,
 } from '../src/files/index.js';
-import { IntegrityError, NotFoundError, throwIfAborted, UsageError } from '../src/lib/errors.js';
+import { allSettledOrThrow, IntegrityError, NotFoundError, throwIfAborted, UsageError } from '../src/lib/errors.js';
 import { type Limiter, limiter } from '../src/lib/limit.js';
 import { type Logger, nullLogger } from '../src/lib/logger.js';
 import { nullProgress, type Progress } from '../src/lib/progress.js';
@@ -158,14 +158,18 @@ interface TreeContext {
 
 /** Writes the entries below `root`: directories, files, symlinks, then the directories' metadata. */
 async function restoreTree(root: string, ctx: TreeContext): Promise<void> {
-  const { repo, codec, owners, io, dirs, files, links, bytes, progress, logger, started, signal } = ctx;
+  const { repo, codec, owners, io, dirs, files, links, bytes, progress, logger, started } = ctx;
+  // the first failure stops the other tasks, and the tree settles before the caller discards it
+  const failed = new AbortController();
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, failed.signal]) : failed.signal;
+  const all = <T>(tasks: Promise<T>[]): Promise<T[]> => allSettledOrThrow(tasks, (err) => failed.abort(err));
   const abs = (path: string): string => join(root, ...path.split('/'));
 
   // directories first, parents before children
   const made = new Set<string>();
   const byDepth = groupBy(dirs, (d) => d.path.split('/').length);
   for (const depth of [...byDepth.keys()].sort((a, b) => a - b)) {
-    await Promise.all(
+    await all(
       (byDepth.get(depth) ?? []).map((d) =>
         io(async () => {
           await mkdir(abs(d.path), { recursive: true });
@@ -185,7 +189,7 @@ async function restoreTree(root: string, ctx: TreeContext): Promise<void> {
   // files: empty ones directly, the others frame by frame
   progress.phase('restore', bytes, 'bytes');
   const empty = files.filter((f) => f.pack === undefined);
-  await Promise.all(
+  await all(
     empty.map((f) =>
       io(async () => {
         await parentOf(f.path);
@@ -201,7 +205,7 @@ async function restoreTree(root: string, ctx: TreeContext): Promise<void> {
   const fetch = limiter(ctx.concurrency);
   // file writes of all frames share one limit: FUSE writes are latency bound
   const writes = limiter(2 * ctx.concurrency);
-  await Promise.all(
+  await all(
     [...frames.values()].map((group) =>
       fetch(async () => {
         throwIfAborted(signal, 'files restore');
@@ -212,7 +216,7 @@ async function restoreTree(root: string, ctx: TreeContext): Promise<void> {
           parentOf,
           owners,
           progress,
-          ...(signal ? { signal } : {}),
+          signal,
         });
       }),
     ),
@@ -229,7 +233,7 @@ async function restoreTree(root: string, ctx: TreeContext): Promise<void> {
     await lutimes(abs(l.path), t, t);
   }
   const deepestFirst = [...dirs].sort((a, b) => b.path.split('/').length - a.path.split('/').length);
-  await Promise.all(deepestFirst.map((d) => io(() => applyFileMeta(abs(d.path), d, owners))));
+  await all(deepestFirst.map((d) => io(() => applyFileMeta(abs(d.path), d, owners))));
 }
 
 interface FrameContext {
@@ -304,7 +308,7 @@ async function restoreFrame(
       throw new IntegrityError(`${naming()}: ${err.message}`, { cause: err });
     throw err;
   }
-  await Promise.all(writes);
+  await allSettledOrThrow(writes);
   if (wanted.size > 0) throw new IntegrityError(`${naming()}: not found in pack '${pack}' frame at ${frame.offset}`);
 }
 
