@@ -1,8 +1,8 @@
 import { createWriteStream } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { writeGrastate } from '../src/galera/index.js';
 import { run, spawnTransform } from '../src/lib/child-process.js';
 import { NotFoundError } from '../src/lib/errors.js';
 import { type Logger, nullLogger } from '../src/lib/logger.js';
@@ -75,10 +75,8 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
     );
     progress.done();
     if (database.galera) {
-      await writeFile(
-        join(dir, 'grastate.dat'),
-        `# GALERA saved state\nversion: 2.1\nuuid:    ${database.galera.uuid}\nseqno:   ${database.galera.seqno}\nsafe_to_bootstrap: 1\n`,
-      );
+      // the snapshot's position, marked safe: the directory may start a new cluster
+      await writeGrastate(dir, { ...database.galera, safeToBootstrap: true });
     }
     if (options.owner) await run('chown', ['-R', `${options.owner}:${options.owner}`, dir], { name: 'chown' });
   });

@@ -26,3 +26,23 @@ export function parseDumpPositions(text: string): Pick<GaleraPositionInfo, 'binl
   const m = /^-- CHANGE MASTER TO MASTER_LOG_FILE='([^']+)', MASTER_LOG_POS=(\d+);$/m.exec(text);
   return { gtid: gtid || null, binlog: m?.[1] && m[2] ? { file: m[1], position: Number(m[2]) } : null };
 }
+
+/** A node's position as `mariadbd --wsrep-recover` finds it in InnoDB. */
+export interface RecoveredPosition {
+  readonly uuid: string;
+  readonly seqno: number;
+  /** the binlog GTID state seeded from the same checkpoint (MariaDB 10.5+ with wsrep_gtid_mode) */
+  readonly gtid: string | null;
+}
+
+/**
+ * The position in `mariadbd --wsrep-recover` output (its error log): the last `WSREP: Recovered
+ * position: <uuid>:<seqno>[,<gtid>]` line. Undefined when the output has none (the server failed
+ * before recovery); a seqno of -1 means the datadir holds no position (never joined, or wiped).
+ */
+export function parseRecoveredPosition(log: string): RecoveredPosition | undefined {
+  const lines = [...log.matchAll(/WSREP: Recovered position:\s+([0-9a-f-]{36}):(-?\d+)(?:,(\S+))?\s*$/gm)];
+  const m = lines.at(-1);
+  if (!m?.[1] || !m[2]) return undefined;
+  return { uuid: m[1], seqno: Number(m[2]), gtid: m[3] ?? null };
+}
