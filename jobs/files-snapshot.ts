@@ -6,17 +6,12 @@ import type { Codec } from '../src/codec/zstd.js';
 import {
   type AreaSpec,
   areaDir,
-  BRICK_INTERNAL,
   type BrickKey,
-  type BrickOptions,
-  type BrickView,
   ByteBudget,
   type ContentLocation,
   checkPack,
-  chooseBrick,
   DEFAULT_FRAME_BYTES,
   DEFAULT_PACK_BYTES,
-  defaultGlusterd,
   FILES_FORMAT,
   type FileEntry,
   type FileListHeader,
@@ -25,17 +20,13 @@ import {
   type FilesPart,
   fileListKey,
   filesPartOf,
-  type Glusterd,
   indexLocations,
-  isoFromNs,
   isPackIndexKey,
   isSameEntryLine,
   linePack,
   loadFileListLines,
-  memoizedGlusterd,
   modeString,
   mountStat,
-  mountTimesFromBrick,
   mountView,
   type PackIndex,
   PackWriter,
@@ -46,7 +37,6 @@ import {
   readStable,
   SPOOL_CHUNK,
   statFields,
-  stillHealed,
   validateAreas,
   type WalkedEntry,
   WalkThreads,
@@ -54,11 +44,23 @@ import {
   writeFileList,
   writePackIndex,
 } from '../src/files/index.js';
+import {
+  BRICK_INTERNAL,
+  type BrickOptions,
+  type BrickView,
+  chooseBrick,
+  defaultGlusterd,
+  type Glusterd,
+  memoizedGlusterd,
+  mountTimesFromBrick,
+  stillHealed,
+} from '../src/gluster/index.js';
 import { errorMessage, IntegrityError, throwIfAborted } from '../src/lib/errors.js';
 import { relaxedHeapGrowth } from '../src/lib/heap.js';
 import { limiter } from '../src/lib/limit.js';
 import { type Logger, nullLogger } from '../src/lib/logger.js';
 import { nullProgress, type Progress } from '../src/lib/progress.js';
+import { isoFromNs } from '../src/lib/time.js';
 import type { Manifest, ObjectRecord } from '../src/repo/manifest.js';
 import type { Repository } from '../src/repo/repository.js';
 import { isSnapshotId, snapshotTime } from '../src/repo/snapshot-id.js';

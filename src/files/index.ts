@@ -12,37 +12,11 @@ export {
 } from './file-list.js';
 export { type FrameBlob, frameBlobs } from './frame-reader.js';
 export {
-  BRICK_INTERNAL,
-  type BrickChoice,
-  type BrickOptions,
-  type BrickView,
-  chooseBrick,
-  cliGlusterd,
-  defaultGlusterd,
-  type GlusterCli,
-  type Glusterd,
-  glusterCli,
-  healCountsFromDict,
-  healProblem,
-  type MountTimes,
-  memoizedGlusterd,
-  mountTimesFromBrick,
-  parseGetfattr,
-  parseHealCount,
-  parseMountinfo,
-  parseVolumeInfo,
-  rpcGlusterd,
-  stillHealed,
-  volumeInfoFromDict,
-} from './gluster.js';
-export {
   areaSlug,
   fileListKey,
-  isoFromNs,
   isSafeRelative,
   modeBits,
   modeString,
-  nsFromIso,
   utimesSeconds,
   validateAreas,
 } from './meta.js';

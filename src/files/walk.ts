@@ -6,7 +6,7 @@ import picomatch from 'picomatch';
 import { AbortedError, errorMessage, throwIfAborted } from '../lib/errors.js';
 import { limiter } from '../lib/limit.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
-import { isoFromNs } from './meta.js';
+import { isoFromNs } from '../lib/time.js';
 import type { AreaSpec, BrickKey, FileProblem } from './types.js';
 
 /** What the walk saw of one entry (lstat, never following symlinks), in list form. */

@@ -13,7 +13,7 @@ import {
   parseHealCount,
   parseMountinfo,
   parseVolumeInfo,
-} from '../../src/files/index.js';
+} from '../../src/gluster/index.js';
 import { AbortedError } from '../../src/lib/errors.js';
 
 // Captured from glusterfs 10.3 (the testbed's) and trimmed.

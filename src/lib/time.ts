@@ -1,0 +1,21 @@
+const NS_PER_S = 1_000_000_000n;
+
+/** Nanoseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (exact, sortable, `touch -d` reads it). */
+export function isoFromNs(ns: bigint): string {
+  let seconds = ns / NS_PER_S;
+  let frac = ns % NS_PER_S;
+  if (frac < 0n) {
+    frac += NS_PER_S;
+    seconds -= 1n;
+  }
+  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${frac.toString().padStart(9, '0')}Z`;
+}
+
+const ISO_NS = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$/;
+
+/** Nanoseconds since the epoch of a time written by `isoFromNs`. */
+export function nsFromIso(iso: string): bigint {
+  const m = ISO_NS.exec(iso);
+  if (!m?.[1]) throw new TypeError(`time '${iso}': expected YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`);
+  return BigInt(Date.parse(`${m[1]}Z`) / 1000) * NS_PER_S + BigInt((m[2] ?? '0').padEnd(9, '0'));
+}
