@@ -1,16 +1,7 @@
 export { ByteBudget } from './byte-budget.js';
-export {
-  entryLine,
-  type FileListReader,
-  isSameEntryLine,
-  type LineKey,
-  linePack,
-  loadFileListLines,
-  openFileList,
-  parseEntry,
-  writeFileList,
-} from './file-list.js';
+export { entryLine, type FileListReader, openFileList, parseEntry, writeFileList } from './file-list.js';
 export { type FrameBlob, frameBlobs } from './frame-reader.js';
+export { findLeftovers, type Leftovers } from './leftovers.js';
 export {
   areaSlug,
   fileListKey,
@@ -41,6 +32,7 @@ export {
   packKey,
 } from './pack-writer.js';
 export { filesPartOf } from './part.js';
+export { loadPrevious, noPrevious, type PreviousArea, type PreviousSnapshot } from './previous.js';
 export {
   type FileContent,
   type ReadHook,
@@ -65,4 +57,16 @@ export {
   type RegularFileEntry,
   type SymlinkEntry,
 } from './types.js';
-export { areaDir, statFields, type WalkedEntry, type WalkOptions, type WalkResult, WalkThreads, walkArea } from './walk.js';
+export {
+  areaDir,
+  type BrickEntry,
+  brickEntry,
+  type MountEntry,
+  mountEntry,
+  statFields,
+  type WalkedEntry,
+  type WalkOptions,
+  type WalkResult,
+  WalkThreads,
+  walkArea,
+} from './walk.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { errorMessage, throwIfAborted } from '../lib/errors.js';
 import { limiter } from '../lib/limit.js';
 import type { FileEntry, FileProblem } from './types.js';
-import { statFields, type WalkedEntry } from './walk.js';
+import { type BrickEntry, type MountEntry, statFields } from './walk.js';
 
 /** lstat calls in flight per listed directory */
 const STATS_PER_DIR = 8;
@@ -15,8 +15,8 @@ export interface MountViewOptions {
   readonly area: string;
   /** the area directory on the mount */
   readonly mountDir: string;
-  /** the previous snapshot's entries of this area, only when they were keyed by the same brick */
-  readonly previous?: ReadonlyMap<string, FileEntry>;
+  /** the previous snapshot's entry at a path, only when its list was keyed by the same brick */
+  readonly previous?: (path: string) => FileEntry | undefined;
   /**
    * the mount's mtime and inode of brick paths (absolute, below `brickDir`) as Gluster keeps them
    * on the brick; entries it does not answer are looked up through the mount
@@ -36,7 +36,7 @@ export interface MountViewResult {
    * the walked entries with the mount's mtime and inode and their brick key, aligned with the
    * walk: undefined where an entry vanished or could not be looked up
    */
-  readonly entries: (WalkedEntry | undefined)[];
+  readonly entries: (MountEntry | undefined)[];
   /** entries whose brick stat had changed (or were new) and were looked up through the mount */
   readonly statted: number;
   /** entries whose brick stat had changed (or were new) and whose mount view came from the brick's xattrs */
@@ -52,17 +52,17 @@ export interface MountViewResult {
  * brick, same type and size), else from Gluster's xattrs on the brick (`fromBrick`), else from one
  * lstat through the mount. Modes and owners are the brick's, which Gluster stores natively.
  */
-export async function mountView(walked: readonly WalkedEntry[], options: MountViewOptions): Promise<MountViewResult> {
+export async function mountView(walked: readonly BrickEntry[], options: MountViewOptions): Promise<MountViewResult> {
   const dirs = limiter(options.concurrency ?? 16);
-  const out: (WalkedEntry | undefined)[] = new Array(walked.length);
+  const out: (MountEntry | undefined)[] = new Array(walked.length);
   const problems: FileProblem[] = [];
   let statted = 0;
   let vanished = 0;
   /** entries to look up on the mount, by parent directory */
   const byParent = new Map<string, number[]>();
   walked.forEach((w, i) => {
-    const brick = { ctime: w.ctime, inode: w.inode };
-    const before = options.previous?.get(w.path);
+    const brick = w.brick;
+    const before = options.previous?.(w.path);
     if (
       before?.brick &&
       before.type === w.type &&
@@ -71,7 +71,7 @@ export async function mountView(walked: readonly WalkedEntry[], options: MountVi
       before.brick.inode === brick.inode &&
       (before.type !== 'file' || before.size === w.size)
     ) {
-      out[i] = { ...w, mtime: before.mtime, inode: before.type === 'file' ? before.inode : w.inode, brick };
+      out[i] = { ...w, mtime: before.mtime, inode: before.type === 'file' ? before.inode : '' };
       return;
     }
     const slash = w.path.lastIndexOf('/');
@@ -81,7 +81,7 @@ export async function mountView(walked: readonly WalkedEntry[], options: MountVi
     else byParent.set(parent, [i]);
   });
   const lookUp = async (i: number): Promise<void> => {
-    const w = walked[i] as WalkedEntry;
+    const w = walked[i] as BrickEntry;
     statted++;
     let stat: BigIntStats;
     try {
@@ -104,20 +104,19 @@ export async function mountView(walked: readonly WalkedEntry[], options: MountVi
       return;
     }
     const { mtime, inode } = statFields(stat);
-    out[i] = { ...w, mtime, inode, brick: { ctime: w.ctime, inode: w.inode } };
+    out[i] = { ...w, mtime, inode };
   };
   let fromBrick = 0;
   if (options.fromBrick && options.brickDir && byParent.size > 0) {
     const brickDir = options.brickDir;
-    const pathOf = (i: number): string => join(brickDir, ...(walked[i] as WalkedEntry).path.split('/'));
+    const pathOf = (i: number): string => join(brickDir, ...(walked[i] as BrickEntry).path.split('/'));
     const wanted = [...byParent.values()].flat();
     const times = await options.fromBrick(wanted.map(pathOf));
     for (const [parent, indexes] of byParent) {
       const rest = indexes.filter((i) => {
         const t = times.get(pathOf(i));
         if (!t) return true;
-        const w = walked[i] as WalkedEntry;
-        out[i] = { ...w, mtime: t.mtime, inode: t.inode, brick: { ctime: w.ctime, inode: w.inode } };
+        out[i] = { ...(walked[i] as BrickEntry), mtime: t.mtime, inode: t.inode };
         fromBrick++;
         return false;
       });

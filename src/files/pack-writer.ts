@@ -198,6 +198,11 @@ export class PackWriter {
     this.fail(reason);
   }
 
+  /** Resolves once no frame is being written (after `abort`: once the open pack's upload is abandoned). */
+  async idle(): Promise<void> {
+    await this.chain;
+  }
+
   /** Packs completely written so far (to delete them when the run fails). */
   get written(): readonly ObjectRecord[] {
     return this.records;

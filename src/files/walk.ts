@@ -9,8 +9,8 @@ import { type Logger, nullLogger } from '../lib/logger.js';
 import { isoFromNs } from '../lib/time.js';
 import type { AreaSpec, BrickKey, FileProblem } from './types.js';
 
-/** What the walk saw of one entry (lstat, never following symlinks), in list form. */
-export interface WalkedEntry {
+/** What every view of a walked entry has. */
+interface EntryShape {
   /** relative to the area directory, `/`-separated */
   readonly path: string;
   readonly type: 'file' | 'dir' | 'symlink';
@@ -19,16 +19,54 @@ export interface WalkedEntry {
   readonly uid: number;
   readonly gid: number;
   readonly size: number;
+  /** symlinks only */
+  readonly target?: string;
+}
+
+/**
+ * What lstat showed of one entry of the walked directory, in list form: the mount's view when the
+ * mount was walked, a brick's own (inodes, server-side times) when a brick was (see brickEntry).
+ */
+export interface WalkedEntry extends EntryShape {
   /** as `isoFromNs` writes it */
   readonly mtime: string;
   /** status change time, as `isoFromNs` writes it (not kept in lists) */
   readonly ctime: string;
   /** decimal inode number */
   readonly inode: string;
-  /** symlinks only */
-  readonly target?: string;
-  /** set when `mtime` and `inode` are the mount's: what the brick walk showed */
+}
+
+/** An entry as the mount shows it, which is what a file list records. */
+export interface MountEntry extends EntryShape {
+  /** the mount's mtime, as `isoFromNs` writes it */
+  readonly mtime: string;
+  /**
+   * the mount's inode number, decimal; lists keep it for files only, so a directory or symlink
+   * whose mount view came from the previous list has `''`
+   */
+  readonly inode: string;
+  /** the brick's ctime and inode, when the entry was walked on a brick */
   readonly brick?: BrickKey;
+}
+
+/**
+ * An entry walked on a Gluster brick: type, mode, owner, size and target are what the mount shows
+ * (Gluster stores them natively), the times and inode are not; `brick` keys the entry's change
+ * detection. mountView turns it into a MountEntry.
+ */
+export interface BrickEntry extends EntryShape {
+  readonly brick: BrickKey;
+}
+
+/** A brick walk's entry as a BrickEntry: its ctime and inode become the brick key. */
+export function brickEntry(w: WalkedEntry): BrickEntry {
+  const { mtime: _brickMtime, ctime, inode, ...rest } = w;
+  return { ...rest, brick: { ctime, inode } };
+}
+
+/** A mount walk's entry as a MountEntry: it is the mount's view already (its ctime is not used). */
+export function mountEntry(w: WalkedEntry): MountEntry {
+  return w;
 }
 
 export interface WalkResult {
