@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { IntegrityError } from '../lib/errors.js';
 import type { ObjectRecord } from '../repo/manifest.js';
-import type { Repository } from '../repo/repository.js';
+import type { Repository, WriteObjectOptions } from '../repo/repository.js';
 import { isSafeRelative } from './meta.js';
 import { FILES_FORMAT, type FileEntry, type FileListHeader, type FrameRef } from './types.js';
 
@@ -17,7 +17,10 @@ export function entryLine(e: FileEntry): string {
   if (e.type === 'symlink') line += `,"target":${str(e.target)}`;
   else if (e.type === 'file') {
     line += `,"size":${e.size},"inode":${str(e.inode)},"sha256":${str(e.sha256)}`;
-    if (e.pack !== undefined) line += `,"pack":${str(e.pack)},"frame":${str(e.frame)},"entry":${e.entry}`;
+    if (e.pack !== undefined) {
+      const frame = e.frame as FrameRef; // written with its pack and entry
+      line += `,"pack":${str(e.pack)},"frame":{"offset":${frame.offset},"length":${frame.length}},"entry":${e.entry}`;
+    }
     if (e.changedDuringBackup) line += ',"changedDuringBackup":true';
   }
   if (e.brick) line += `,"brick":{"ctime":${str(e.brick.ctime)},"inode":${str(e.brick.inode)}}`;
@@ -33,7 +36,7 @@ export function writeFileList(
   key: string,
   header: FileListHeader,
   entries: Iterable<FileEntry>,
-  options: { compressionLevel?: number; signal?: AbortSignal } = {},
+  options: Pick<WriteObjectOptions, 'compressionLevel' | 'signal'> = {},
 ): Promise<ObjectRecord> {
   function* lines(): Generator<Buffer> {
     let batch: string[] = [JSON.stringify(header)];

@@ -319,7 +319,7 @@ export class PackWriter {
     const put = this.store.put(key, body, {
       sizeHint: Math.max(this.packBytes, firstBlobBytes) + this.frameBytes,
       partsInFlight: this.partsInFlight,
-      ...(this.signal ? { signal: this.signal } : {}),
+      signal: this.signal,
     });
     put.catch((err: unknown) => body.destroy(err as Error));
     this.pack = {

@@ -6,7 +6,7 @@ import picomatch from 'picomatch';
 import { AbortedError, errorMessage, throwIfAborted } from '../lib/errors.js';
 import { limiter } from '../lib/limit.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
-import { isoFromNs } from '../lib/time.js';
+import { IsoFormatter } from '../lib/time.js';
 import type { AreaSpec, BrickKey, FileProblem } from './types.js';
 
 /** What every view of a walked entry has. */
@@ -113,15 +113,18 @@ export function areaDir(root: string, area: AreaSpec): string {
   return rel === '.' || rel === '' ? root : join(root, ...rel.split('/'));
 }
 
-/** The list form of an lstat. */
-export function statFields(stat: BigIntStats): Pick<WalkedEntry, 'mode' | 'uid' | 'gid' | 'size' | 'mtime' | 'ctime' | 'inode'> {
+/** The list form of an lstat (`times`: a walk's own formatter). */
+export function statFields(
+  stat: BigIntStats,
+  times: IsoFormatter = new IsoFormatter(),
+): Pick<WalkedEntry, 'mode' | 'uid' | 'gid' | 'size' | 'mtime' | 'ctime' | 'inode'> {
   return {
     mode: Number(stat.mode & 0o7777n),
     uid: Number(stat.uid),
     gid: Number(stat.gid),
     size: Number(stat.size),
-    mtime: isoFromNs(stat.mtimeNs),
-    ctime: isoFromNs(stat.ctimeNs),
+    mtime: times.format(stat.mtimeNs),
+    ctime: times.format(stat.ctimeNs),
     // unsigned, as `stat -c %i` prints it: Node's BigIntStats are signed 64-bit
     inode: BigInt.asUintN(64, stat.ino).toString(),
   };
@@ -138,7 +141,6 @@ export async function walkArea(root: string, area: AreaSpec, options: WalkOption
   const logger = options.logger ?? nullLogger;
   const base = options.dir ?? areaDir(root, area);
   const what = `area '${area.name}'`;
-  const ignoreTop = options.ignoreTop ? { ignoreTop: options.ignoreTop } : {};
   const top = await lstat(base, { bigint: true }).catch(asError);
   let parts: WalkPart[];
   if (top instanceof Error || !top.isDirectory()) {
@@ -146,7 +148,7 @@ export async function walkArea(root: string, area: AreaSpec, options: WalkOption
     found.problem('', top instanceof Error ? top : Object.assign(new Error(`'${base}' is not a directory`), { code: 'ENOTDIR' }));
     parts = [found.part([])];
   } else if (options.threads)
-    parts = await walkOnThreads(options.threads, { base, area, ...ignoreTop }, options.signal, options.onEntries);
+    parts = await walkOnThreads(options.threads, { base, area, ignoreTop: options.ignoreTop }, options.signal, options.onEntries);
   else {
     parts = [await walkAsync(base, area, options)];
     options.onEntries?.(parts[0]?.entries ?? []);
@@ -192,6 +194,7 @@ class Collector {
   readonly problems: FileProblem[] = [];
   readonly specialPaths: string[] = [];
   vanished = 0;
+  private readonly times = new IsoFormatter();
   private readonly included: (path: string) => boolean;
   private readonly excluded: (path: string) => boolean;
 
@@ -225,13 +228,13 @@ class Collector {
   /** Records one entry; true when it is a directory to descend into. */
   record(path: string, stat: BigIntStats, target: string | undefined): boolean {
     if (stat.isDirectory()) {
-      this.entries.push({ path, type: 'dir', ...statFields(stat) });
+      this.entries.push({ path, type: 'dir', ...statFields(stat, this.times) });
       return true;
     }
     if (stat.isFile()) {
-      if (this.included(path)) this.entries.push({ path, type: 'file', ...statFields(stat) });
+      if (this.included(path)) this.entries.push({ path, type: 'file', ...statFields(stat, this.times) });
     } else if (target !== undefined) {
-      if (this.included(path)) this.entries.push({ path, type: 'symlink', ...statFields(stat), target });
+      if (this.included(path)) this.entries.push({ path, type: 'symlink', ...statFields(stat, this.times), target });
     } else this.specialPaths.push(path);
     return false;
   }
