@@ -175,13 +175,14 @@ const WALK_THREADS = 2;
  */
 export async function snapshotFiles(options: SnapshotFilesOptions): Promise<SnapshotFilesResult> {
   const previousManifest = Promise.resolve(options.previous);
+  let run: Run;
   try {
     validateAreas(options.areas);
+    run = await startRun(options);
   } catch (err) {
     await Promise.allSettled([previousManifest]); // the caller's lookup ends before the run does
     throw err;
   }
-  const run = await startRun(options);
   try {
     const { previous, leftovers, areas } = await scan(run, previousManifest);
     await readChangedFiles(run, areas, previous, leftovers);
@@ -281,10 +282,11 @@ async function startRun(options: SnapshotFilesOptions): Promise<Run> {
     packBytes: options.packBytes ?? DEFAULT_PACK_BYTES,
     frameBytes: options.frameBytes ?? DEFAULT_FRAME_BYTES,
     compressionLevel: options.compressionLevel,
-    // each complete pack is indexed next to this run, so a next run can reuse it if this one never commits
+    // each complete pack is indexed next to this run, so a next run can reuse it if this one never
+    // commits (the index is written even while the run fails: only the caller's signal stops it)
     onPack: async (index) => {
       try {
-        await writePackIndex(repo.store, repo.codec, options.snapshotId, index, signal);
+        await writePackIndex(repo.store, repo.codec, options.snapshotId, index, options.signal);
         indexed.add(index.pack.key);
       } catch (err) {
         logger.warn('could not write a pack index: the pack cannot be reused if this run fails', {
@@ -293,7 +295,7 @@ async function startRun(options: SnapshotFilesOptions): Promise<Run> {
         });
       }
     },
-    signal,
+    signal: options.signal, // a failure of the run stops the packer with that failure (discardFailedRun)
   });
   const glusterd =
     options.brickOptions?.glusterd ??
