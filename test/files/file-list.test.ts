@@ -1,5 +1,6 @@
 import test from 'ava';
-import { entryLine, type FileEntry } from '../../src/files/index.js';
+import { entryLine } from '../../src/files/file-list.js';
+import type { FileEntry } from '../../src/files/index.js';
 
 // entryLine is hand-built for speed; it must print exactly what JSON.stringify prints for the
 // documented field order (docs/files-format.md).

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { entryLine, type FileEntry, type MountEntry, parseEntry, type RegularFileEntry } from '../../src/files/index.js';
+import { entryLine, parseEntry } from '../../src/files/file-list.js';
+import type { FileEntry, MountEntry, RegularFileEntry } from '../../src/files/index.js';
 import { previousSnapshot } from '../../src/files/previous.js';
 import { IntegrityError } from '../../src/lib/errors.js';
 import type { ObjectRecord } from '../../src/repo/manifest.js';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { type WalkOptions, WalkThreads, walkArea } from '../../src/files/index.js';
+import { type WalkOptions, WalkThreads, walkArea } from '../../src/files/walk.js';
 import { AbortedError } from '../../src/lib/errors.js';
 import { cleanup, tempDir } from './fixtures.js';
 
