@@ -1,15 +1,16 @@
 import type { BigIntStats } from 'node:fs';
-import { lstat, mkdtemp, rm } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Codec } from '../src/codec/zstd.js';
 import {
   type AreaSpec,
   areaDir,
+  type Blob,
   type BrickKey,
   ByteBudget,
   brickEntry,
-  type ContentLocation,
+  ContentStore,
   DEFAULT_FRAME_BYTES,
   DEFAULT_PACK_BYTES,
   FILES_FORMAT,
@@ -35,6 +36,7 @@ import {
   type RegularFileEntry,
   readStable,
   SPOOL_CHUNK,
+  Spool,
   statFields,
   validateAreas,
   type WalkedEntry,
@@ -263,11 +265,6 @@ interface ReadFile {
   readonly blob: Blob | undefined;
 }
 
-/** A content blob of this run: stored before, or waiting for its frame to be written. */
-interface Blob {
-  location?: ContentLocation;
-}
-
 async function startRun(options: SnapshotFilesOptions): Promise<Run> {
   const logger = (options.logger ?? nullLogger).child({ job: 'files-snapshot', snapshot: options.snapshotId });
   const failed = new AbortController();
@@ -491,7 +488,7 @@ async function readChangedFiles(
   run.progress.phase('read', bytes, 'bytes');
   const budget = new ByteBudget(run.options.memoryBytes ?? 8 * MiB);
   const limit = limiter(run.concurrency);
-  const contents = new Contents(run, previous, leftovers);
+  const contents = new ContentStore(run.packer, run.spool, previous, leftovers);
   const reads = areas.flatMap((area) =>
     area.toRead.map((file, i) =>
       limit(async () => {
@@ -511,10 +508,11 @@ async function readChangedFiles(
     run.stop(err);
     run.packer.abort(asError(err));
   });
+  run.counts.deduped = contents.deduped;
 }
 
 /** Reads one file and hands its content to `contents`; undefined when it vanished or could not be read. */
-async function readFile(run: Run, area: Area, file: MountEntry, contents: Contents): Promise<ReadFile | undefined> {
+async function readFile(run: Run, area: Area, file: MountEntry, contents: ContentStore): Promise<ReadFile | undefined> {
   const outcome = await readStable(join(area.brick?.dir ?? area.mountDir, ...file.path.split('/')), {
     memoryLimit: run.frameBytes,
     spoolDir: run.spool.dir,
@@ -597,55 +595,6 @@ async function brickReadSeenThroughMount(
   run.counts.mountStats++;
   const mount = statFields(onMount);
   return { ...onBrick, mtime: mount.mtime, inode: mount.inode, brick: undefined, moved: true };
-}
-
-/** This run's content blobs by sha256: found stored (previous snapshot, packs of failed runs), or packed now. */
-class Contents {
-  private readonly blobs = new Map<string, Blob>();
-
-  constructor(
-    private readonly run: Run,
-    private readonly previous: PreviousSnapshot,
-    private readonly leftovers: Leftovers,
-  ) {}
-
-  /** The blob holding content just read (undefined for no content): one stored already, or a new one packed. */
-  async store(content: FileContent): Promise<Blob | undefined> {
-    if (content.size === 0) return undefined;
-    const known = await this.find(content.sha256);
-    if (known) {
-      this.run.counts.deduped++;
-      this.run.spool.discard(content.spool);
-      return known;
-    }
-    const blob: Blob = {};
-    this.blobs.set(content.sha256, blob);
-    const sink = (location: ContentLocation): void => {
-      blob.location = location;
-    };
-    const packer = this.run.packer;
-    if (content.data) await packer.addBuffer(content.sha256, content.data, sink);
-    else if (content.spool) {
-      const spool = content.spool;
-      await packer.addFile(content.sha256, content.size, spool, sink, () => this.run.spool.discard(spool));
-    }
-    return blob;
-  }
-
-  private async find(sha256: string): Promise<Blob | undefined> {
-    const known = this.blobs.get(sha256) ?? this.note(sha256, this.previous.blobFor(sha256));
-    if (known) return known;
-    const location = await this.leftovers.locate(sha256);
-    // another reader of the same content may have been quicker
-    return this.blobs.get(sha256) ?? this.note(sha256, location);
-  }
-
-  private note(sha256: string, location: ContentLocation | undefined): Blob | undefined {
-    if (!location) return undefined;
-    const blob = { location };
-    this.blobs.set(sha256, blob);
-    return blob;
-  }
 }
 
 /**
@@ -909,27 +858,6 @@ async function discardFailedRun(run: Run, err: unknown): Promise<void> {
       count: orphans.length,
       error: errorMessage(cleanup),
     });
-  }
-}
-
-/** A temporary directory for copies of large files while they are read. */
-class Spool {
-  private readonly removals: Promise<void>[] = [];
-
-  private constructor(readonly dir: string) {}
-
-  static async create(tmpDir: string): Promise<Spool> {
-    return new Spool(await mkdtemp(join(tmpDir, 'lifeboat-files-')));
-  }
-
-  /** Removes a copy no longer needed (undefined: none); whatever is left goes with the directory. */
-  discard(file: string | undefined): void {
-    if (file !== undefined) this.removals.push(rm(file, { force: true }));
-  }
-
-  async close(): Promise<void> {
-    await Promise.allSettled(this.removals); // the directory's removal below reports what is left
-    await rm(this.dir, { recursive: true, force: true });
   }
 }
 

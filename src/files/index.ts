@@ -1,4 +1,5 @@
 export { ByteBudget } from './byte-budget.js';
+export { type Blob, ContentStore } from './content-store.js';
 export { openFileList, writeFileList } from './file-list.js';
 export { frameBlobs } from './frame-reader.js';
 export { findLeftovers, type Leftovers } from './leftovers.js';
@@ -9,6 +10,7 @@ export { DEFAULT_FRAME_BYTES, DEFAULT_PACK_BYTES, PackWriter } from './pack-writ
 export { filesPartOf } from './part.js';
 export { loadPrevious, type PreviousArea, type PreviousSnapshot } from './previous.js';
 export { type FileContent, type ReadHook, readStable, SPOOL_CHUNK } from './read-file.js';
+export { Spool } from './spool.js';
 export {
   type AreaSpec,
   type BrickKey,

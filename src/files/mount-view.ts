@@ -53,22 +53,29 @@ export interface MountViewResult {
  * lstat through the mount. Modes and owners are the brick's, which Gluster stores natively.
  */
 export async function mountView(walked: readonly BrickEntry[], options: MountViewOptions): Promise<MountViewResult> {
-  const dirs = limiter(options.concurrency ?? 16);
   const out: (MountEntry | undefined)[] = new Array(walked.length);
-  const problems: FileProblem[] = [];
-  let statted = 0;
-  let vanished = 0;
-  /** entries to look up on the mount, by parent directory */
+  const rest = fromPrevious(walked, out, options.previous);
+  const fromBrick =
+    options.fromBrick && options.brickDir ? await fromXattrs(walked, out, rest, options.fromBrick, options.brickDir) : 0;
+  const mount = await throughMount(walked, out, rest, options);
+  return { entries: out, fromBrick, ...mount };
+}
+
+/** Fills in the entries whose brick key is unchanged since the previous snapshot; the others by parent directory. */
+function fromPrevious(
+  walked: readonly BrickEntry[],
+  out: (MountEntry | undefined)[],
+  previous: MountViewOptions['previous'],
+): Map<string, number[]> {
   const byParent = new Map<string, number[]>();
   walked.forEach((w, i) => {
-    const brick = w.brick;
-    const before = options.previous?.(w.path);
+    const before = previous?.(w.path);
     if (
       before?.brick &&
       before.type === w.type &&
       !(before.type === 'file' && before.changedDuringBackup) &&
-      before.brick.ctime === brick.ctime &&
-      before.brick.inode === brick.inode &&
+      before.brick.ctime === w.brick.ctime &&
+      before.brick.inode === w.brick.inode &&
       (before.type !== 'file' || before.size === w.size)
     ) {
       out[i] = { ...w, mtime: before.mtime, inode: before.type === 'file' ? before.inode : '' };
@@ -80,6 +87,51 @@ export async function mountView(walked: readonly BrickEntry[], options: MountVie
     if (list) list.push(i);
     else byParent.set(parent, [i]);
   });
+  return byParent;
+}
+
+/** Fills in the entries Gluster's xattrs on the brick answer for, and drops them from `byParent`; returns how many. */
+async function fromXattrs(
+  walked: readonly BrickEntry[],
+  out: (MountEntry | undefined)[],
+  byParent: Map<string, number[]>,
+  fromBrick: NonNullable<MountViewOptions['fromBrick']>,
+  brickDir: string,
+): Promise<number> {
+  if (byParent.size === 0) return 0;
+  const pathOf = (i: number): string => join(brickDir, ...(walked[i] as BrickEntry).path.split('/'));
+  const times = await fromBrick([...byParent.values()].flat().map(pathOf));
+  let found = 0;
+  for (const [parent, indexes] of byParent) {
+    const rest = indexes.filter((i) => {
+      const t = times.get(pathOf(i));
+      if (!t) return true;
+      out[i] = { ...(walked[i] as BrickEntry), mtime: t.mtime, inode: t.inode };
+      found++;
+      return false;
+    });
+    if (rest.length > 0) byParent.set(parent, rest);
+    else byParent.delete(parent);
+  }
+  return found;
+}
+
+/**
+ * Fills in the remaining entries with one lstat each through the mount. A lookup alone costs a
+ * round trip to every brick; listing the parent first (READDIRPLUS) leaves the children's
+ * attributes in the FUSE cache, making their lstats ~10x cheaper when several children of one
+ * directory are needed.
+ */
+async function throughMount(
+  walked: readonly BrickEntry[],
+  out: (MountEntry | undefined)[],
+  byParent: ReadonlyMap<string, readonly number[]>,
+  options: MountViewOptions,
+): Promise<Pick<MountViewResult, 'statted' | 'vanished' | 'problems'>> {
+  const dirs = limiter(options.concurrency ?? 16);
+  const problems: FileProblem[] = [];
+  let statted = 0;
+  let vanished = 0;
   const lookUp = async (i: number): Promise<void> => {
     const w = walked[i] as BrickEntry;
     statted++;
@@ -106,30 +158,10 @@ export async function mountView(walked: readonly BrickEntry[], options: MountVie
     const { mtime, inode } = statFields(stat);
     out[i] = { ...w, mtime, inode };
   };
-  let fromBrick = 0;
-  if (options.fromBrick && options.brickDir && byParent.size > 0) {
-    const brickDir = options.brickDir;
-    const pathOf = (i: number): string => join(brickDir, ...(walked[i] as BrickEntry).path.split('/'));
-    const wanted = [...byParent.values()].flat();
-    const times = await options.fromBrick(wanted.map(pathOf));
-    for (const [parent, indexes] of byParent) {
-      const rest = indexes.filter((i) => {
-        const t = times.get(pathOf(i));
-        if (!t) return true;
-        out[i] = { ...(walked[i] as BrickEntry), mtime: t.mtime, inode: t.inode };
-        fromBrick++;
-        return false;
-      });
-      if (rest.length > 0) byParent.set(parent, rest);
-      else byParent.delete(parent);
-    }
-  }
-  // A lookup alone costs a round trip to every brick; listing the parent first (READDIRPLUS)
-  // leaves the children's attributes in the FUSE cache, making their lstats ~10x cheaper when
-  // several children of one directory are needed.
   const lookups = [...byParent].map(([parent, indexes]) =>
     dirs(async () => {
       throwIfAborted(options.signal, `area '${options.area}'`);
+      // only primes the cache: a directory that cannot be listed shows in its children's lstats
       if (indexes.length >= PRIME_FROM)
         await readdir(parent ? join(options.mountDir, ...parent.split('/')) : options.mountDir).catch(() => {});
       let next = 0;
@@ -140,7 +172,7 @@ export async function mountView(walked: readonly BrickEntry[], options: MountVie
     }),
   );
   await Promise.all(lookups);
-  return { entries: out, statted, fromBrick, vanished, problems };
+  return { statted, vanished, problems };
 }
 
 /** The mount's mtime and inode of one file after its content was read from the brick (undefined: gone). */
