@@ -667,7 +667,7 @@ async function writeList(run: Run, area: Area, used: Map<string, string>): Promi
     { compressionLevel: run.options.compressionLevel, signal: run.signal },
   );
   run.lists.set(key, record);
-  return summarize(area, [...area.listed, ...read.map((r) => r.file)], key);
+  return summarize(area, key, read);
 }
 
 /** A read file as listed, with its content location. */
@@ -808,17 +808,21 @@ function result(
   return { part, objects: [...packs, ...lists], status, problems, stats };
 }
 
-function summarize(area: Area, entries: readonly (FileEntry | ReadFile['file'])[], list: string): FilesArea {
+function summarize(area: Area, list: string, read: readonly ReadFile[]): FilesArea {
   let files = 0;
   let dirs = 0;
   let symlinks = 0;
   let bytes = 0;
-  for (const e of entries) {
+  for (const e of area.listed) {
     if (e.type === 'file') {
       files++;
       bytes += e.size;
     } else if (e.type === 'dir') dirs++;
     else symlinks++;
+  }
+  for (const r of read) {
+    files++;
+    bytes += r.file.size;
   }
   return {
     name: area.spec.name,
