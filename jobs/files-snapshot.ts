@@ -186,8 +186,8 @@ export async function snapshotFiles(options: SnapshotFilesOptions): Promise<Snap
     throw err;
   }
   try {
-    const { previous, leftovers, areas } = await scan(run, previousManifest);
-    await readChangedFiles(run, areas, previous, leftovers);
+    const { previous, leftovers, areas, scanned } = await scan(run, previousManifest);
+    await readChangedFiles(run, scanned, previous, leftovers);
     return await writeLists(run, areas, previous, leftovers);
   } catch (err) {
     await discardFailedRun(run, err);
@@ -343,7 +343,17 @@ async function startRun(options: SnapshotFilesOptions): Promise<Run> {
 async function scan(
   run: Run,
   previousManifest: Promise<Manifest | undefined>,
-): Promise<{ previous: PreviousSnapshot; leftovers: Leftovers; areas: Area[] }> {
+): Promise<{
+  previous: PreviousSnapshot;
+  leftovers: Leftovers;
+  /** in the order of the configuration */
+  areas: Area[];
+  /**
+   * in the order their scans finished, the order their files are read and packed in: which area
+   * leads a frame several areas share decides how much of it each area's restore reads
+   */
+  scanned: Area[];
+}> {
   run.progress.phase('scan', undefined, 'files');
   const gluster = memoizedGlusterd(run.glusterd); // one question per volume for all its areas
   const previous = previousManifest.then((manifest) => loadPrevious(run.repo, manifest, run));
@@ -353,14 +363,19 @@ async function scan(
     logger: run.logger,
     signal: run.signal,
   });
+  const scanned: Area[] = [];
   const areas = settleAll(
-    run.options.areas.map((spec) => scanArea(run, spec, gluster, previous)),
+    run.options.areas.map(async (spec) => {
+      const area = await scanArea(run, spec, gluster, previous);
+      scanned.push(area);
+      return area;
+    }),
     run.stop,
   );
   const [p, l, a] = await settleAll([previous, leftovers, areas], run.stop);
   run.progress.done();
   await run.closeWalkThreads(); // their heaps are not kept through the reads
-  return { previous: p, leftovers: l, areas: a };
+  return { previous: p, leftovers: l, areas: a, scanned };
 }
 
 /** One area: source chosen → walked → seen as the mount shows it → compared with the previous list. */
