@@ -15,10 +15,11 @@ import {
   type SymlinkEntry,
   utimesSeconds,
 } from '../src/files/index.js';
-import { allSettledOrThrow, IntegrityError, NotFoundError, throwIfAborted, UsageError } from '../src/lib/errors.js';
+import { IntegrityError, NotFoundError, throwIfAborted, UsageError } from '../src/lib/errors.js';
 import { type Limiter, limiter } from '../src/lib/limit.js';
 import { type Logger, nullLogger } from '../src/lib/logger.js';
 import { nullProgress, type Progress } from '../src/lib/progress.js';
+import { settleAll } from '../src/lib/settle.js';
 import type { Manifest } from '../src/repo/manifest.js';
 import type { Repository } from '../src/repo/repository.js';
 import { restoreInto } from './target-dir.js';
@@ -162,7 +163,7 @@ async function restoreTree(root: string, ctx: TreeContext): Promise<void> {
   // the first failure stops the other tasks, and the tree settles before the caller discards it
   const failed = new AbortController();
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, failed.signal]) : failed.signal;
-  const all = <T>(tasks: Promise<T>[]): Promise<T[]> => allSettledOrThrow(tasks, (err) => failed.abort(err));
+  const all = <T>(tasks: Promise<T>[]): Promise<T[]> => settleAll(tasks, (err) => failed.abort(err));
   const abs = (path: string): string => join(root, ...path.split('/'));
 
   // directories first, parents before children
@@ -308,7 +309,7 @@ async function restoreFrame(
       throw new IntegrityError(`${naming()}: ${err.message}`, { cause: err });
     throw err;
   }
-  await allSettledOrThrow(writes);
+  await settleAll(writes);
   if (wanted.size > 0) throw new IntegrityError(`${naming()}: not found in pack '${pack}' frame at ${frame.offset}`);
 }
 

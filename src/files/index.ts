@@ -1,80 +1,16 @@
 export { ByteBudget } from './byte-budget.js';
-export {
-  entryLine,
-  type FileListReader,
-  isSameEntryLine,
-  type LineKey,
-  linePack,
-  loadFileListLines,
-  openFileList,
-  parseEntry,
-  writeFileList,
-} from './file-list.js';
-export { type FrameBlob, frameBlobs } from './frame-reader.js';
-export {
-  BRICK_INTERNAL,
-  type BrickChoice,
-  type BrickOptions,
-  type BrickView,
-  chooseBrick,
-  cliGlusterd,
-  defaultGlusterd,
-  type GlusterCli,
-  type Glusterd,
-  glusterCli,
-  healCountsFromDict,
-  healProblem,
-  type MountTimes,
-  memoizedGlusterd,
-  mountTimesFromBrick,
-  parseGetfattr,
-  parseHealCount,
-  parseMountinfo,
-  parseVolumeInfo,
-  rpcGlusterd,
-  stillHealed,
-  volumeInfoFromDict,
-} from './gluster.js';
-export {
-  areaSlug,
-  fileListKey,
-  isoFromNs,
-  isSafeRelative,
-  modeBits,
-  modeString,
-  nsFromIso,
-  utimesSeconds,
-  validateAreas,
-} from './meta.js';
+export { type Blob, ContentStore } from './content-store.js';
+export { openFileList, writeFileList } from './file-list.js';
+export { frameBlobs } from './frame-reader.js';
+export { findLeftovers, type Leftovers } from './leftovers.js';
+export { fileListKey, isSafeRelative, modeBits, modeString, utimesSeconds, validateAreas } from './meta.js';
 export { mountStat, mountView } from './mount-view.js';
-export {
-  checkPack,
-  indexLocations,
-  isPackIndexKey,
-  packIndexKey,
-  readPackIndex,
-  writePackIndex,
-} from './pack-index.js';
-export {
-  compressChunks,
-  DEFAULT_FRAME_BYTES,
-  DEFAULT_PACK_BYTES,
-  END_OF_ARCHIVE_FRAME,
-  type LocationSink,
-  PackWriter,
-  type PackWriterOptions,
-  type PackWriterStats,
-  packKey,
-} from './pack-writer.js';
+export { writePackIndex } from './pack-index.js';
+export { DEFAULT_FRAME_BYTES, DEFAULT_PACK_BYTES, PackWriter } from './pack-writer.js';
 export { filesPartOf } from './part.js';
-export {
-  type FileContent,
-  type ReadHook,
-  type ReadOutcome,
-  readStable,
-  SPOOL_CHUNK,
-  type StableReadOptions,
-} from './read-file.js';
+export { loadPrevious, type PreviousArea, type PreviousSnapshot } from './previous.js';
+export { type FileContent, type ReadHook, readStable, SPOOL_CHUNK } from './read-file.js';
+export { Spool } from './spool.js';
 export {
   type AreaSpec,
   type BrickKey,
@@ -87,8 +23,7 @@ export {
   type FilesArea,
   type FilesPart,
   type FrameRef,
-  type PackIndex,
   type RegularFileEntry,
   type SymlinkEntry,
 } from './types.js';
-export { areaDir, statFields, type WalkedEntry, type WalkOptions, type WalkResult, WalkThreads, walkArea } from './walk.js';
+export { areaDir, brickEntry, type MountEntry, mountEntry, statFields, type WalkedEntry, WalkThreads, walkArea } from './walk.js';

@@ -1,47 +1,8 @@
 import { UsageError } from '../lib/errors.js';
+import { nsFromIso } from '../lib/time.js';
 import type { AreaSpec } from './types.js';
 
 const NS_PER_S = 1_000_000_000n;
-
-/**
- * The last two whole seconds formatted (a walk formats each entry's mtime and ctime; each
- * clusters, and formatting a Date is most of the cost), the most recent first.
- */
-const recent: [number, string][] = [
-  [Number.NaN, ''],
-  [Number.NaN, ''],
-];
-
-/** Nanoseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (exact, sortable, `touch -d` reads it). */
-export function isoFromNs(ns: bigint): string {
-  let seconds = ns / NS_PER_S;
-  let frac = ns % NS_PER_S;
-  if (frac < 0n) {
-    frac += NS_PER_S;
-    seconds -= 1n;
-  }
-  return `${formattedSecond(Number(seconds))}.${frac.toString().padStart(9, '0')}Z`;
-}
-
-function formattedSecond(second: number): string {
-  const [first, other] = recent as [[number, string], [number, string]];
-  if (first[0] === second) return first[1];
-  if (other[0] !== second) {
-    other[0] = second;
-    other[1] = new Date(second * 1000).toISOString().slice(0, 19);
-  }
-  recent.reverse();
-  return other[1];
-}
-
-const ISO_NS = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$/;
-
-/** Nanoseconds since the epoch of a time written by `isoFromNs`. */
-export function nsFromIso(iso: string): bigint {
-  const m = ISO_NS.exec(iso);
-  if (!m?.[1]) throw new TypeError(`time '${iso}': expected YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`);
-  return BigInt(Date.parse(`${m[1]}Z`) / 1000) * NS_PER_S + BigInt((m[2] ?? '0').padEnd(9, '0'));
-}
 
 /**
  * The seconds to give Node's `utimes`/`lutimes` so that the time set is `iso` to the microsecond.

@@ -198,6 +198,11 @@ export class PackWriter {
     this.fail(reason);
   }
 
+  /** Resolves once no frame is being written (after `abort`: once the open pack's upload is abandoned). */
+  async idle(): Promise<void> {
+    await this.chain;
+  }
+
   /** Packs completely written so far (to delete them when the run fails). */
   get written(): readonly ObjectRecord[] {
     return this.records;
@@ -314,7 +319,7 @@ export class PackWriter {
     const put = this.store.put(key, body, {
       sizeHint: Math.max(this.packBytes, firstBlobBytes) + this.frameBytes,
       partsInFlight: this.partsInFlight,
-      ...(this.signal ? { signal: this.signal } : {}),
+      signal: this.signal,
     });
     put.catch((err: unknown) => body.destroy(err as Error));
     this.pack = {

@@ -6,11 +6,11 @@ import picomatch from 'picomatch';
 import { AbortedError, errorMessage, throwIfAborted } from '../lib/errors.js';
 import { limiter } from '../lib/limit.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
-import { isoFromNs } from './meta.js';
+import { IsoFormatter } from '../lib/time.js';
 import type { AreaSpec, BrickKey, FileProblem } from './types.js';
 
-/** What the walk saw of one entry (lstat, never following symlinks), in list form. */
-export interface WalkedEntry {
+/** What every view of a walked entry has. */
+interface EntryShape {
   /** relative to the area directory, `/`-separated */
   readonly path: string;
   readonly type: 'file' | 'dir' | 'symlink';
@@ -19,16 +19,54 @@ export interface WalkedEntry {
   readonly uid: number;
   readonly gid: number;
   readonly size: number;
+  /** symlinks only */
+  readonly target?: string;
+}
+
+/**
+ * What lstat showed of one entry of the walked directory, in list form: the mount's view when the
+ * mount was walked, a brick's own (inodes, server-side times) when a brick was (see brickEntry).
+ */
+export interface WalkedEntry extends EntryShape {
   /** as `isoFromNs` writes it */
   readonly mtime: string;
   /** status change time, as `isoFromNs` writes it (not kept in lists) */
   readonly ctime: string;
   /** decimal inode number */
   readonly inode: string;
-  /** symlinks only */
-  readonly target?: string;
-  /** set when `mtime` and `inode` are the mount's: what the brick walk showed */
+}
+
+/** An entry as the mount shows it, which is what a file list records. */
+export interface MountEntry extends EntryShape {
+  /** the mount's mtime, as `isoFromNs` writes it */
+  readonly mtime: string;
+  /**
+   * the mount's inode number, decimal; lists keep it for files only, so a directory or symlink
+   * whose mount view came from the previous list has `''`
+   */
+  readonly inode: string;
+  /** the brick's ctime and inode, when the entry was walked on a brick */
   readonly brick?: BrickKey;
+}
+
+/**
+ * An entry walked on a Gluster brick: type, mode, owner, size and target are what the mount shows
+ * (Gluster stores them natively), the times and inode are not; `brick` keys the entry's change
+ * detection. mountView turns it into a MountEntry.
+ */
+export interface BrickEntry extends EntryShape {
+  readonly brick: BrickKey;
+}
+
+/** A brick walk's entry as a BrickEntry: its ctime and inode become the brick key. */
+export function brickEntry(w: WalkedEntry): BrickEntry {
+  const { mtime: _brickMtime, ctime, inode, ...rest } = w;
+  return { ...rest, brick: { ctime, inode } };
+}
+
+/** A mount walk's entry as a MountEntry: it is the mount's view already (its ctime is not used). */
+export function mountEntry(w: WalkedEntry): MountEntry {
+  return w;
 }
 
 export interface WalkResult {
@@ -75,15 +113,18 @@ export function areaDir(root: string, area: AreaSpec): string {
   return rel === '.' || rel === '' ? root : join(root, ...rel.split('/'));
 }
 
-/** The list form of an lstat. */
-export function statFields(stat: BigIntStats): Pick<WalkedEntry, 'mode' | 'uid' | 'gid' | 'size' | 'mtime' | 'ctime' | 'inode'> {
+/** The list form of an lstat (`times`: a walk's own formatter). */
+export function statFields(
+  stat: BigIntStats,
+  times: IsoFormatter = new IsoFormatter(),
+): Pick<WalkedEntry, 'mode' | 'uid' | 'gid' | 'size' | 'mtime' | 'ctime' | 'inode'> {
   return {
     mode: Number(stat.mode & 0o7777n),
     uid: Number(stat.uid),
     gid: Number(stat.gid),
     size: Number(stat.size),
-    mtime: isoFromNs(stat.mtimeNs),
-    ctime: isoFromNs(stat.ctimeNs),
+    mtime: times.format(stat.mtimeNs),
+    ctime: times.format(stat.ctimeNs),
     // unsigned, as `stat -c %i` prints it: Node's BigIntStats are signed 64-bit
     inode: BigInt.asUintN(64, stat.ino).toString(),
   };
@@ -100,7 +141,6 @@ export async function walkArea(root: string, area: AreaSpec, options: WalkOption
   const logger = options.logger ?? nullLogger;
   const base = options.dir ?? areaDir(root, area);
   const what = `area '${area.name}'`;
-  const ignoreTop = options.ignoreTop ? { ignoreTop: options.ignoreTop } : {};
   const top = await lstat(base, { bigint: true }).catch(asError);
   let parts: WalkPart[];
   if (top instanceof Error || !top.isDirectory()) {
@@ -108,7 +148,7 @@ export async function walkArea(root: string, area: AreaSpec, options: WalkOption
     found.problem('', top instanceof Error ? top : Object.assign(new Error(`'${base}' is not a directory`), { code: 'ENOTDIR' }));
     parts = [found.part([])];
   } else if (options.threads)
-    parts = await walkOnThreads(options.threads, { base, area, ...ignoreTop }, options.signal, options.onEntries);
+    parts = await walkOnThreads(options.threads, { base, area, ignoreTop: options.ignoreTop }, options.signal, options.onEntries);
   else {
     parts = [await walkAsync(base, area, options)];
     options.onEntries?.(parts[0]?.entries ?? []);
@@ -154,6 +194,7 @@ class Collector {
   readonly problems: FileProblem[] = [];
   readonly specialPaths: string[] = [];
   vanished = 0;
+  private readonly times = new IsoFormatter();
   private readonly included: (path: string) => boolean;
   private readonly excluded: (path: string) => boolean;
 
@@ -187,13 +228,13 @@ class Collector {
   /** Records one entry; true when it is a directory to descend into. */
   record(path: string, stat: BigIntStats, target: string | undefined): boolean {
     if (stat.isDirectory()) {
-      this.entries.push({ path, type: 'dir', ...statFields(stat) });
+      this.entries.push({ path, type: 'dir', ...statFields(stat, this.times) });
       return true;
     }
     if (stat.isFile()) {
-      if (this.included(path)) this.entries.push({ path, type: 'file', ...statFields(stat) });
+      if (this.included(path)) this.entries.push({ path, type: 'file', ...statFields(stat, this.times) });
     } else if (target !== undefined) {
-      if (this.included(path)) this.entries.push({ path, type: 'symlink', ...statFields(stat), target });
+      if (this.included(path)) this.entries.push({ path, type: 'symlink', ...statFields(stat, this.times), target });
     } else this.specialPaths.push(path);
     return false;
   }

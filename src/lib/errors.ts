@@ -102,24 +102,3 @@ export function errorMessage(err: unknown): string {
 export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
   if (signal?.aborted) throw new AbortedError(`${what}: aborted`, { cause: signal.reason });
 }
-
-/**
- * Like `Promise.all`, but settles only once every task has: the first failure (in time) is rethrown
- * after the others have finished, so nothing still writes when the caller cleans up. `onFirstError`
- * runs at that first failure (e.g. to abort the remaining tasks).
- */
-export async function allSettledOrThrow<T>(tasks: Iterable<Promise<T>>, onFirstError?: (err: unknown) => void): Promise<T[]> {
-  let first: { readonly reason: unknown } | undefined;
-  const watched = [...tasks].map((task) =>
-    task.catch((reason: unknown) => {
-      if (!first) {
-        first = { reason };
-        onFirstError?.(reason);
-      }
-      throw reason;
-    }),
-  );
-  const results = await Promise.allSettled(watched);
-  if (first) throw first.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
-}

@@ -3,7 +3,7 @@ import { type Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import test from 'ava';
 import { availableCodecs, type Codec, detectCodec } from '../../src/codec/zstd.js';
-import { END_OF_ARCHIVE_FRAME } from '../../src/files/index.js';
+import { END_OF_ARCHIVE_FRAME } from '../../src/files/pack-writer.js';
 import { END_OF_ARCHIVE } from '../../src/files/tar.js';
 import { IntegrityError } from '../../src/lib/errors.js';
 

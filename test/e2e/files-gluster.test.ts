@@ -5,17 +5,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { snapshotFiles } from '../../jobs/files-snapshot.js';
 import { restoreFiles } from '../../restore/files.js';
-import {
-  type AreaSpec,
-  defaultGlusterd,
-  type FileEntry,
-  filesPartOf,
-  isoFromNs,
-  openFileList,
-  type RegularFileEntry,
-} from '../../src/files/index.js';
+import { type AreaSpec, type FileEntry, filesPartOf, openFileList, type RegularFileEntry } from '../../src/files/index.js';
+import { defaultGlusterd } from '../../src/gluster/index.js';
 import { IntegrityError } from '../../src/lib/errors.js';
 import { MemoryLogger } from '../../src/lib/logger.js';
+import { isoFromNs } from '../../src/lib/time.js';
 import type { Manifest } from '../../src/repo/manifest.js';
 import { Repository } from '../../src/repo/repository.js';
 import { newSnapshotId } from '../../src/repo/snapshot-id.js';

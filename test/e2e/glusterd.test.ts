@@ -1,5 +1,5 @@
 import test from 'ava';
-import { cliGlusterd, defaultGlusterd, type Glusterd, rpcGlusterd } from '../../src/files/index.js';
+import { cliGlusterd, defaultGlusterd, type Glusterd, rpcGlusterd } from '../../src/gluster/index.js';
 import { need } from '../helpers/testbed.js';
 
 // One conformance suite for every way of asking glusterd, against the testbed's replica-3 volume.

@@ -46,7 +46,7 @@ test('grastate: read and write a datadir (absent is undefined; the write replace
 
 test('recovered position: from real mariadbd --wsrep-recover output (uuid, seqno and the seeded GTID)', (t) => {
   // captured on the testbed: mariadb-backup of node 1, --prepare, then mariadbd --wsrep-recover on it
-  const log = readFileSync(join(repoRoot, 'test/galera/fixtures/wsrep-recover.log'), 'utf8');
+  const log = readFileSync(join(repoRoot, 'test/galera/fixtures/wsrep-recover.txt'), 'utf8');
   t.deepEqual(parseRecoveredPosition(log), {
     uuid: 'b0abaa22-eef4-11f1-a470-cefd0383d255',
     seqno: 1933,

@@ -5,16 +5,11 @@ import test from 'ava';
 import {
   chooseBrick,
   cliGlusterd,
-  defaultGlusterd,
   type GlusterCli,
-  memoizedGlusterd,
-  mountTimesFromBrick,
-  parseGetfattr,
   parseHealCount,
   parseMountinfo,
   parseVolumeInfo,
-} from '../../src/files/index.js';
-import { AbortedError } from '../../src/lib/errors.js';
+} from '../../src/gluster/index.js';
 
 // Captured from glusterfs 10.3 (the testbed's) and trimmed.
 const HEAL_COUNT = `Gathering count of entries to be healed on volume media has been successful
@@ -151,92 +146,9 @@ test('anything short of a clean local data brick reads the mount, saying why', a
   }
 });
 
-test('glusterd busy with another transaction: asked again after a short wait; an abort ends the wait', async (t) => {
-  let calls = 0;
-  const busyTwice: GlusterCli = async () => {
-    if (++calls <= 2)
-      throw new Error(
-        'gluster: exited with code 1: Another transaction is in progress for media. Please try again after some time.',
-      );
-    return 'UUID: u1\n';
-  };
-  t.is(await cliGlusterd(busyTwice).hostUuid(), 'u1');
-  t.is(calls, 3);
-  const alwaysBusy: GlusterCli = async () => {
-    throw new Error('Another transaction is in progress for media');
-  };
-  const controller = new AbortController();
-  const asking = cliGlusterd(alwaysBusy).hostUuid(controller.signal);
-  setTimeout(() => controller.abort(new Error('stop')), 20);
-  await t.throwsAsync(asking, { instanceOf: AbortedError });
-});
-
-test('the CLI is asked when the socket fails, but not once the run is aborted; answers are asked once per run', async (t) => {
-  const asked: string[] = [];
-  const cli: GlusterCli = async (args) => {
-    asked.push(args.join(' '));
-    return 'UUID: u1\n';
-  };
-  const fallbacks: string[] = [];
-  const glusterd = defaultGlusterd({ socket: '/nonexistent/glusterd.socket', cli, onFallback: (what) => fallbacks.push(what) });
-  t.is(await glusterd.hostUuid(), 'u1');
-  t.deepEqual(fallbacks, ['uuid get']);
-  const controller = new AbortController();
-  controller.abort(new Error('stop'));
-  await t.throwsAsync(glusterd.hostUuid(controller.signal), { instanceOf: AbortedError });
-  t.is(asked.length, 1, 'no CLI process after the abort');
-  const once = memoizedGlusterd(glusterd);
-  await Promise.all([once.hostUuid(), once.hostUuid()]);
-  t.is(asked.length, 2);
-});
-
 test('a directory that is not on a GlusterFS mount never runs the gluster CLI', async (t) => {
   const { mnt, cli, calls } = setup(t, { info: '' });
   const choice = await chooseBrick(mnt, { glusterd: cliGlusterd(cli), mountinfo: '1 0 8:1 / / rw - ext4 /dev/sda1 rw\n' });
   t.deepEqual(choice, { kind: 'mount', reason: 'not on a GlusterFS mount' });
   t.deepEqual(calls, []);
-});
-
-// Captured from the testbed (glusterfs 10.3): `getfattr -h -d -e hex --absolute-names -m …` on a
-// brick; the mount showed mtime 1795683483.911783785 and inode 11402328918315797891 for `f`.
-const GETFATTR = `# file: /bricks/b1/x/d/f
-trusted.gfid=0x6aeb2ad1b89e41b79e3d35bd34608d83
-trusted.glusterfs.mdata=0x010000000000000000000000006b07f49b000000003658b769000000006b07f49b000000003658b769000000006b07f49b000000003640120a
-
-# file: /bricks/b1/x/d/a b=c\\134d
-trusted.gfid=0x18a96810e56c4cb7a58bd39b7033af9a
-
-# file: /bricks/b1/x/d/\\303\\251t\\303\\251
-trusted.gfid=0xd562dab630754ce4b1f45456b8204de9
-trusted.glusterfs.mdata=0x020000000000000000000000006b07f49b00000000368eb4ba000000006b07f49b00000000368eb4ba000000006b07f49b0000000036218f40
-`;
-
-test('a failing xattr reader leaves every path to the mount', async (t) => {
-  const errors: unknown[] = [];
-  const times = await mountTimesFromBrick(['/b/x'], {
-    reader: async () => {
-      throw new Error('getfattr: command not found');
-    },
-    onError: (err) => void errors.push(err),
-  });
-  t.is(times.size, 0);
-  t.is(errors.length, 1);
-});
-
-test('mount times from brick xattrs: mdata mtime and the gfid inode; anything unknown is left to the mount', async (t) => {
-  const parsed = parseGetfattr(GETFATTR);
-  t.deepEqual([...parsed.keys()], ['/bricks/b1/x/d/f', '/bricks/b1/x/d/a b=c\\d', '/bricks/b1/x/d/été']);
-  const batches: string[][] = [];
-  const times = await mountTimesFromBrick(['/bricks/b1/x/d/f', '/bricks/b1/x/d/a b=c\\d', '/bricks/b1/x/d/été', '/gone'], {
-    reader: async (paths) => {
-      batches.push([...paths]);
-      return GETFATTR;
-    },
-  });
-  t.is(batches.length, 1);
-  t.deepEqual(
-    [...times],
-    [['/bricks/b1/x/d/f', { mtime: '2026-11-26T08:58:03.911783785Z', inode: '11402328918315797891' }]],
-    'no mdata, or an unknown mdata version: not answered',
-  );
 });

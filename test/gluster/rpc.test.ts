@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { CliProc, callGlusterd, decodeReply, encodeCall, parseDict, serializeDict } from '../../src/files/glusterd-rpc.js';
-import { healCountsFromDict, volumeInfoFromDict } from '../../src/files/index.js';
+import { healCountsFromDict, volumeInfoFromDict } from '../../src/gluster/index.js';
+import { CliProc, callGlusterd, decodeReply, encodeCall, parseDict, serializeDict } from '../../src/gluster/rpc.js';
 import { PermanentError } from '../../src/lib/errors.js';
 
 // What `gluster --mode=script volume heal lifeboat statistics heal-count` (glusterfs 10.3) wrote
