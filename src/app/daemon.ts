@@ -5,7 +5,8 @@ import { runClusterSlot, snapshotExistsForSlot } from '../../jobs/cluster-slot.j
 import { prune } from '../../jobs/prune.js';
 import { takeSnapshot } from '../../jobs/snapshot.js';
 import { verifySnapshots } from '../../jobs/verify.js';
-import { connect, Lease, recoverDesync, SlotBook, type SqlClient, wsrepStatus } from '../galera/index.js';
+import { Lease, type LeaseHandle, SlotBook, withLease } from '../coord/index.js';
+import { connect, recoverDesync, type SqlClient, wsrepStatus } from '../galera/index.js';
 import { ConflictError, errorMessage, IntegrityError, PermanentError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Repository } from '../repo/repository.js';
@@ -250,19 +251,14 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     runner.start('snapshot', 'api', async (ctx) => {
       const filesOnly = await filesOnlyReason();
       if (filesOnly) return filesOnlySnapshot(ctx, undefined, filesOnly);
-      return withSql(async (sql) => {
-        // On demand: this node, but under the cluster lease so it never overlaps a scheduled run.
-        const lease = new Lease(sql, 'snapshot', node, config.daemon.leaseTtlSeconds);
-        const token = await lease.tryAcquire(`on-demand-${ctx.id}`);
-        if (token === null) throw new ConflictError('snapshot: another node holds the snapshot lease');
-        const heartbeat = setInterval(() => void lease.renew(token).catch(() => {}), (config.daemon.leaseTtlSeconds * 1000) / 3);
-        try {
-          return await snapshot(ctx, undefined, () => lease.confirm(token), ctx.signal);
-        } finally {
-          clearInterval(heartbeat);
-          await lease.release(token).catch(() => {});
-        }
-      });
+      return withSql((sql) =>
+        runOnDemand(
+          new Lease(sql, 'snapshot', node, config.daemon.leaseTtlSeconds),
+          `on-demand-${ctx.id}`,
+          (signal, beforeCommit) => snapshot(ctx, undefined, beforeCommit, signal),
+          ctx.signal,
+        ),
+      );
     });
 
   // RPO: age of the newest committed snapshot with a database part, checked every minute (metric + alert).
@@ -374,6 +370,18 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
       return clean;
     },
   };
+}
+
+/** On demand: this node, but under the cluster lease so it never overlaps a scheduled run. */
+export async function runOnDemand<T>(
+  lease: LeaseHandle,
+  name: string,
+  work: (signal: AbortSignal, beforeCommit: () => Promise<void>) => Promise<T>,
+  signal: AbortSignal,
+): Promise<T> {
+  const held = await withLease(lease, name, work, { signal });
+  if (!held.acquired) throw new ConflictError(`${lease.name}: another node holds the ${lease.name} lease`);
+  return held.value;
 }
 
 /** The work of one slot of a scheduled job; calls `beforeCommit` right before its result becomes visible. */

@@ -2,7 +2,6 @@
 export { accountStatements, type DumpAccounts } from './accounts.js';
 export { type BackupStream, type LocalServer, logicalDump, physicalBackup } from './backup-stream.js';
 export { type BootstrapResult, bootstrapNewCluster, socketOf } from './bootstrap.js';
-export { Lease, SlotBook, type SlotState } from './lease.js';
 export { type ServerInfo, serverInfo } from './server-info.js';
 export { connect, type Endpoint, type QueryOptions, type Row, type SqlClient, sqlErrno } from './sql.js';
 export type { GaleraPositionInfo } from './types.js';
