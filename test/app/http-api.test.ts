@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { parse } from 'yaml';
+import { paramsObject } from '../../jobs/job.js';
 import { createApiServer } from '../../src/app/http-api.js';
 import { Metrics } from '../../src/app/metrics.js';
 import { ConfigError, RetryableError } from '../../src/lib/errors.js';
@@ -43,12 +44,15 @@ async function serve(t: ExecutionContext, options: Options = {}): Promise<Fixtur
     metrics,
     logger,
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
-    startSnapshot: () =>
-      runner.start(
-        'snapshot',
+    // the daemon's startJob: the kind's parameters are checked (as every job does) before it starts
+    startJob: (kind, params) => {
+      paramsObject(params, []);
+      return runner.start(
+        kind,
         'api',
         () => new Promise((resolve) => (release = (r = { id: 'snap-1', bytes: 1234 }) => resolve(r))),
-      ),
+      );
+    },
     status: options.status ?? (async () => ({ rpo: { ageSeconds: 60 }, lease: { holder: 'n1' }, nodes: [] })),
     snapshots: options.snapshots ?? (async () => [{ id: '2026-01-01T00-00-00Z-abcd', node: 'n1' }]),
   });

@@ -52,7 +52,8 @@ const LAYERS: Record<string, readonly string[]> = {
   'src/staging': ['src/lib', 'src/galera'],
   'src/health': ['src/lib', 'src/galera', 'src/coord'],
   'src/scheduler': ['src/lib'],
-  jobs: [...DOMAIN, 'src/scheduler'],
+  // a job definition reads its own settings from the loaded config
+  jobs: [...DOMAIN, 'src/scheduler', 'config'],
   // restore never imports jobs: a restore must work whatever the jobs do (checked on its own below)
   restore: DOMAIN,
   'src/app': ['*'],

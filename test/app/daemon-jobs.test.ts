@@ -1,5 +1,5 @@
 import test from 'ava';
-import { runOnDemand } from '../../src/app/daemon.js';
+import { runOnDemand } from '../../src/app/daemon-jobs.js';
 import { ConflictError } from '../../src/lib/errors.js';
 
 /** A lease that is granted once and then lost: every renewal fails. */
