@@ -13,7 +13,7 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import { type Alerter, createAlerter } from './alerts.js';
 import { DaemonJobs } from './daemon-jobs.js';
 import { RpoWatch, refreshVerifiedAge, snapshotListing, statusDocument } from './daemon-status.js';
-import { createApiServer } from './http-api.js';
+import { type ApiDeps, createApiServer } from './http-api.js';
 import { LocalDatabase } from './local-database.js';
 import { Metrics } from './metrics.js';
 import { connectLocal, openRepository } from './runtime.js';
@@ -45,7 +45,7 @@ export interface DaemonHandle {
  */
 export async function startDaemon(config: Config, logger: Logger): Promise<DaemonHandle> {
   const log = logger.child({ node: config.cluster.node });
-  const listen = parseListen(config.api.listen);
+  parseListen(config.api.listen); // refused before anything starts; serveApi binds it
   const scheduler = new Scheduler(config.schedules.timezone, log);
   for (const job of Object.values(JOBS)) {
     if (job.scheduleKey) Scheduler.validate(config.schedules[job.scheduleKey], `schedules.${job.scheduleKey}`);
@@ -81,7 +81,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     after: { verify: () => refreshVerifiedAge(repo, metrics) },
     logger: log,
   });
-  const server = createApiServer({
+  const server = await serveApi(config, log, {
     token: config.api.token,
     runner,
     metrics,
@@ -89,11 +89,6 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     startJob: (kind, params) => jobs.start(kind, 'api', params),
     status: () => statusDocument({ config, runner, database, scheduler, rpo, kinds: jobKinds }),
     snapshots: () => snapshotListing(repo),
-  });
-  await listenOn(server, listen, config.api.listen);
-  const address = server.address();
-  log.info('api listening', {
-    listen: typeof address === 'object' && address ? `${address.address}:${address.port}` : config.api.listen,
   });
 
   // From here on things run; nothing below can fail on the config.
@@ -157,6 +152,17 @@ function localDatabase(config: Config, metrics: Metrics, alerter: Alerter, log: 
     },
     logger: log,
   });
+}
+
+/** Builds the API server and binds it to api.listen. */
+async function serveApi(config: Config, log: Logger, deps: ApiDeps): Promise<Server> {
+  const server = createApiServer(deps);
+  await listenOn(server, parseListen(config.api.listen), config.api.listen);
+  const address = server.address();
+  log.info('api listening', {
+    listen: typeof address === 'object' && address ? `${address.address}:${address.port}` : config.api.listen,
+  });
+  return server;
 }
 
 interface Listen {
