@@ -93,6 +93,7 @@ export class DaemonJobs {
   /** One slot of a cluster-wide job under its lease: exactly one daemon runs it. */
   private clusterSlot(job: JobDefinition, ctx: JobContext, slot: string, windowMs: number, params: unknown) {
     const { config, repo } = this.o;
+    const slotDone = job.slotDone;
     return this.o.database.use((sql) =>
       runClusterSlot({
         slot,
@@ -100,7 +101,7 @@ export class DaemonJobs {
         lease: this.lease(sql, job.kind),
         book: new SlotBook(sql, job.kind),
         sql,
-        alreadyDone: job.slotDone ? (s) => job.slotDone?.(repo, s) ?? Promise.resolve(false) : undefined,
+        alreadyDone: slotDone ? (s) => slotDone(repo, s) : undefined,
         rank: this.rank,
         staggerMs: config.daemon.staggerSeconds * 1000,
         windowMs,
