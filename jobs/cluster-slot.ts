@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Lease, SlotBook, SqlClient } from '../src/galera/index.js';
-import { isSyncedPrimary, wsrepStatus } from '../src/galera/index.js';
-import { AbortedError, errorMessage } from '../src/lib/errors.js';
+import { type Lease, type SlotBook, withLease } from '../src/coord/index.js';
+import { isSyncedPrimary, type SqlClient, wsrepStatus } from '../src/galera/index.js';
+import { errorMessage } from '../src/lib/errors.js';
 import { type Logger, nullLogger } from '../src/lib/logger.js';
 import type { Repository } from '../src/repo/repository.js';
 import { snapshotTime } from '../src/repo/snapshot-id.js';
@@ -55,55 +55,42 @@ export async function runClusterSlot(options: SlotOptions): Promise<SlotOutcome>
     if (booked?.state === 'failed' && booked.attempts >= maxAttempts) {
       return { outcome: 'abandoned', reason: `failed ${booked.attempts} times, last: ${booked.result ?? 'unknown'}` };
     }
-    const healthy = isSyncedPrimary(await wsrepStatus(options.sql));
-    const token = healthy ? await options.lease.tryAcquire(options.slot) : null;
-    if (token !== null) {
-      const outcome = await work(options, token, logger);
-      if (outcome) return outcome;
+    if (isSyncedPrimary(await wsrepStatus(options.sql))) {
+      const held = await withLease(
+        options.lease,
+        options.slot,
+        (signal, beforeCommit, token) => work(options, token, logger, signal, beforeCommit),
+        { signal: options.signal, logger },
+      );
+      if (held.acquired && held.value) return held.value;
     }
     await pause(pollMs, options.signal);
   }
   return { outcome: 'abandoned', reason: 'slot window passed' };
 }
 
-/** Holding the lease: re-check, run with heartbeats, book the result. Undefined = try again. */
-async function work(options: SlotOptions, token: number, logger: Logger): Promise<SlotOutcome | undefined> {
-  const { lease, book, slot } = options;
+/** Holding the lease: re-check, run, book the result. Undefined = try again. */
+async function work(
+  options: SlotOptions,
+  token: number,
+  logger: Logger,
+  signal: AbortSignal,
+  beforeCommit: () => Promise<void>,
+): Promise<SlotOutcome | undefined> {
+  const { book, slot } = options;
+  if (await slotDone(options)) return { outcome: 'done-elsewhere' };
+  await book.start(slot, options.node, token);
+  logger.info('slot taken', { token });
   try {
-    if (await slotDone(options)) return { outcome: 'done-elsewhere' };
-    await book.start(slot, options.node, token);
-    logger.info('slot taken', { token });
-    const controller = new AbortController();
-    const onAbort = (): void => controller.abort(options.signal?.reason);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    // Heartbeat: renew at a third of the TTL; a lost lease stops the work before it commits.
-    const heartbeat = setInterval(
-      () => {
-        lease.renew(token).then(
-          (ok) => {
-            if (!ok) controller.abort(new AbortedError(`lease '${lease.name}': lost while working on slot ${slot}`));
-          },
-          () => {},
-        );
-      },
-      Math.max(500, (lease.ttlSeconds * 1000) / 3),
-    );
-    try {
-      const { id } = await options.take({ slot, beforeCommit: () => lease.confirm(token), signal: controller.signal });
-      await book.finish(slot, token, 'done', id);
-      logger.info('slot done', { id, token });
-      return { outcome: 'taken', id, token };
-    } catch (err) {
-      await book.finish(slot, token, 'failed', errorMessage(err)).catch(() => {});
-      logger.error('slot attempt failed', { token, error: errorMessage(err) });
-      if (options.signal?.aborted) throw err;
-      return undefined;
-    } finally {
-      clearInterval(heartbeat);
-      options.signal?.removeEventListener('abort', onAbort);
-    }
-  } finally {
-    await lease.release(token).catch(() => {});
+    const { id } = await options.take({ slot, beforeCommit, signal });
+    await book.finish(slot, token, 'done', id);
+    logger.info('slot done', { id, token });
+    return { outcome: 'taken', id, token };
+  } catch (err) {
+    await book.finish(slot, token, 'failed', errorMessage(err)).catch(() => {});
+    logger.error('slot attempt failed', { token, error: errorMessage(err) });
+    if (options.signal?.aborted) throw err;
+    return undefined;
   }
 }
 

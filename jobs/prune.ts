@@ -1,4 +1,5 @@
-import { errorMessage, IntegrityError, throwIfAborted, UsageError } from '../src/lib/errors.js';
+import { SlotBook } from '../src/coord/index.js';
+import { errorMessage, IntegrityError, PermanentError, throwIfAborted, UsageError } from '../src/lib/errors.js';
 import { type Logger, nullLogger } from '../src/lib/logger.js';
 import { nullProgress, type Progress } from '../src/lib/progress.js';
 import type { Manifest } from '../src/repo/manifest.js';
@@ -6,6 +7,8 @@ import type { Repository } from '../src/repo/repository.js';
 import { planRetention, type RetentionPlan, type RetentionPolicy } from '../src/repo/retention.js';
 import { isSnapshotId, snapshotTime } from '../src/repo/snapshot-id.js';
 import { verificationStates } from '../src/repo/verification.js';
+import { booleanParam, type JobDefinition, paramsObject } from './job.js';
+import { packObjects } from './settings.js';
 
 export interface PruneOptions {
   readonly repo: Repository;
@@ -354,3 +357,41 @@ function skippedCollection(reason: string): PackCollection {
 function errorOf(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
+
+export interface PruneParams {
+  /** plan only, delete nothing */
+  readonly dryRun: boolean;
+  /** prune even when the newest snapshot is older than `alerts.rpoHours` */
+  readonly forceWhileFailing: boolean;
+}
+
+/** The prune job: once per slot across the cluster. */
+export const pruneJob: JobDefinition<PruneParams, PruneResult> = {
+  kind: 'prune',
+  clusterWide: true,
+  scheduleKey: 'prune',
+  params(input) {
+    const p = paramsObject(input, ['dryRun', 'forceWhileFailing']);
+    return { dryRun: booleanParam(p, 'dryRun'), forceWhileFailing: booleanParam(p, 'forceWhileFailing') };
+  },
+  async run(ctx, params, signal) {
+    // Under the lease, nothing is pruned while recent snapshot slots failed anywhere in the cluster.
+    const recent = ctx.underLease ? await ctx.useDatabase((sql) => new SlotBook(sql, 'snapshot').recent(2)) : [];
+    await ctx.beforeCommit();
+    return prune({
+      repo: ctx.repo,
+      policy: ctx.config.retention,
+      dryRun: params.dryRun,
+      recentFailures: recent.some((r) => r.state === 'failed'),
+      maxAgeWithoutSnapshotHours: params.forceWhileFailing ? undefined : ctx.config.alerts.rpoHours,
+      referencedPacks: async (m) => packObjects(m).map((p) => p.key),
+      logger: ctx.logger,
+      progress: ctx.progress,
+      signal,
+    });
+  },
+  settle: (result) => ({
+    summary: `removed ${result.removed.length}, blocked: ${result.plan.blocked ?? 'no'}`,
+    failure: result.ok ? undefined : new PermanentError(`prune: ${result.errors.length} key(s) could not be deleted`),
+  }),
+};

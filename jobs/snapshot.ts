@@ -1,3 +1,4 @@
+import type { Config } from '../config/load.js';
 import type { Codec } from '../src/codec/zstd.js';
 import type { AreaSpec } from '../src/files/index.js';
 import { filesPartOf } from '../src/files/index.js';
@@ -22,7 +23,10 @@ import { nullProgress, type Progress } from '../src/lib/progress.js';
 import { type DatabasePart, MANIFEST_FORMAT, type Manifest, type ObjectRecord } from '../src/repo/manifest.js';
 import type { Repository } from '../src/repo/repository.js';
 import { newSnapshotId } from '../src/repo/snapshot-id.js';
+import { snapshotExistsForSlot } from './cluster-slot.js';
 import { type FileProblem, snapshotFiles } from './files-snapshot.js';
+import { type JobDefinition, paramsObject } from './job.js';
+import { localServer, nodeEndpoint } from './settings.js';
 
 export interface DatabaseSnapshotOptions {
   /** the local server: its socket and datadir are used by the backup tools */
@@ -254,3 +258,87 @@ async function previousWithFiles(repo: Repository): Promise<Manifest | undefined
   }
   return undefined;
 }
+
+/** The database part's options for this node. */
+export function databaseOptions(config: Config, sql: SqlClient, method: 'physical' | 'logical'): DatabaseSnapshotOptions {
+  return {
+    server: localServer(config),
+    sql,
+    stateDir: config.stateDir,
+    method,
+    tools: config.database.tools,
+    accounts: config.database.logical.accounts,
+    resyncTimeoutMs: config.database.resyncTimeoutSeconds * 1000,
+    backupTimeoutMs: config.database.backupTimeoutSeconds * 1000,
+    maxRecvQueue: config.database.maxRecvQueue,
+    catchUpMs: config.database.catchUpSeconds * 1000,
+    peers: config.cluster.nodes.filter((n) => n.name !== config.cluster.node).map((n) => nodeEndpoint(config, n)),
+  };
+}
+
+/** The files part's options: all configured areas, or the named ones (unknown names are usage errors). */
+export function filesOptions(config: Config, names: 'all' | readonly string[]): FilesSnapshotOptions {
+  const areas = config.files.areas.map((a) => ({ name: a.name, path: a.path ?? a.name, include: a.include, exclude: a.exclude }));
+  const base = { root: config.files.root, source: config.files.source };
+  if (names === 'all') return { ...base, areas };
+  const unknown = names.filter((n) => !areas.some((a) => a.name === n));
+  if (unknown.length) {
+    throw new UsageError(`--area: unknown area(s) ${unknown.join(', ')} (configured: ${areas.map((a) => a.name).join(', ')})`);
+  }
+  return { ...base, areas: areas.filter((a) => names.includes(a.name)) };
+}
+
+export interface SnapshotParams {
+  /** the database part's method, or false for none (default physical) */
+  readonly database: 'physical' | 'logical' | false;
+  /** file areas: all configured (the default), the named ones, or none */
+  readonly areas: 'all' | readonly string[] | false;
+}
+
+/** The snapshot job: one per slot across the cluster, on the node the lease elects. */
+export const snapshotJob: JobDefinition<SnapshotParams, SnapshotResult> = {
+  kind: 'snapshot',
+  clusterWide: true,
+  scheduleKey: 'snapshot',
+  slotDone: (repo, slot) => snapshotExistsForSlot(repo, slot),
+  params(input, config) {
+    const p = paramsObject(input, ['database', 'areas']);
+    const database = p.database ?? 'physical';
+    if (database !== 'physical' && database !== 'logical' && database !== false) {
+      throw new UsageError("request body: 'database' must be 'physical', 'logical' or false");
+    }
+    const areas = p.areas ?? 'all';
+    if (areas !== 'all' && areas !== false && !(Array.isArray(areas) && areas.every((a) => typeof a === 'string'))) {
+      throw new UsageError("request body: 'areas' must be 'all', false or a list of area names");
+    }
+    if (database === false && areas === false) throw new UsageError('snapshot: nothing to take (no database, no file areas)');
+    if (areas !== false) filesOptions(config, areas);
+    return { database, areas };
+  },
+  run(ctx, params, signal) {
+    const files = params.areas === false ? undefined : filesOptions(ctx.config, params.areas);
+    const method = params.database;
+    const take = (sql?: SqlClient): Promise<SnapshotResult> =>
+      takeSnapshot({
+        repo: ctx.repo,
+        node: ctx.config.cluster.node,
+        database: sql && method ? databaseOptions(ctx.config, sql, method) : undefined,
+        files,
+        compressionLevel: ctx.config.storage.compressionLevel,
+        toolVersion: ctx.toolVersion,
+        slot: ctx.slot,
+        beforeCommit: () => ctx.beforeCommit(),
+        logger: ctx.logger,
+        progress: ctx.progress,
+        signal,
+      });
+    return method ? ctx.useDatabase(take) : take();
+  },
+  settle: (result) => ({
+    summary: result.id,
+    warning:
+      result.status === 'partial'
+        ? `snapshot ${result.id} is partial: ${result.problems.length} file(s) could not be read`
+        : undefined,
+  }),
+};

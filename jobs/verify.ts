@@ -13,6 +13,8 @@ import { nullProgress, type Progress } from '../src/lib/progress.js';
 import type { Manifest, ObjectRecord } from '../src/repo/manifest.js';
 import type { Repository } from '../src/repo/repository.js';
 import { recordVerification, type VerifiedObject } from '../src/repo/verification.js';
+import { type JobDefinition, paramsObject } from './job.js';
+import { packObjects } from './settings.js';
 
 export interface VerifySnapshotsOptions {
   readonly repo: Repository;
@@ -259,3 +261,41 @@ async function record(
     return { ...check, record: null, recordError: errorMessage(err) };
   }
 }
+
+export interface VerifyParams {
+  /** one snapshot (an id or a prefix that resolves to one), read completely; default all */
+  readonly snapshot?: string;
+  /** see `VerifySnapshotsOptions.readDataSubset` */
+  readonly readDataSubset?: number;
+}
+
+/** The verify job: once per slot across the cluster (`lifeboat verify <id>` and `verify-all` run it too). */
+export const verifyJob: JobDefinition<VerifyParams, VerifySnapshotsResult> = {
+  kind: 'verify',
+  clusterWide: true,
+  scheduleKey: 'verify',
+  params(input) {
+    const p = paramsObject(input, ['snapshot', 'readDataSubset']);
+    if (p.snapshot !== undefined && typeof p.snapshot !== 'string')
+      throw new UsageError("request body: 'snapshot' must be a snapshot id");
+    if (p.readDataSubset !== undefined && typeof p.readDataSubset !== 'number') {
+      throw new UsageError("request body: 'readDataSubset' must be a number from 0 to 1");
+    }
+    return { snapshot: p.snapshot, readDataSubset: p.readDataSubset };
+  },
+  async run(ctx, params, signal) {
+    return verifySnapshots({
+      repo: ctx.repo,
+      only: params.snapshot === undefined ? undefined : (await ctx.repo.resolve(params.snapshot)).id,
+      readDataSubset: params.readDataSubset,
+      referencedObjects: async (m) => packObjects(m),
+      logger: ctx.logger,
+      progress: ctx.progress,
+      signal,
+    });
+  },
+  settle: (result) => ({
+    summary: `checked ${result.snapshots.length}`,
+    failure: result.ok ? undefined : new IntegrityError(`verify: damage found in ${result.damaged.length} snapshot(s)`),
+  }),
+};

@@ -15,8 +15,12 @@ export interface ApiDeps {
   /** api.token; without one, every protected route answers 401 */
   readonly token?: Secret;
   readonly runner: JobRunner;
-  /** starts a snapshot run on this daemon; throws ConflictError while one runs */
-  startSnapshot(): JobRecord;
+  /**
+   * starts a run of a job kind on this daemon with the parameters of a request body (undefined
+   * when none); throws UsageError for an unknown kind or bad parameters, ConflictError while a
+   * run of the kind is going on
+   */
+  startJob(kind: string, params: unknown): JobRecord;
   /** the status document: last run of each job, this node's database state, RPO age, lease holder, each node's Galera state */
   status(): Promise<unknown>;
   /** committed snapshots, newest first */
@@ -28,9 +32,6 @@ export interface ApiDeps {
 }
 
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
-
-/** Fields a `POST /v1/snapshots` body may carry. None yet: the body is reserved for run options. */
-const SNAPSHOT_REQUEST_FIELDS: ReadonlySet<string> = new Set<string>();
 
 type Method = 'GET' | 'POST';
 
@@ -103,10 +104,16 @@ export function createApiServer(deps: ApiDeps): Server {
       pattern: /^\/v1\/snapshots$/,
       methods: {
         GET: async () => json(200, { snapshots: await deps.snapshots() }),
+        // the alias of `POST /v1/jobs {"kind": "snapshot"}`
+        POST: async (r) => started(deps.startJob('snapshot', await readJson(r, maxBodyBytes))),
+      },
+    },
+    {
+      pattern: /^\/v1\/jobs$/,
+      methods: {
         POST: async (r) => {
-          checkSnapshotRequest(await readJson(r, maxBodyBytes));
-          const job = deps.startSnapshot();
-          return json(202, { job }, { location: `/v1/jobs/${encodeURIComponent(job.id)}` });
+          const { kind, ...params } = jobRequest(await readJson(r, maxBodyBytes));
+          return started(deps.startJob(kind, params));
         },
       },
     },
@@ -311,12 +318,17 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-function checkSnapshotRequest(body: unknown): void {
-  if (body === undefined) return;
+/** 202 with the run and where to follow it. */
+function started(job: JobRecord): Reply {
+  return json(202, { job }, { location: `/v1/jobs/${encodeURIComponent(job.id)}` });
+}
+
+/** A `POST /v1/jobs` body: an object naming the job's `kind`, its other fields the run's parameters. */
+function jobRequest(body: unknown): { kind: string } & Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new UsageError('request body: expected a JSON object');
+    throw new UsageError('request body: expected a JSON object with the job\'s kind, e.g. {"kind": "snapshot"}');
   }
-  const unknown = Object.keys(body).filter((k) => !SNAPSHOT_REQUEST_FIELDS.has(k));
-  if (unknown.length === 1) throw new UsageError(`request body: unknown field '${unknown[0]}'`);
-  if (unknown.length > 1) throw new UsageError(`request body: unknown fields ${unknown.map((k) => `'${k}'`).join(', ')}`);
+  const { kind } = body as { kind?: unknown };
+  if (typeof kind !== 'string') throw new UsageError('request body: \'kind\' must name a job kind, e.g. "snapshot"');
+  return body as { kind: string };
 }

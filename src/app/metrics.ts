@@ -1,10 +1,11 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { JobKind, JobRecord, JobState } from '../scheduler/job-runner.js';
+import { jobKinds } from '../../jobs/registry.js';
+import type { JobRecord, JobState } from '../scheduler/job-runner.js';
 
 /**
  * Prometheus metrics of one daemon, in a registry of its own (never prom-client's global one).
  *
- * Job series are labelled `kind` (snapshot, prune, verify), not `job`: Prometheus attaches its
+ * Job series are labelled `kind` (each kind of jobs/registry.ts), not `job`: Prometheus attaches its
  * own `job` label to every scraped series and would rename ours to `exported_job`.
  *
  * Byte convention: a job result that moved data reports it as a top-level, finite, non-negative
@@ -18,7 +19,6 @@ export interface MetricsOptions {
   readonly now?: () => number;
 }
 
-const KINDS = Object.keys({ snapshot: true, prune: true, verify: true } satisfies Record<JobKind, true>) as JobKind[];
 const FINISHED = Object.keys({ succeeded: true, failed: true, cancelled: true } satisfies Record<
   Exclude<JobState, 'running'>,
   true
@@ -64,7 +64,7 @@ export class Metrics {
       registers,
     });
     // Zero series exist from the start, so increase() and rate() see the first failure.
-    for (const kind of KINDS) for (const state of FINISHED) this.runs.inc({ kind, state }, 0);
+    for (const kind of jobKinds) for (const state of FINISHED) this.runs.inc({ kind, state }, 0);
     this.rpoAge = new AgeGauge(
       this.registry,
       this.now,

@@ -3,7 +3,6 @@ export { accountStatements, type DumpAccounts } from './accounts.js';
 export { type BackupStream, type LocalServer, logicalDump, physicalBackup } from './backup-stream.js';
 export { type BootstrapResult, bootstrapNewCluster, socketOf } from './bootstrap.js';
 export { formatGrastate, type Grastate, parseGrastate, readGrastate, writeGrastate } from './grastate.js';
-export { Lease, SlotBook, type SlotState } from './lease.js';
 export { parseRecoveredPosition, type RecoveredPosition } from './positions.js';
 export { type ServerInfo, serverInfo } from './server-info.js';
 export { connect, type Endpoint, type QueryOptions, type Row, type SqlClient, sqlErrno } from './sql.js';

@@ -4,7 +4,8 @@ import { ConflictError, errorMessage, LifeboatError } from '../lib/errors.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
 import type { Progress } from '../lib/progress.js';
 
-export type JobKind = 'snapshot' | 'prune' | 'verify';
+/** A job's kind, e.g. `snapshot`: open here; the app checks it against `jobs/registry.ts`. */
+export type JobKind = string;
 export type JobTrigger = 'schedule' | 'api' | 'cli';
 export type JobState = 'running' | 'succeeded' | 'failed' | 'cancelled';
 

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { parse } from 'yaml';
+import { paramsObject } from '../../jobs/job.js';
+import { jobOf } from '../../jobs/registry.js';
 import { createApiServer } from '../../src/app/http-api.js';
 import { Metrics } from '../../src/app/metrics.js';
 import { ConfigError, RetryableError } from '../../src/lib/errors.js';
@@ -43,12 +45,16 @@ async function serve(t: ExecutionContext, options: Options = {}): Promise<Fixtur
     metrics,
     logger,
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
-    startSnapshot: () =>
-      runner.start(
-        'snapshot',
+    // the daemon's startJob: the kind's parameters are checked (as every job does) before it starts
+    startJob: (kind, params) => {
+      jobOf(kind);
+      paramsObject(params, []);
+      return runner.start(
+        kind,
         'api',
         () => new Promise((resolve) => (release = (r = { id: 'snap-1', bytes: 1234 }) => resolve(r))),
-      ),
+      );
+    },
     status: options.status ?? (async () => ({ rpo: { ageSeconds: 60 }, lease: { holder: 'n1' }, nodes: [] })),
     snapshots: options.snapshots ?? (async () => [{ id: '2026-01-01T00-00-00Z-abcd', node: 'n1' }]),
   });
@@ -272,6 +278,36 @@ test('POST /v1/snapshots starts a job: 202 with Location, then 409 while it runs
   await next.body?.cancel();
 });
 
+test('POST /v1/jobs starts a run of the kind it names; a missing or unknown kind is refused', async (t) => {
+  const f = await serve(t);
+  const post = (b: string) =>
+    fetch(`${f.base}/v1/jobs`, { method: 'POST', headers: f.auth({ 'content-type': 'application/json' }), body: b });
+
+  const res = await post('{"kind": "verify"}');
+  t.is(res.status, 202);
+  const { job } = await body<{ job: JobRecord }>(res);
+  t.like(job, { kind: 'verify', trigger: 'api', state: 'running' });
+  t.is(res.headers.get('location'), `/v1/jobs/${job.id}`);
+  t.is((await post('{"kind": "verify"}')).status, 409);
+
+  const none = await fetch(`${f.base}/v1/jobs`, { method: 'POST', headers: f.auth() });
+  t.is(none.status, 400);
+  t.regex((await body(none)).error.message, /^request body: expected a JSON object with the job's kind/);
+  const noKind = await post('{"dryRun": true}');
+  t.is((await body(noKind)).error.message, 'request body: \'kind\' must name a job kind, e.g. "snapshot"');
+  const unknown = await post('{"kind": "backup"}');
+  t.is(unknown.status, 400);
+  t.is((await body(unknown)).error.message, "job kind 'backup': unknown (known: snapshot, prune, verify)");
+  const field = await post('{"kind": "prune", "force": true}');
+  t.is((await body(field)).error.message, "request body: unknown field 'force'");
+  t.false(f.runner.isRunning('prune'), 'nothing started on a bad request');
+  const get = await fetch(`${f.base}/v1/jobs`, { headers: f.auth() });
+  t.is(get.status, 405);
+  t.is(get.headers.get('allow'), 'POST');
+  f.release();
+  await f.runner.wait('verify');
+});
+
 test('/metrics serves Prometheus text with the gauges of a recorded job', async (t) => {
   const f = await serve(t);
   f.metrics.setRpoAge(120);
@@ -352,6 +388,7 @@ test('docs/openapi.yaml documents every route, method and status code the server
     '/v1/health': { get: ['200', '405'] },
     '/v1/status': { get: ['200', '401', '405', '500'] },
     '/v1/snapshots': { get: ['200', '401', '405', '500'], post: ['202', '400', '401', '405', '409', '413', '500'] },
+    '/v1/jobs': { post: ['202', '400', '401', '405', '409', '413', '500'] },
     '/v1/jobs/{id}': { get: ['200', '401', '404', '405', '500'] },
     '/metrics': { get: ['200', '401', '405', '500'] },
   };

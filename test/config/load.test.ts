@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import test from 'ava';
 import { loadConfig, parseConfig, redacted } from '../../config/load.js';
-import { localServer } from '../../src/app/runtime.js';
+import { localServer } from '../../jobs/settings.js';
 import { ConfigError } from '../../src/lib/errors.js';
 import { repoRoot } from '../helpers/testbed.js';
 

@@ -1,21 +1,13 @@
-import { type PruneResult, prune } from '../../../jobs/prune.js';
-import { type VerifySnapshotsResult, verifySnapshots } from '../../../jobs/verify.js';
+import type { PruneResult } from '../../../jobs/prune.js';
+import type { VerifySnapshotsResult } from '../../../jobs/verify.js';
 import type { CommandContext } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
-import { openRepository, packObjects, packReferences } from '../runtime.js';
+import { runJobHere } from './run-job.js';
 
 export async function runPrune(ctx: CommandContext, flags: { dryRun?: boolean; forceWhileFailing?: boolean }): Promise<number> {
-  const config = ctx.config();
-  const repo = await openRepository(config, ctx.logger);
-  const result = await prune({
-    repo,
-    policy: config.retention,
+  const result = await runJobHere(ctx, 'prune', {
     dryRun: flags.dryRun ?? false,
-    ...(flags.forceWhileFailing ? {} : { maxAgeWithoutSnapshotHours: config.alerts.rpoHours }),
-    referencedPacks: async (m) => packReferences(m).map((p) => p.key),
-    logger: ctx.logger,
-    progress: ctx.progress(),
-    signal: ctx.signal,
+    forceWhileFailing: flags.forceWhileFailing ?? false,
   });
   ctx.print(result, describePrune);
   // A blocked prune did not do what was asked: scripts and cron mail should notice.
@@ -23,15 +15,7 @@ export async function runPrune(ctx: CommandContext, flags: { dryRun?: boolean; f
 }
 
 export async function runVerifyAll(ctx: CommandContext, flags: { readDataSubset?: number }): Promise<number> {
-  const repo = await openRepository(ctx.config(), ctx.logger);
-  const result = await verifySnapshots({
-    repo,
-    ...(flags.readDataSubset === undefined ? {} : { readDataSubset: flags.readDataSubset }),
-    referencedObjects: async (m) => packObjects(m),
-    logger: ctx.logger,
-    progress: ctx.progress(),
-    signal: ctx.signal,
-  });
+  const result = await runJobHere(ctx, 'verify', { readDataSubset: flags.readDataSubset });
   ctx.print(result, describeVerify);
   return result.ok ? EXIT.ok : EXIT.failed;
 }

@@ -1,5 +1,3 @@
-import { takeSnapshot } from '../../../jobs/snapshot.js';
-import { verifySnapshots } from '../../../jobs/verify.js';
 import { filesPartOf } from '../../files/index.js';
 import { UsageError } from '../../lib/errors.js';
 import { table } from '../../lib/text-table.js';
@@ -7,8 +5,8 @@ import { snapshotTime } from '../../repo/snapshot-id.js';
 import { verificationStates } from '../../repo/verification.js';
 import type { CommandContext } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
-import { connectLocal, databaseOptions, filesOptions, openRepository, packObjects } from '../runtime.js';
-import { toolVersion } from '../version.js';
+import { openRepository } from '../runtime.js';
+import { runJobHere } from './run-job.js';
 
 export async function runSnapshot(
   ctx: CommandContext,
@@ -17,57 +15,42 @@ export async function runSnapshot(
   if (flags.dbOnly && flags.filesOnly) throw new UsageError('--db-only and --files-only exclude each other');
   if (flags.dbOnly && flags.area) throw new UsageError('--area selects file areas: it cannot go with --db-only');
   if (flags.logical && flags.filesOnly) throw new UsageError('--logical applies to the database: it cannot go with --files-only');
-  const config = ctx.config();
-  const files = flags.dbOnly ? undefined : filesOptions(config, flags.area ?? 'all');
-  const repo = await openRepository(config, ctx.logger);
-  const sql = flags.filesOnly ? undefined : await connectLocal(config);
-  try {
-    const result = await takeSnapshot({
-      repo,
-      node: config.cluster.node,
-      ...(sql ? { database: databaseOptions(config, sql, flags.logical ? 'logical' : 'physical') } : {}),
-      ...(files ? { files } : {}),
-      compressionLevel: config.storage.compressionLevel,
-      toolVersion: toolVersion(),
-      logger: ctx.logger,
-      progress: ctx.progress(),
-      signal: ctx.signal,
-    });
-    const db = result.manifest.parts.database;
-    const part = filesPartOf(result.manifest);
-    const ok = result.status === 'complete';
-    ctx.print(
-      {
-        ok,
-        id: result.id,
-        status: result.status,
-        seconds: result.seconds,
-        bytes: result.bytes,
-        database: db ?? null,
-        files: part ?? null,
-        problems: result.problems,
-      },
-      () =>
-        [
-          `snapshot ${result.id} committed in ${result.seconds.toFixed(1)} s, ${(result.bytes / 1e6).toFixed(1)} MB uploaded`,
-          db
-            ? `  database: galera position ${db.galera ? `${db.galera.uuid}:${db.galera.seqno}` : 'n/a'}, gtid ${db.gtid ?? 'n/a'}`
-            : '',
-          ...(part?.areas.map(
-            (a) =>
-              `  ${a.name}: ${a.files} files, ${(a.bytes / 1e6).toFixed(1)} MB${a.problems ? `, ${a.problems} problem(s)` : ''}${a.changedDuringBackup ? `, ${a.changedDuringBackup} changed while read` : ''}${a.vanished ? `, ${a.vanished} vanished` : ''}${a.source?.startsWith('brick') ? ` (read from ${a.source})` : ''}`,
-          ) ?? []),
-          ok ? '' : `PARTIAL: ${result.problems.length} file(s) could not be read:`,
-          ...result.problems.slice(0, 20).map((p) => `  ${p.area}/${p.path}: ${p.code} ${p.message}`),
-        ]
-          .filter(Boolean)
-          .join('\n'),
-    );
-    // A partial snapshot is committed (it is useful) but the run must not look successful.
-    return ok ? EXIT.ok : EXIT.failed;
-  } finally {
-    await sql?.close();
-  }
+  const result = await runJobHere(ctx, 'snapshot', {
+    database: flags.filesOnly ? false : flags.logical ? 'logical' : 'physical',
+    areas: flags.dbOnly ? false : (flags.area ?? 'all'),
+  });
+  const db = result.manifest.parts.database;
+  const part = filesPartOf(result.manifest);
+  const ok = result.status === 'complete';
+  ctx.print(
+    {
+      ok,
+      id: result.id,
+      status: result.status,
+      seconds: result.seconds,
+      bytes: result.bytes,
+      database: db ?? null,
+      files: part ?? null,
+      problems: result.problems,
+    },
+    () =>
+      [
+        `snapshot ${result.id} committed in ${result.seconds.toFixed(1)} s, ${(result.bytes / 1e6).toFixed(1)} MB uploaded`,
+        db
+          ? `  database: galera position ${db.galera ? `${db.galera.uuid}:${db.galera.seqno}` : 'n/a'}, gtid ${db.gtid ?? 'n/a'}`
+          : '',
+        ...(part?.areas.map(
+          (a) =>
+            `  ${a.name}: ${a.files} files, ${(a.bytes / 1e6).toFixed(1)} MB${a.problems ? `, ${a.problems} problem(s)` : ''}${a.changedDuringBackup ? `, ${a.changedDuringBackup} changed while read` : ''}${a.vanished ? `, ${a.vanished} vanished` : ''}${a.source?.startsWith('brick') ? ` (read from ${a.source})` : ''}`,
+        ) ?? []),
+        ok ? '' : `PARTIAL: ${result.problems.length} file(s) could not be read:`,
+        ...result.problems.slice(0, 20).map((p) => `  ${p.area}/${p.path}: ${p.code} ${p.message}`),
+      ]
+        .filter(Boolean)
+        .join('\n'),
+  );
+  // A partial snapshot is committed (it is useful) but the run must not look successful.
+  return ok ? EXIT.ok : EXIT.failed;
 }
 
 export async function runSnapshots(ctx: CommandContext): Promise<number> {
@@ -119,18 +102,9 @@ export async function runShow(ctx: CommandContext, id: string): Promise<number> 
 }
 
 export async function runVerify(ctx: CommandContext, id: string): Promise<number> {
-  const repo = await openRepository(ctx.config(), ctx.logger);
-  const m = await repo.resolve(id);
-  // The verify job's own check: the same reading, classification (a transient read error is
+  // The verify job itself: the same reading, classification (a transient read error is
   // inconclusive, not damage) and record as `verify-all` and the daemon.
-  const result = await verifySnapshots({
-    repo,
-    only: m.id,
-    referencedObjects: async (manifest) => packObjects(manifest),
-    logger: ctx.logger,
-    progress: ctx.progress(),
-    signal: ctx.signal,
-  });
+  const result = await runJobHere(ctx, 'verify', { snapshot: id });
   const check = result.snapshots[0];
   const objects = check?.objects ?? [];
   const verdict =
@@ -139,7 +113,7 @@ export async function runVerify(ctx: CommandContext, id: string): Promise<number
       : check?.status === 'damaged'
         ? 'DAMAGED'
         : 'INCONCLUSIVE (not everything could be read; nothing recorded)';
-  ctx.print({ id: m.id, ok: result.ok, status: check?.status, objects }, (v) =>
+  ctx.print({ id: check?.id ?? id, ok: result.ok, status: check?.status, objects }, (v) =>
     [
       ...v.objects.map((r) => `${r.ok ? 'ok  ' : 'FAIL'} ${r.key}${r.error ? `: ${r.error}` : ''}`),
       `snapshot ${v.id}: ${verdict}`,

@@ -1,5 +1,18 @@
 import { ConflictError } from '../lib/errors.js';
-import { type SqlClient, sqlErrno } from './sql.js';
+
+/** The SQL this module needs: `src/galera`'s SqlClient fits it. */
+export interface CoordSql {
+  query<T extends Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** runs a statement and returns the affected row count */
+  execute(sql: string, params?: readonly unknown[]): Promise<number>;
+}
+
+/** MariaDB's deadlock error: on Galera, the loser of a certification race gets it. */
+const ER_LOCK_DEADLOCK = 1213;
+
+function lostRace(err: unknown): boolean {
+  return (err as { errno?: number }).errno === ER_LOCK_DEADLOCK;
+}
 
 /**
  * A cluster-wide lease in the `lifeboat` schema. Galera certification makes the acquiring UPDATE
@@ -9,7 +22,7 @@ import { type SqlClient, sqlErrno } from './sql.js';
  */
 export class Lease {
   constructor(
-    private readonly sql: SqlClient,
+    private readonly sql: CoordSql,
     /** lease name, e.g. `snapshot` */
     readonly name: string,
     /** this node's name */
@@ -17,7 +30,7 @@ export class Lease {
     readonly ttlSeconds: number,
   ) {}
 
-  static async ensureSchema(sql: SqlClient): Promise<void> {
+  static async ensureSchema(sql: CoordSql): Promise<void> {
     await sql.execute('CREATE DATABASE IF NOT EXISTS lifeboat');
     await sql.execute(
       `CREATE TABLE IF NOT EXISTS lifeboat.leases (
@@ -54,7 +67,7 @@ export class Lease {
       );
       if (changed !== 1) return null;
     } catch (err) {
-      if (sqlErrno(err) === 1213) return null; // lost the certification race
+      if (lostRace(err)) return null;
       throw err;
     }
     const [row] = await this.sql.query<{ token: string }>('SELECT token FROM lifeboat.leases WHERE name = ? AND holder = ?', [
@@ -74,7 +87,7 @@ export class Lease {
       );
       return changed === 1;
     } catch (err) {
-      if (sqlErrno(err) === 1213) return false;
+      if (lostRace(err)) return false;
       throw err;
     }
   }
@@ -109,7 +122,7 @@ export type SlotState = 'running' | 'done' | 'failed';
 /** Per-slot bookkeeping of scheduled jobs, shared by the daemons of a cluster. */
 export class SlotBook {
   constructor(
-    private readonly sql: SqlClient,
+    private readonly sql: CoordSql,
     readonly job: string,
   ) {}
 
