@@ -406,6 +406,12 @@ galera_down() {
       pid_alive "$p" && warn galera "pid $p survived SIGKILL"
     done
   fi
+  # The namespaces and the bridge have fixed names: they are this run dir's only if it set them
+  # up (a `down` of another, empty run dir must not cut a running testbed's network).
+  if [[ ! -f $GALERA_DIR/mode || $(cat "$GALERA_DIR/mode") != netns ]]; then
+    rm -rf "$GALERA_DIR"
+    return 0
+  fi
   # Anything still running inside our namespaces (SST helpers, a test's probe) is ours too.
   local ns leftovers
   for n in 1 2 3; do

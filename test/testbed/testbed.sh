@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Lifeboat testbed: a 3-node MariaDB Galera cluster, a replica-3 GlusterFS volume with a FUSE mount
-# and a single-node Ceph RGW (S3), all on this machine. See test/testbed/README.md.
+# a single-node Ceph RGW (S3) and a one-node Staging MariaDB, all on this machine. See test/testbed/README.md.
 #
-#   testbed.sh up [galera|gluster|s3]...     start (default: all); idempotent
-#   testbed.sh down [galera|gluster|s3]...   stop and delete state (default: all); safe when down
+#   testbed.sh up [galera|gluster|s3|staging]...     start (default: all); idempotent
+#   testbed.sh down [galera|gluster|s3|staging]...   stop and delete state (default: all); safe when down
 #   testbed.sh status [component]...         exit 0 only if every named component is healthy
 #   testbed.sh env                           print the env file
 #   testbed.sh node-stop N | node-start N | node-kill N    Galera node N (1..3)
@@ -26,10 +26,12 @@ source "$HERE/galera.sh"
 source "$HERE/gluster.sh"
 # shellcheck source=ceph.sh
 source "$HERE/ceph.sh"
+# shellcheck source=staging.sh
+source "$HERE/staging.sh"
 
 trap 'rc=$?; echo "[testbed] ERROR: command failed (rc=$rc) at ${BASH_SOURCE[0]##*/}:${LINENO}: ${BASH_COMMAND}" >&2' ERR
 
-ALL_COMPONENTS=(galera gluster s3)
+ALL_COMPONENTS=(galera gluster s3 staging)
 
 # Unix socket paths are limited to 107 bytes.
 (( ${#RUN} <= 70 )) || die testbed "run dir path too long for unix sockets (${#RUN} > 70 chars): $RUN; set LIFEBOAT_TESTBED_DIR"
@@ -44,9 +46,9 @@ parse_components() {
   local c
   for c in "$@"; do
     case $c in
-    galera | gluster | s3) COMPS+=("$c") ;;
+    galera | gluster | s3 | staging) COMPS+=("$c") ;;
     ceph | rgw) COMPS+=(s3) ;;
-    *) die testbed "unknown component '$c' (expected: galera, gluster, s3)" ;;
+    *) die testbed "unknown component '$c' (expected: galera, gluster, s3, staging)" ;;
     esac
   done
 }
@@ -59,6 +61,7 @@ write_env() {
     galera_env
     gluster_env
     ceph_env
+    staging_env
   } >"$tmp"
   mv "$tmp" "$RUN/env"
 }
@@ -83,6 +86,7 @@ cmd_up() {
     galera) pkgs+=("${GALERA_PKGS[@]}") ;;
     gluster) pkgs+=("${GLUSTER_PKGS[@]}") ;;
     s3) pkgs+=("${CEPH_PKGS[@]}") ;;
+    staging) pkgs+=("${STAGING_PKGS[@]}") ;;
     esac
   done
   ensure_packages "${pkgs[@]}"
@@ -114,6 +118,7 @@ fn_for() {
   galera) echo galera ;;
   gluster) echo gluster ;;
   s3) echo ceph ;;
+  staging) echo staging ;;
   esac
 }
 
@@ -169,7 +174,7 @@ main() {
     sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     ;;
   *)
-    echo "usage: testbed.sh up|down|status [galera|gluster|s3]... | env | node-stop|node-start|node-kill N" >&2
+    echo "usage: testbed.sh up|down|status [galera|gluster|s3|staging]... | env | node-stop|node-start|node-kill N" >&2
     exit 2
     ;;
   esac
