@@ -1,16 +1,10 @@
 import test from 'ava';
-import { connect } from '../../src/galera/index.js';
 import { nodeClient } from '../helpers/galera.js';
-import { need } from '../helpers/testbed.js';
+import { stagingClient } from '../helpers/staging.js';
 
 // The testbed's Staging: a standalone MariaDB beside the Production cluster, never a member of it.
 test('the Staging server answers with its own account and is not a member of the Production cluster', async (t) => {
-  const staging = await connect({
-    name: 'staging',
-    socket: need('STAGING_SOCKET'),
-    user: need('STAGING_USER'),
-    password: need('STAGING_PASSWORD'),
-  });
+  const staging = await stagingClient();
   const production = await nodeClient(1);
   try {
     const [s] = await staging.query<{ wsrep: number | string; id: number | string }>(

@@ -15,13 +15,12 @@ import {
   stripTables,
 } from '../../src/staging/index.js';
 import { createShop, HOST_MAP, PROD_HOSTS, piiOf } from '../fixtures/shop.js';
-import { nodeClient } from '../helpers/galera.js';
+import { STAGING_ACCOUNT, stagingClient } from '../helpers/staging.js';
 import { uniqueName } from '../helpers/testbed.js';
 
-// The Staging transforms on a real MariaDB (testbed node 3), on a Magento-shaped shop.
+// The Staging transforms on the testbed's Staging MariaDB, on a Magento-shaped shop.
 
 const CUSTOMERS = 40;
-const STAGING_ACCOUNT = { user: 'lifeboat', host: 'localhost' };
 
 function transforms(previous?: string): StagingTransforms {
   return {
@@ -71,7 +70,7 @@ async function holding(sql: SqlClient, schema: string, needles: readonly string[
 test.serial(
   'a copy of the shop becomes a safe Staging: stripped, rewritten in every scope, anonymised, preserved, definers fixed',
   async (t) => {
-    const sql = await nodeClient(3);
+    const sql = await stagingClient();
     const source = schemaName('src');
     const copy = schemaName('copy');
     const previous = schemaName('prev');
@@ -158,7 +157,7 @@ test.serial(
     );
     t.deepEqual(
       definers.map((d) => d.d),
-      ['lifeboat@localhost', 'lifeboat@localhost', 'lifeboat@localhost', 'lifeboat@localhost'],
+      Array(4).fill('lifeboat_staging@localhost'),
     );
     t.is(report.definers.length, 4);
     const [viewRows] = await sql.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM \`${copy}\`.customer_emails`);
@@ -179,7 +178,7 @@ test.serial(
 );
 
 test.serial('anonymisation is deterministic: the same salt gives the same Staging twice', async (t) => {
-  const sql = await nodeClient(3);
+  const sql = await stagingClient();
   const a = schemaName('a');
   const b = schemaName('b');
   t.teardown(async () => {
@@ -199,7 +198,7 @@ test.serial('anonymisation is deterministic: the same salt gives the same Stagin
 });
 
 test.serial('a host without a Staging mapping is refused naming the scope and path; nothing is written', async (t) => {
-  const sql = await nodeClient(3);
+  const sql = await stagingClient();
   const s = schemaName('host');
   t.teardown(async () => {
     await sql.execute(`DROP DATABASE IF EXISTS \`${s}\``);
@@ -221,7 +220,7 @@ test.serial('a host without a Staging mapping is refused naming the scope and pa
 test.serial(
   'stripping keeps foreign keys valid: SET NULL and CASCADE follow their rule, a RESTRICT reference is refused naming it',
   async (t) => {
-    const sql = await nodeClient(3);
+    const sql = await stagingClient();
     const s = schemaName('fk');
     t.teardown(async () => {
       await sql.execute(`DROP DATABASE IF EXISTS \`${s}\``);
