@@ -198,7 +198,7 @@ async function readBack(repo: Repository, record: ObjectRecord, progress: Progre
   let outcome: Outcome = { ok: true };
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
-      const stream = await repo.openObject(record, { progress, ...(signal ? { signal } : {}) });
+      const stream = await repo.openObject(record, { progress, signal });
       for await (const _ of stream) {
         // the checking happens as the bytes pass
       }

@@ -130,7 +130,7 @@ export async function restoreFiles(options: RestoreFilesOptions): Promise<Restor
       logger,
       started,
       concurrency: options.concurrency ?? 8,
-      ...(signal ? { signal } : {}),
+      signal,
     }),
   );
   // the area directory's own metadata, once its entries are in place (moving them in changed its mtime)

@@ -31,7 +31,7 @@ export async function* frameBlobs(
 ): AsyncGenerator<FrameBlob> {
   const where = `pack '${pack}' frame at ${frame.offset}`;
   const source = await store
-    .get(pack, { range: { start: frame.offset, end: frame.offset + frame.length - 1 }, ...(signal ? { signal } : {}) })
+    .get(pack, { range: { start: frame.offset, end: frame.offset + frame.length - 1 }, signal })
     .catch(async (err: unknown) => {
       throw err instanceof OutOfRangeError ? await shortPack(store, pack, frame, err) : err;
     });

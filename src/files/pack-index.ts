@@ -34,13 +34,13 @@ export async function writePackIndex(
 ): Promise<void> {
   const json = Buffer.from(`${JSON.stringify({ format: PACK_INDEX_FORMAT, ...index })}\n`);
   const body = Buffer.concat(await compressChunks(codec, 3, [json]));
-  await store.put(packIndexKey(snapshotId, index.pack.key), body, signal ? { signal } : {});
+  await store.put(packIndexKey(snapshotId, index.pack.key), body, { signal });
 }
 
 /** Reads and checks a pack index; anything malformed is an IntegrityError naming the key. */
 export async function readPackIndex(store: ObjectStore, codec: Codec, key: string, signal?: AbortSignal): Promise<PackIndex> {
   const chunks: Buffer[] = [];
-  const source = await store.get(key, signal ? { signal } : {});
+  const source = await store.get(key, { signal });
   await pipeline(source, codec.decompress(), async (raw: AsyncIterable<Buffer>) => {
     for await (const chunk of raw) chunks.push(chunk);
   });
@@ -97,7 +97,7 @@ export function indexLocations(index: PackIndex): Map<string, ContentLocation> {
 export async function checkPack(store: ObjectStore, record: ObjectRecord, signal?: AbortSignal): Promise<string | undefined> {
   const counter = new HashCounter();
   try {
-    const source = await store.get(record.key, signal ? { signal } : {});
+    const source = await store.get(record.key, { signal });
     await pipeline(source, counter, async (bytes: AsyncIterable<Buffer>) => {
       for await (const _ of bytes) {
         // counted and hashed as they pass

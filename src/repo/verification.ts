@@ -76,7 +76,7 @@ export async function recordVerification(
     objects: result.objects,
     sampled: result.sampled,
   };
-  await repo.store.put(key, Buffer.from(`${JSON.stringify(record, null, 2)}\n`), signal ? { signal } : {});
+  await repo.store.put(key, Buffer.from(`${JSON.stringify(record, null, 2)}\n`), { signal });
   return key;
 }
 

@@ -78,6 +78,12 @@ export interface Run {
 }
 
 /** Starts the real `lifeboat` CLI as a child process; `stderr()` is what it logged so far. */
+/** Lifeboat processes still running: a test that fails half-way never leaves one behind its file. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export function startLifeboat(
   repo: TestRepo,
   args: readonly string[],
@@ -95,7 +101,13 @@ export function startLifeboat(
   child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
-  const done = new Promise<Run>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  running.add(child);
+  const done = new Promise<Run>((resolve) =>
+    child.on('close', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal, stdout, stderr });
+    }),
+  );
   return { child, done, stderr: () => stderr };
 }
 
