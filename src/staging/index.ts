@@ -23,5 +23,6 @@ export { baseTables, columnsOf, type MagentoDatabase, quoteName, tableRef } from
 export { type DefinerChange, definerClause, rewriteDefiners } from './definers.js';
 export { DEFAULT_PRESERVE, type PreserveResult, type PreserveSpec, preserveFrom } from './preserve.js';
 export { DEFAULT_STRIP, expandStrip, type StripResult, stripTables, TABLE_GROUPS, tablesToStrip } from './strip.js';
+export { asideSchemas, finishSwitch, type SwitchResult, switchInto } from './switch.js';
 export { identify, type Reach, refuseProductionEndpoint, refuseProductionServer, type ServerIdentity } from './target-check.js';
 export { applyStagingTransforms, type StagingTransforms, type TransformReport } from './transform.js';

@@ -143,19 +143,20 @@ async function applyDeleteRules(
   for (let changed = true; changed; ) {
     changed = false;
     for (const fk of foreignKeys.filter((k) => !stripped.has(k.table))) {
+      // full names, no aliases: the connection may have no default database (MariaDB resolves a DELETE alias in it)
       const child = tableRef(schema, fk.table);
       const orphan =
-        fk.columns.map((c) => `c.${quoteName(c)} IS NOT NULL`).join(' AND ') +
+        fk.columns.map((c) => `${child}.${quoteName(c)} IS NOT NULL`).join(' AND ') +
         ` AND NOT EXISTS (SELECT 1 FROM ${tableRef(schema, fk.referenced)} p WHERE ${fk.columns
-          .map((c, i) => `p.${quoteName(fk.referencedColumns[i] as string)} = c.${quoteName(c)}`)
+          .map((c, i) => `p.${quoteName(fk.referencedColumns[i] as string)} = ${child}.${quoteName(c)}`)
           .join(' AND ')})`;
       const rows =
         fk.rule === 'SET NULL'
           ? await db.execute(
-              `UPDATE ${child} c SET ${fk.columns.map((col) => `c.${quoteName(col)} = NULL`).join(', ')} WHERE ${orphan}`,
+              `UPDATE ${child} SET ${fk.columns.map((col) => `${quoteName(col)} = NULL`).join(', ')} WHERE ${orphan}`,
             )
           : fk.rule === 'CASCADE'
-            ? await db.execute(`DELETE c FROM ${child} c WHERE ${orphan}`)
+            ? await db.execute(`DELETE FROM ${child} WHERE ${orphan}`)
             : 0;
       if (rows === 0) continue;
       changed = true;

@@ -55,7 +55,8 @@ const LAYERS: Record<string, readonly string[]> = {
   'src/health': ['src/lib', 'src/galera', 'src/coord'],
   'src/scheduler': ['src/lib'],
   // a job definition reads its own settings from the loaded config
-  jobs: [...DOMAIN, 'src/scheduler', 'config'],
+  // and runs restore playbooks (a Staging sync restores a snapshot; recovery will too)
+  jobs: [...DOMAIN, 'src/scheduler', 'config', 'restore'],
   // restore never imports jobs: a restore must work whatever the jobs do (checked on its own below)
   restore: DOMAIN,
   'src/app': ['*'],

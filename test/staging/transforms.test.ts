@@ -1,10 +1,8 @@
 import test from 'ava';
-import type { SqlClient } from '../../src/galera/index.js';
 import { PermanentError } from '../../src/lib/errors.js';
 import {
   ADMIN_ANONYMIZE,
   applyStagingTransforms,
-  baseTables,
   DEFAULT_ANONYMIZE,
   DEFAULT_OVERRIDES,
   DEFAULT_PRESERVE,
@@ -14,7 +12,7 @@ import {
   type StagingTransforms,
   stripTables,
 } from '../../src/staging/index.js';
-import { createShop, HOST_MAP, PROD_HOSTS, piiOf } from '../fixtures/shop.js';
+import { counts, createShop, HOST_MAP, holding, PROD_HOSTS, piiOf } from '../fixtures/shop.js';
 import { STAGING_ACCOUNT, stagingClient } from '../helpers/staging.js';
 import { uniqueName } from '../helpers/testbed.js';
 
@@ -37,34 +35,6 @@ function transforms(previous?: string): StagingTransforms {
 /** A schema name of its own for each test (hyphens are not welcome in unquoted SQL). */
 function schemaName(what: string): string {
   return uniqueName(`shop_${what}`).replace(/-/g, '_');
-}
-
-async function counts(sql: SqlClient, schema: string): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const t of await baseTables(sql, schema)) {
-    const [r] = await sql.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM \`${schema}\`.\`${t}\``);
-    out[t] = Number(r?.n);
-  }
-  return out;
-}
-
-/** Text columns holding any of `needles` (exactly or as a substring), as `table.column`. */
-async function holding(sql: SqlClient, schema: string, needles: readonly string[]): Promise<string[]> {
-  const columns = await sql.query<{ t: string; c: string }>(
-    `SELECT c.table_name AS t, c.column_name AS c FROM information_schema.columns c JOIN information_schema.tables t
-       ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE'
-      WHERE c.table_schema = ? AND c.data_type IN ('char', 'varchar', 'text', 'mediumtext', 'longtext', 'tinytext')`,
-    [schema],
-  );
-  const found: string[] = [];
-  for (const { t, c } of columns) {
-    const [r] = await sql.query<{ n: number | string }>(
-      `SELECT COUNT(*) AS n FROM \`${schema}\`.\`${t}\` WHERE ${needles.map(() => 'INSTR(`' + c + '`, ?) > 0').join(' OR ')}`,
-      needles,
-    );
-    if (Number(r?.n) > 0) found.push(`${t}.${c}`);
-  }
-  return found;
 }
 
 test.serial(

@@ -1,0 +1,192 @@
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { restoreDatabase } from '../restore/database.js';
+import { connect, type Endpoint, type SqlClient, startScratchServer } from '../src/galera/index.js';
+import { spawnSource, spawnTransform } from '../src/lib/child-process.js';
+import { PermanentError } from '../src/lib/errors.js';
+import { type Logger, nullLogger } from '../src/lib/logger.js';
+import type { Repository } from '../src/repo/repository.js';
+import {
+  applyStagingTransforms,
+  asideSchemas,
+  baseTables,
+  finishSwitch,
+  identify,
+  type PreserveSpec,
+  quoteName,
+  type Reach,
+  refuseProductionEndpoint,
+  refuseProductionServer,
+  type StagingTransforms,
+  type SwitchResult,
+  switchInto,
+  type TransformReport,
+  tableRef,
+} from '../src/staging/index.js';
+
+export interface StagingSyncOptions {
+  readonly repo: Repository;
+  /** snapshot id or `latest` */
+  readonly snapshot: string;
+  /** the Magento schema in the snapshot (Production's database name) */
+  readonly database: string;
+  /** Staging's server (its own account, never Production's) and the schema Staging's shop uses */
+  readonly target: { readonly endpoint: Endpoint; readonly database: string };
+  /** Production's nodes as configured: a target that is one of them is refused before connecting */
+  readonly production: readonly Reach[];
+  readonly transforms: Omit<StagingTransforms, 'preserve'> & { readonly preserve?: PreserveSpec };
+  /** scratch space for the restored snapshot (removed at the end) */
+  readonly workDir: string;
+  readonly logger?: Logger;
+  readonly signal?: AbortSignal;
+}
+
+export interface StagingSyncReport {
+  readonly snapshot: string;
+  readonly database: string;
+  readonly target: string;
+  /** rows per table of the new Staging, before the switch */
+  readonly rows: Readonly<Record<string, number>>;
+  readonly transforms: TransformReport;
+  readonly switch: SwitchResult;
+  readonly phasesMs: Readonly<Record<string, number>>;
+}
+
+/**
+ * Refreshes Staging's database from a snapshot, with no connection to Production: the snapshot
+ * is restored into a scratch directory and served by a scratch mariadbd (no network), its shop
+ * schema is copied into a schema beside Staging's, transformed there (strip, base URLs,
+ * overrides, anonymisation, Staging's preserved rows, definers) and switched in by one atomic
+ * RENAME TABLE. Until the switch Staging is untouched; a failed or killed sync leaves it as it was
+ * (the next sync finishes or discards what a killed one left).
+ */
+export async function syncStagingFromSnapshot(options: StagingSyncOptions): Promise<StagingSyncReport> {
+  const logger = (options.logger ?? nullLogger).child({ job: 'staging-sync' });
+  const phasesMs: Record<string, number> = {};
+  const timed = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    logger.info('staging sync phase', { phase });
+    try {
+      return await work();
+    } finally {
+      phasesMs[phase] = Math.round(performance.now() - started);
+    }
+  };
+  const { endpoint, database: live } = options.target;
+  refuseProductionEndpoint(endpoint, options.production);
+  const manifest = await options.repo.resolve(options.snapshot);
+  const part = manifest.parts.database;
+  if (part?.method !== 'physical' || !part.galera)
+    throw new PermanentError(`snapshot '${manifest.id}': has no physical database part to sync Staging from`);
+
+  const staging = await connect(endpoint);
+  const { next, previous } = asideSchemas(live);
+  const datadir = join(options.workDir, 'datadir');
+  let scratch: Awaited<ReturnType<typeof startScratchServer>> | undefined;
+  try {
+    refuseProductionServer(endpoint.name, await identify(staging), { clusters: [part.galera.uuid] });
+    const leftover = await finishSwitch(staging, live, next, previous);
+    if (leftover !== 'none') logger.warn('a previous staging sync did not finish', { leftover });
+
+    // the scratch server's user must reach the restored datadir (its own dirs stay private)
+    await mkdir(options.workDir, { recursive: true });
+    await chmod(options.workDir, 0o711);
+    await timed('restore', () =>
+      restoreDatabase({
+        repo: options.repo,
+        snapshot: manifest.id,
+        target: datadir,
+        force: true,
+        logger,
+        ...(process.getuid?.() === 0 ? { owner: 'mysql' } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      }),
+    );
+    scratch = await timed('start', () => startScratchServer({ datadir, dir: join(options.workDir, 'server') }));
+    const source = scratch;
+    await timed('copy', () => copySchema(source.socket, options.database, endpoint, next, staging, options.signal));
+    await source.stop();
+    scratch = undefined;
+    await rm(options.workDir, { recursive: true, force: true });
+
+    const liveExists = (await baseTables(staging, live)).length > 0;
+    const { preserve, ...rest } = options.transforms;
+    const transforms = await timed('transform', () =>
+      applyStagingTransforms(staging, next, {
+        ...rest,
+        ...(preserve && liveExists ? { preserve: { spec: preserve, previous: live } } : {}),
+      }),
+    );
+    const rows = await countRows(staging, next);
+    const switched = await timed('switch', () => switchInto(staging, live, next, previous));
+    logger.info('staging synced', { snapshot: manifest.id, unavailableMs: switched.unavailableMs, phasesMs });
+    return { snapshot: manifest.id, database: options.database, target: live, rows, transforms, switch: switched, phasesMs };
+  } catch (err) {
+    // before the switch the copy is all there is to undo; finishSwitch handles a failure after it
+    await finishSwitch(staging, live, next, previous).catch((cleanup: unknown) =>
+      logger.warn('could not remove the unfinished copy', { error: String(cleanup) }),
+    );
+    throw err;
+  } finally {
+    await scratch?.stop();
+    await rm(options.workDir, { recursive: true, force: true });
+    await staging.close();
+  }
+}
+
+/** `mariadb-dump` of one schema from the scratch server into `into` on Staging, niced and ionice'd (Staging shares the hardware). */
+async function copySchema(
+  socket: string,
+  schema: string,
+  target: Endpoint,
+  into: string,
+  staging: SqlClient,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  await staging.execute(`CREATE DATABASE ${quoteName(into)}`);
+  const low = ['-n', '10', 'ionice', '-c', '3'];
+  const dump = spawnSource(
+    'nice',
+    [
+      ...low,
+      'mariadb-dump',
+      `--socket=${socket}`,
+      '--user=root',
+      '--single-transaction',
+      '--routines',
+      '--triggers',
+      '--events',
+      '--hex-blob',
+      '--skip-lock-tables',
+      '--no-tablespaces',
+      schema,
+    ],
+    { name: 'mariadb-dump', failOn: /^mariadb-dump: (Got error|Couldn't)/m, ...(signal ? { signal } : {}) },
+  );
+  const where = target.socket ? [`--socket=${target.socket}`] : [`--host=${target.host}`, `--port=${target.port ?? 3306}`];
+  const load = spawnTransform('nice', [...low, 'mariadb', ...where, `--user=${target.user}`, '--binary-mode', into], {
+    name: 'mariadb (load into Staging)',
+    env: { ...process.env, ...(target.password ? { MYSQL_PWD: target.password } : {}) },
+    ...(signal ? { signal } : {}),
+  });
+  await pipeline(dump, load, discard(), ...(signal ? [{ signal }] : []));
+}
+
+async function countRows(db: SqlClient, schema: string): Promise<Record<string, number>> {
+  const rows: Record<string, number> = {};
+  for (const table of await baseTables(db, schema)) {
+    const [r] = await db.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${tableRef(schema, table)}`);
+    rows[table] = Number(r?.n ?? 0);
+  }
+  return rows;
+}
+
+function discard(): Writable {
+  return new Writable({
+    write(_chunk, _enc, cb) {
+      cb();
+    },
+  });
+}

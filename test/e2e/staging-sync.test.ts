@@ -1,0 +1,136 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { loadConfig } from '../../config/load.js';
+import { syncStagingFromSnapshot } from '../../jobs/staging-sync.js';
+import { openRepository } from '../../src/app/runtime.js';
+import { PermanentError } from '../../src/lib/errors.js';
+import { nullLogger } from '../../src/lib/logger.js';
+import {
+  ADMIN_ANONYMIZE,
+  baseTables,
+  DEFAULT_ANONYMIZE,
+  DEFAULT_OVERRIDES,
+  DEFAULT_PRESERVE,
+  DEFAULT_STRIP,
+  DEFAULT_TABLE_OVERRIDES,
+} from '../../src/staging/index.js';
+import { counts, createShop, HOST_MAP, holding, PROD_HOSTS, piiOf } from '../fixtures/shop.js';
+import { nodeClient, withClusterLock } from '../helpers/galera.js';
+import { lifeboat, lifeboatEnv, removeRepo, testRepo } from '../helpers/lifeboat.js';
+import { STAGING_ACCOUNT, stagingClient } from '../helpers/staging.js';
+import { need, uniqueName } from '../helpers/testbed.js';
+
+// Production → Staging from a physical snapshot on the real testbed: the shop on the Galera
+// cluster, the snapshot in Ceph RGW, Staging on its own MariaDB.
+
+const CUSTOMERS = 30;
+const PRODUCTION = [1, 2, 3].map((n) => ({
+  name: `n${n}`,
+  host: need(`GALERA_NODE${n}_HOST`),
+  port: Number(need(`GALERA_NODE${n}_PORT`)),
+  socket: need(`GALERA_NODE${n}_SOCKET`),
+}));
+const target = (database: string) => ({
+  endpoint: { name: 'staging', socket: need('STAGING_SOCKET'), user: need('STAGING_USER'), password: need('STAGING_PASSWORD') },
+  database,
+});
+const transforms = {
+  strip: DEFAULT_STRIP,
+  hosts: HOST_MAP,
+  overrides: DEFAULT_OVERRIDES,
+  tableOverrides: DEFAULT_TABLE_OVERRIDES,
+  anonymize: { spec: { ...DEFAULT_ANONYMIZE, ...ADMIN_ANONYMIZE }, salt: 'e2e-salt-0123' },
+  definer: STAGING_ACCOUNT,
+  preserve: DEFAULT_PRESERVE,
+};
+
+test.serial(
+  'a snapshot becomes Staging: same rows, stripped, rewritten, anonymised, preserved, switched in; Production untouched',
+  (t) =>
+    withClusterLock(async () => {
+      const prod = await nodeClient(1);
+      const staging = await stagingClient();
+      const shop = uniqueName('shop_prod').replaceAll('-', '_');
+      const live = uniqueName('shop_live').replaceAll('-', '_');
+      const repo = testRepo('n2');
+      t.teardown(async () => {
+        await prod.execute(`DROP DATABASE IF EXISTS \`${shop}\``);
+        await staging.execute(`DROP DATABASE IF EXISTS \`${live}\``);
+        await Promise.all([prod.close(), staging.close(), removeRepo(repo)]);
+      });
+      await createShop(prod, shop, CUSTOMERS);
+      const snap = await lifeboat(repo, ['--json', 'snapshot', '--db-only']);
+      t.is(snap.code, 0, snap.stderr);
+      // the previous Staging, with its own admin
+      await createShop(staging, live, 2);
+      await staging.execute(
+        `UPDATE \`${live}\`.admin_user SET username = 'stagingadmin', email = 'team@staging.test', password = 'staging-hash'`,
+      );
+      const checksums = async (): Promise<unknown> =>
+        prod.query(`CHECKSUM TABLE ${(await baseTables(prod, shop)).map((x) => `\`${shop}\`.\`${x}\``).join(', ')}`);
+      const before = await checksums();
+      const prodRows = await counts(prod, shop);
+
+      const workDir = mkdtempSync(join(tmpdir(), 'lifeboat-sync-'));
+      const report = await syncStagingFromSnapshot({
+        repo: await openRepository(loadConfig(repo.config, { env: lifeboatEnv() }), nullLogger),
+        snapshot: 'latest',
+        database: shop,
+        target: target(live),
+        production: PRODUCTION,
+        transforms,
+        workDir,
+      });
+      t.log(
+        `phases ms ${JSON.stringify(report.phasesMs)}; switch: ${report.switch.tables} tables, Staging without its views for ${report.switch.unavailableMs} ms`,
+      );
+
+      const after = await counts(staging, live);
+      for (const [table, n] of Object.entries(prodRows)) {
+        if (report.transforms.strip.tables.some((s) => s.table === table)) t.is(after[table], 0, `${table} stripped`);
+        else if (!['core_config_data', ...DEFAULT_PRESERVE.tables].includes(table)) t.is(after[table], n, table);
+      }
+      t.deepEqual(report.rows.sales_order, prodRows.sales_order);
+      t.deepEqual(await holding(staging, live, [...piiOf(CUSTOMERS), ...PROD_HOSTS, 'prod-hash']), []);
+      t.deepEqual(await staging.query(`SELECT username FROM \`${live}\`.admin_user`), [{ username: 'stagingadmin' }]);
+      // views, triggers and routines are Staging's and work in the live schema
+      const [view] = await staging.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM \`${live}\`.customer_emails`);
+      t.is(Number(view?.n), CUSTOMERS + 2);
+      await staging.execute(`INSERT INTO \`${live}\`.catalog_product_entity (sku) VALUES ('new-sku')`);
+      t.is((await staging.query(`SELECT sku FROM \`${live}\`.catalog_product_entity WHERE sku = 'NEW-SKU'`)).length, 1);
+      const definers = await staging.query<{ d: string }>(
+        'SELECT definer AS d FROM information_schema.views WHERE table_schema = ? UNION ALL SELECT definer FROM information_schema.triggers WHERE trigger_schema = ? UNION ALL SELECT definer FROM information_schema.routines WHERE routine_schema = ?',
+        [live, live, live],
+      );
+      t.deepEqual([...new Set(definers.map((d) => d.d))], ['lifeboat_staging@localhost']);
+      // nothing left aside, nothing left on disk, Production byte-identical
+      t.deepEqual(
+        await staging.query('SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE ?', [
+          `${live}\\_\\_lifeboat%`,
+        ]),
+        [],
+      );
+      t.false(existsSync(workDir));
+      t.deepEqual(await checksums(), before);
+    }),
+);
+
+test.serial('a Staging target that is a Production node is refused before anything moves', async (t) => {
+  const repo = testRepo('n2');
+  t.teardown(() => removeRepo(repo));
+  const err = await t.throwsAsync(
+    syncStagingFromSnapshot({
+      repo: await openRepository(loadConfig(repo.config, { env: lifeboatEnv() }), nullLogger),
+      snapshot: 'latest',
+      database: 'shop',
+      target: { endpoint: { name: 'staging', socket: need('GALERA_NODE1_SOCKET'), user: 'x' }, database: 'shop' },
+      production: PRODUCTION,
+      transforms,
+      workDir: join(tmpdir(), 'never-made'),
+    }),
+    { instanceOf: PermanentError },
+  );
+  t.regex(err?.message ?? '', /^staging target 'staging': it is Production node 'n1' \(socket .*\); refusing to sync$/);
+});
