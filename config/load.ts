@@ -15,7 +15,7 @@ const EXAMPLE = 'expected a YAML config file like config/lifeboat.example.yaml';
 
 /** ParsedConfig with every secret resolved to a `Secret` and the local node decided. */
 export type Config = DeepReadonly<
-  Omit<ParsedConfig, 'database' | 'storage' | 'api' | 'cluster' | 'alerts'> & {
+  Omit<ParsedConfig, 'database' | 'storage' | 'api' | 'cluster' | 'alerts' | 'staging'> & {
     /** every node has its socket (the node's own, else database.socket) */
     cluster: Omit<ParsedConfig['cluster'], 'nodes'> & { node: string; nodes: (ParsedNode & { socket: string })[] };
     database: Omit<ParsedConfig['database'], 'password'> & { password?: Secret };
@@ -25,8 +25,15 @@ export type Config = DeepReadonly<
     };
     api: Omit<ParsedConfig['api'], 'token'> & { token?: Secret };
     alerts: Omit<ParsedConfig['alerts'], 'webhook'> & { webhook?: Secret };
+    staging?: StagingConfig;
   }
 >;
+
+type ParsedStaging = NonNullable<ParsedConfig['staging']>;
+type StagingConfig = Omit<ParsedStaging, 'target' | 'anonymize'> & {
+  target: Omit<ParsedStaging['target'], 'password'> & { password?: Secret };
+  anonymize: Omit<ParsedStaging['anonymize'], 'salt'> & { salt?: Secret };
+};
 
 type DeepReadonly<T> = T extends Secret
   ? T
@@ -132,7 +139,18 @@ export function parseConfig(text: string, source: string, options: LoadOptions =
     files: { ...parsed.files, areas: parsed.files.areas.map((a) => ({ ...a, path: a.path ?? a.name })) },
     api: { ...parsed.api, token: secret(parsed.api.token, 'api.token') },
     alerts: { ...parsed.alerts, webhook: secret(parsed.alerts.webhook, 'alerts.webhook') },
+    staging: parsed.staging && {
+      ...parsed.staging,
+      target: { ...parsed.staging.target, password: secret(parsed.staging.target.password, 'staging.target.password') },
+      anonymize: { ...parsed.staging.anonymize, salt: secret(parsed.staging.anonymize.salt, 'staging.anonymize.salt') },
+    },
   };
+  if (parsed.staging) {
+    const { target, anonymize } = parsed.staging;
+    if (!target.socket && !target.host) issues.push({ path: 'staging.target', message: 'expected host or socket' });
+    if (anonymize.enabled && !anonymize.salt)
+      issues.push({ path: 'staging.anonymize.salt', message: 'required while staging.anonymize.enabled' });
+  }
   if (issues.length) throw new ConfigError(source, issues);
   return deepFreeze(config) as Config;
 }

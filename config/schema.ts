@@ -204,6 +204,69 @@ export const configSchema = z.strictObject({
       filesWhenDatabaseDown: z.boolean().default(false),
     })
     .prefault({}),
+  /** Production → Staging refresh (issue #15); the sync is refused while this is absent */
+  staging: z
+    .strictObject({
+      /** the shop's schema on Production, as the snapshots hold it */
+      sourceDatabase: z.string().min(1).max(64),
+      /** Staging's own server and account (never Production's), and the schema Staging's shop uses */
+      target: z.strictObject({
+        host: z.string().min(1).max(253).optional(),
+        port: integer(1, 65535).default(3306),
+        socket: absolutePath.optional(),
+        user: z.string().min(1).max(80),
+        password: secretInput.optional(),
+        database: z.string().min(1).max(48),
+      }),
+      /** Production host → Staging host, for every store's base URLs and cookie domain */
+      hosts: z
+        .record(z.string().min(1), z.string().min(1))
+        .refine((h) => Object.keys(h).length > 0, 'expected at least one host mapping'),
+      /** tables whose rows are dropped (n98-magerun2 groups, names, wildcards); default @stripped and cron_schedule */
+      strip: z.array(z.string().min(1)).optional(),
+      /** core_config_data values Staging must have, after the stock side-effect overrides */
+      overrides: z.array(z.strictObject({ path: z.string().min(1), value: z.string().nullable() })).default([]),
+      anonymize: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** admin users' names and e-mails too (usernames stay) */
+          admins: z.boolean().default(false),
+          /** keeps the fakes stable from one sync to the next; at least 8 characters */
+          salt: secretInput.optional(),
+          /** more columns: table → column → kind (email, firstname, lastname, name, phone, street, city, postcode, company, ip, text) */
+          columns: z
+            .record(
+              z.string(),
+              z.record(
+                z.string(),
+                z.enum([
+                  'email',
+                  'firstname',
+                  'lastname',
+                  'name',
+                  'phone',
+                  'street',
+                  'city',
+                  'postcode',
+                  'company',
+                  'ip',
+                  'text',
+                ]),
+              ),
+            )
+            .default({}),
+        })
+        .prefault({}),
+      /** Staging's own rows kept across a refresh: whole tables (default: admins and API credentials) and config paths */
+      preserve: z
+        .strictObject({ tables: z.array(z.string().min(1)).optional(), paths: z.array(z.string().min(1)).default([]) })
+        .prefault({}),
+      /** the Staging account that owns views, triggers and routines (default: target.user@localhost) */
+      definer: z
+        .strictObject({ user: z.string().min(1).max(80), host: z.string().min(1).max(255).default('localhost') })
+        .optional(),
+    })
+    .optional(),
   api: z
     .strictObject({
       /** a non-loopback address needs a token */

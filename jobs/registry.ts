@@ -2,6 +2,7 @@ import { UsageError } from '../src/lib/errors.js';
 import type { JobDefinition } from './job.js';
 import { pruneJob } from './prune.js';
 import { snapshotJob } from './snapshot.js';
+import { stagingSyncJob } from './staging-sync.js';
 import { verifyJob } from './verify.js';
 
 /** Every kind of job: the daemon schedules these, the API and the CLI start them. */
@@ -9,6 +10,7 @@ export const JOBS = {
   snapshot: snapshotJob,
   prune: pruneJob,
   verify: verifyJob,
+  'staging-sync': stagingSyncJob,
 } as const satisfies Record<string, JobDefinition>;
 
 export const jobKinds: readonly string[] = Object.keys(JOBS);

@@ -2,16 +2,25 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { Config } from '../config/load.js';
 import { restoreDatabase } from '../restore/database.js';
 import { connect, type Endpoint, type SqlClient, startScratchServer } from '../src/galera/index.js';
 import { spawnSource, spawnTransform } from '../src/lib/child-process.js';
-import { PermanentError } from '../src/lib/errors.js';
+import { PermanentError, UsageError } from '../src/lib/errors.js';
 import { type Logger, nullLogger } from '../src/lib/logger.js';
 import type { Repository } from '../src/repo/repository.js';
+import { isSnapshotId } from '../src/repo/snapshot-id.js';
 import {
+  ADMIN_ANONYMIZE,
   applyStagingTransforms,
   asideSchemas,
   baseTables,
+  DEFAULT_ANONYMIZE,
+  DEFAULT_OVERRIDES,
+  DEFAULT_PRESERVE,
+  DEFAULT_STRIP,
+  DEFAULT_TABLE_OVERRIDES,
+  expandStrip,
   finishSwitch,
   identify,
   type PreserveSpec,
@@ -25,6 +34,7 @@ import {
   type TransformReport,
   tableRef,
 } from '../src/staging/index.js';
+import { booleanParam, type JobDefinition, paramsObject } from './job.js';
 
 export interface StagingSyncOptions {
   readonly repo: Repository;
@@ -190,3 +200,118 @@ function discard(): Writable {
     },
   });
 }
+
+export interface StagingSyncParams {
+  readonly snapshot: string;
+  readonly anonymize: boolean;
+  readonly strip: readonly string[];
+  readonly dryRun: boolean;
+}
+
+/** What a dry run prints: what a sync would do, from the config and the chosen snapshot; nothing moves. */
+export interface StagingSyncPlan {
+  readonly dryRun: true;
+  readonly snapshot: string;
+  readonly source: string;
+  readonly target: string;
+  readonly strip: readonly string[];
+  readonly hosts: Readonly<Record<string, string>>;
+  readonly overrides: readonly string[];
+  readonly anonymize: readonly string[];
+  readonly preserve: readonly string[];
+}
+
+function transformsOf(config: Config, params: StagingSyncParams): StagingSyncOptions['transforms'] {
+  const s = config.staging as NonNullable<Config['staging']>;
+  return {
+    strip: params.strip,
+    hosts: s.hosts,
+    overrides: [...DEFAULT_OVERRIDES, ...s.overrides],
+    tableOverrides: DEFAULT_TABLE_OVERRIDES,
+    ...(params.anonymize
+      ? {
+          anonymize: {
+            spec: { ...DEFAULT_ANONYMIZE, ...(s.anonymize.admins ? ADMIN_ANONYMIZE : {}), ...s.anonymize.columns },
+            salt: s.anonymize.salt?.reveal() ?? '',
+          },
+        }
+      : {}),
+    preserve: { tables: s.preserve.tables ?? DEFAULT_PRESERVE.tables, paths: s.preserve.paths },
+    definer: s.definer ?? { user: s.target.user, host: 'localhost' },
+  };
+}
+
+export const stagingSyncJob: JobDefinition<StagingSyncParams, StagingSyncReport | StagingSyncPlan> = {
+  kind: 'staging-sync',
+  // one sync cluster-wide at a time: a second one on any node is a conflict
+  clusterWide: true,
+  scheduleKey: undefined,
+  params(input, config) {
+    const p = paramsObject(input, ['source', 'snapshot', 'include', 'anonymize', 'strip', 'dryRun']);
+    if (!config.staging) throw new UsageError('staging: not configured (add a staging section to the config)');
+    if (p.source !== undefined && p.source !== 'snapshot')
+      throw new UsageError(
+        `request body: 'source' ${JSON.stringify(p.source)} is not supported (this version syncs from a snapshot only)`,
+      );
+    if (p.snapshot !== undefined && (typeof p.snapshot !== 'string' || (p.snapshot !== 'latest' && !isSnapshotId(p.snapshot))))
+      throw new UsageError("request body: 'snapshot' must be a snapshot id or 'latest'");
+    if (p.include !== undefined && (!Array.isArray(p.include) || p.include.some((x) => x !== 'db')))
+      throw new UsageError(`request body: 'include' must be ["db"] (media is not synced by this version)`);
+    if (p.strip !== undefined && (!Array.isArray(p.strip) || p.strip.some((x) => typeof x !== 'string' || x === '')))
+      throw new UsageError("request body: 'strip' must be a list of table groups, names or wildcards");
+    const strip = (p.strip as string[] | undefined) ?? config.staging.strip ?? DEFAULT_STRIP;
+    expandStrip(strip); // an unknown group is refused now, not after the restore
+    const anonymize = p.anonymize === undefined ? config.staging.anonymize.enabled : booleanParam(p, 'anonymize');
+    if (anonymize && !config.staging.anonymize.salt) throw new UsageError('staging.anonymize.salt: required to anonymise');
+    return { snapshot: (p.snapshot as string | undefined) ?? 'latest', anonymize, strip, dryRun: booleanParam(p, 'dryRun') };
+  },
+  async run(ctx, params, signal) {
+    const s = ctx.config.staging as NonNullable<Config['staging']>;
+    const transforms = transformsOf(ctx.config, params);
+    if (params.dryRun) {
+      const manifest = await ctx.repo.resolve(params.snapshot);
+      return {
+        dryRun: true,
+        snapshot: manifest.id,
+        source: s.sourceDatabase,
+        target: s.target.database,
+        strip: expandStrip(params.strip),
+        hosts: s.hosts,
+        overrides: transforms.overrides.map((o) => `${o.path} = ${o.value ?? 'NULL'}`),
+        anonymize: Object.entries(transforms.anonymize?.spec ?? {}).flatMap(([t, cols]) =>
+          Object.keys(cols).map((c) => `${t}.${c}`),
+        ),
+        preserve: [
+          ...(transforms.preserve?.tables ?? []),
+          ...(transforms.preserve?.paths ?? []).map((p) => `core_config_data ${p}`),
+        ],
+      };
+    }
+    await ctx.beforeCommit();
+    return syncStagingFromSnapshot({
+      repo: ctx.repo,
+      snapshot: params.snapshot,
+      database: s.sourceDatabase,
+      target: {
+        endpoint: {
+          name: 'staging',
+          ...(s.target.socket ? { socket: s.target.socket } : { host: s.target.host, port: s.target.port }),
+          user: s.target.user,
+          ...(s.target.password ? { password: s.target.password.reveal() } : {}),
+        },
+        database: s.target.database,
+      },
+      production: ctx.config.cluster.nodes.map((n) => ({ name: n.name, host: n.host, port: n.port, socket: n.socket })),
+      transforms,
+      workDir: join(ctx.config.stateDir, 'staging-sync'),
+      logger: ctx.logger,
+      signal,
+    });
+  },
+  settle: (result) => ({
+    summary:
+      'dryRun' in result
+        ? `plan for snapshot ${result.snapshot}`
+        : `Staging '${result.target}' from snapshot ${result.snapshot}; switch ${result.switch.unavailableMs} ms`,
+  }),
+};

@@ -6,6 +6,7 @@ import { registerDaemonCommand } from './commands/daemon.js';
 import { registerMaintenanceCommands } from './commands/maintenance.js';
 import { registerRestoreCommands } from './commands/restore.js';
 import { registerSnapshotCommands } from './commands/snapshot.js';
+import { registerStagingCommands } from './commands/staging.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { cliProgress } from './progress-render.js';
 import { toolVersion } from './version.js';
@@ -73,6 +74,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   registerDaemonCommand(program, action);
   registerRestoreCommands(program, action);
   registerMaintenanceCommands(program, action);
+  registerStagingCommands(program, action);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

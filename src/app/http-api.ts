@@ -109,6 +109,11 @@ export function createApiServer(deps: ApiDeps): Server {
       },
     },
     {
+      pattern: /^\/v1\/staging\/sync$/,
+      // the alias of `POST /v1/jobs {"kind": "staging-sync"}`
+      methods: { POST: async (r) => started(deps.startJob('staging-sync', await readJson(r, maxBodyBytes))) },
+    },
+    {
       pattern: /^\/v1\/jobs$/,
       methods: {
         POST: async (r) => {

@@ -44,10 +44,12 @@ test('--help lists every command', async (t) => {
     'restore',
     'prune',
     'verify-all',
+    'staging',
     'help',
   ]);
   t.deepEqual(await listed(['config', '--help']), ['check', 'help']);
   t.deepEqual(await listed(['restore', '--help']), ['db', 'files', 'help']);
+  t.deepEqual(await listed(['staging', '--help']), ['sync', 'help']);
 });
 
 test('unknown flags and commands are usage errors with a message, not a stack trace', async (t) => {
@@ -113,8 +115,8 @@ test('a bad snapshot id is a usage error (exit 2, not a snapshot id), never a st
   }
 });
 
-test('restore and config without a subcommand print help and exit 2', async (t) => {
-  for (const command of ['restore', 'config']) {
+test('restore, config and staging without a subcommand print help and exit 2', async (t) => {
+  for (const command of ['restore', 'config', 'staging']) {
     const r = await bundle([command]);
     t.is(r.code, 2, command);
     t.regex(r.stderr, new RegExp(`Usage: lifeboat ${command}`));

@@ -297,7 +297,7 @@ test('POST /v1/jobs starts a run of the kind it names; a missing or unknown kind
   t.is((await body(noKind)).error.message, 'request body: \'kind\' must name a job kind, e.g. "snapshot"');
   const unknown = await post('{"kind": "backup"}');
   t.is(unknown.status, 400);
-  t.is((await body(unknown)).error.message, "job kind 'backup': unknown (known: snapshot, prune, verify)");
+  t.is((await body(unknown)).error.message, "job kind 'backup': unknown (known: snapshot, prune, verify, staging-sync)");
   const field = await post('{"kind": "prune", "force": true}');
   t.is((await body(field)).error.message, "request body: unknown field 'force'");
   t.false(f.runner.isRunning('prune'), 'nothing started on a bad request');

@@ -134,3 +134,61 @@ test.serial('a Staging target that is a Production node is refused before anythi
   );
   t.regex(err?.message ?? '', /^staging target 'staging': it is Production node 'n1' \(socket .*\); refusing to sync$/);
 });
+
+test.serial('lifeboat staging sync from the CLI: the plan with --dry-run, then the sync, as the config says', (t) =>
+  withClusterLock(async () => {
+    const prod = await nodeClient(1);
+    const staging = await stagingClient();
+    const shop = uniqueName('shop_cli').replaceAll('-', '_');
+    const live = uniqueName('shop_stg').replaceAll('-', '_');
+    const repo = testRepo('n2', {
+      extra: {
+        staging: {
+          sourceDatabase: shop,
+          target: {
+            socket: need('STAGING_SOCKET'),
+            user: need('STAGING_USER'),
+            password: need('STAGING_PASSWORD'),
+            database: live,
+          },
+          hosts: HOST_MAP,
+          anonymize: { salt: 'cli-salt-0123', admins: true },
+          overrides: [{ path: 'catalog/search/opensearch_server_hostname', value: 'search.staging.internal' }],
+        },
+      },
+    });
+    t.teardown(async () => {
+      await prod.execute(`DROP DATABASE IF EXISTS \`${shop}\``);
+      await staging.execute(`DROP DATABASE IF EXISTS \`${live}\``);
+      await Promise.all([prod.close(), staging.close(), removeRepo(repo)]);
+    });
+    await createShop(prod, shop, 5);
+    t.is((await lifeboat(repo, ['snapshot', '--db-only'])).code, 0);
+
+    const plan = await lifeboat(repo, ['staging', 'sync', '--dry-run']);
+    t.is(plan.code, 0, plan.stderr);
+    t.regex(plan.stdout, /^staging sync plan \(dry run, nothing moved\)/);
+    t.regex(plan.stdout, /strip \(rows dropped, schema kept\): .*cron_schedule/);
+    t.deepEqual(
+      await staging.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = ?', [live]),
+      [],
+      'a dry run moves nothing',
+    );
+
+    const run = await lifeboat(repo, ['--json', 'staging', 'sync']);
+    t.is(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout) as {
+      snapshot: string;
+      switch: { unavailableMs: number };
+      rows: Record<string, number>;
+    };
+    t.is(report.rows.sales_order, 10);
+    t.deepEqual(
+      await staging.query(
+        `SELECT value FROM \`${live}\`.core_config_data WHERE path = 'catalog/search/opensearch_server_hostname'`,
+      ),
+      [{ value: 'search.staging.internal' }],
+    );
+    t.deepEqual(await holding(staging, live, [...piiOf(5), ...PROD_HOSTS]), []);
+  }),
+);

@@ -8,13 +8,13 @@ const config = {
 } as unknown as Config;
 
 test('each registered job is filed under its own kind, with a schedule key of the config', (t) => {
-  t.deepEqual(jobKinds, ['snapshot', 'prune', 'verify']);
+  t.deepEqual(jobKinds, ['snapshot', 'prune', 'verify', 'staging-sync']);
   for (const [key, job] of Object.entries(JOBS)) {
     t.is(job.kind, key);
     t.is(jobOf(key), job);
     t.true(job.scheduleKey === undefined || ['snapshot', 'prune', 'verify'].includes(job.scheduleKey));
   }
-  t.throws(() => jobOf('toString'), { message: "job kind 'toString': unknown (known: snapshot, prune, verify)" });
+  t.throws(() => jobOf('toString'), { message: "job kind 'toString': unknown (known: snapshot, prune, verify, staging-sync)" });
 });
 
 test('snapshot parameters: defaults, methods, areas checked against the config', (t) => {
@@ -37,4 +37,28 @@ test('prune and verify parameters', (t) => {
   t.throws(() => JOBS.prune.params({ dryRun: 'yes' }, config), { message: "request body: 'dryRun' must be true or false" });
   t.deepEqual(JOBS.verify.params({ snapshot: '2026-11' }, config), { snapshot: '2026-11', readDataSubset: undefined });
   t.throws(() => JOBS.verify.params({ readDataSubset: '1' }, config), { message: /'readDataSubset' must be a number/ });
+});
+
+test('staging-sync parameters: refused while Staging is not configured; defaults and checks once it is', (t) => {
+  t.throws(() => JOBS['staging-sync'].params(undefined, config), { message: /^staging: not configured/ });
+  const staged = {
+    ...config,
+    staging: {
+      sourceDatabase: 'magento',
+      target: { socket: '/run/staging.sock', port: 3306, user: 'staging', database: 'magento' },
+      hosts: { 'shop.example.com': 'staging.shop.test' },
+      overrides: [],
+      anonymize: { enabled: false, admins: false, columns: {} },
+      preserve: { paths: [] },
+    },
+  } as unknown as typeof config;
+  const params = (input: unknown) => JOBS['staging-sync'].params(input, staged);
+  t.deepEqual(params(undefined), { snapshot: 'latest', anonymize: false, strip: ['@stripped', 'cron_schedule'], dryRun: false });
+  t.deepEqual(params({ strip: ['@trade', 'my_log'], dryRun: true }).strip, ['@trade', 'my_log']);
+  t.throws(() => params({ strip: ['@nope'] }), { message: /^strip: unknown table group '@nope'/ });
+  t.throws(() => params({ source: 'live' }), { message: /'source' "live" is not supported/ });
+  t.throws(() => params({ include: ['db', 'media'] }), { message: /'include' must be \["db"\]/ });
+  t.throws(() => params({ snapshot: '../x' }), { message: /'snapshot' must be a snapshot id or 'latest'/ });
+  t.throws(() => params({ anonymize: true }), { message: /staging.anonymize.salt: required/ });
+  t.throws(() => params({ bogus: 1 }), { message: "request body: unknown field 'bogus'" });
 });

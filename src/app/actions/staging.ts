@@ -1,0 +1,46 @@
+import type { StagingSyncPlan, StagingSyncReport } from '../../../jobs/staging-sync.js';
+import type { CommandContext } from '../command-context.js';
+import { EXIT } from '../exit-codes.js';
+import { runJobHere } from './run-job.js';
+
+export async function runStagingSync(
+  ctx: CommandContext,
+  flags: { snapshot?: string; strip?: string[]; anonymize?: boolean; dryRun?: boolean },
+): Promise<number> {
+  const result = await runJobHere(ctx, 'staging-sync', {
+    snapshot: flags.snapshot,
+    ...(flags.strip ? { strip: flags.strip } : {}),
+    ...(flags.anonymize === false ? { anonymize: false } : {}),
+    dryRun: flags.dryRun ?? false,
+  });
+  ctx.print(result, describe);
+  return EXIT.ok;
+}
+
+function describe(r: StagingSyncReport | StagingSyncPlan): string {
+  if ('dryRun' in r) {
+    return [
+      `staging sync plan (dry run, nothing moved): snapshot ${r.snapshot}, schema '${r.source}' → Staging '${r.target}'`,
+      `  strip (rows dropped, schema kept): ${r.strip.join(' ')}`,
+      `  hosts: ${Object.entries(r.hosts)
+        .map(([a, b]) => `${a} → ${b}`)
+        .join(', ')}`,
+      `  overrides: ${r.overrides.join('; ')}`,
+      `  anonymised: ${r.anonymize.length ? r.anonymize.join(' ') : 'nothing (anonymisation off)'}`,
+      `  preserved from the current Staging: ${r.preserve.join(' ') || 'nothing'}`,
+    ].join('\n');
+  }
+  const t = r.transforms;
+  return [
+    `Staging '${r.target}' refreshed from snapshot ${r.snapshot} (schema '${r.database}'): ${Object.keys(r.rows).length} tables, ${Object.values(
+      r.rows,
+    ).reduce((a, b) => a + b, 0)} rows`,
+    `  stripped: ${t.strip.tables.map((s) => `${s.table} (${s.rows})`).join(', ') || 'nothing'}`,
+    `  base URLs rewritten: ${t.baseUrls.length} (every scope); overrides: ${t.overrides.length}; definers: ${t.definers.length}`,
+    `  anonymised: ${t.anonymize ? t.anonymize.columns.length : 0} columns; preserved: ${t.preserve?.tables.map((x) => x.table).join(', ') || 'nothing'}`,
+    `  switch: ${r.switch.tables} tables in one RENAME, views and triggers back after ${r.switch.unavailableMs} ms`,
+    `  phases (ms): ${Object.entries(r.phasesMs)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  ].join('\n');
+}
