@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config/load.js';
 import { restoreDatabase } from '../restore/database.js';
-import { connect, type Endpoint, type SqlClient, startScratchServer } from '../src/galera/index.js';
+import { connect, type Endpoint, type SqlClient, startScratchServer, stopLeftoverScratchServer } from '../src/galera/index.js';
 import { spawnSource, spawnTransform } from '../src/lib/child-process.js';
 import { PermanentError, UsageError } from '../src/lib/errors.js';
 import { type Logger, nullLogger } from '../src/lib/logger.js';
@@ -100,6 +100,8 @@ export async function syncStagingFromSnapshot(options: StagingSyncOptions): Prom
     const leftover = await finishSwitch(staging, live, next, previous);
     if (leftover !== 'none') logger.warn('a previous staging sync did not finish', { leftover });
 
+    if (await stopLeftoverScratchServer(join(options.workDir, 'server')))
+      logger.warn('stopped the scratch server a killed sync left');
     // the scratch server's user must reach the restored datadir (its own dirs stay private)
     await mkdir(options.workDir, { recursive: true });
     await chmod(options.workDir, 0o711);

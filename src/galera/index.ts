@@ -4,7 +4,7 @@ export { type BackupStream, type LocalServer, logicalDump, physicalBackup } from
 export { type BootstrapResult, bootstrapNewCluster, socketOf } from './bootstrap.js';
 export { formatGrastate, type Grastate, parseGrastate, readGrastate, writeGrastate } from './grastate.js';
 export { parseRecoveredPosition, type RecoveredPosition } from './positions.js';
-export { type ScratchOptions, type ScratchServer, startScratchServer } from './scratch-server.js';
+export { type ScratchOptions, type ScratchServer, startScratchServer, stopLeftoverScratchServer } from './scratch-server.js';
 export { type ServerInfo, serverInfo } from './server-info.js';
 export { connect, type Endpoint, type QueryOptions, type Row, type SqlClient, sqlErrno } from './sql.js';
 export type { GaleraPositionInfo } from './types.js';

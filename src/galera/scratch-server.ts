@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { run } from '../lib/child-process.js';
+import { run, spawnService } from '../lib/child-process.js';
 import { PermanentError } from '../lib/errors.js';
 import { connect, type SqlClient } from './sql.js';
 
@@ -27,8 +26,8 @@ export interface ScratchOptions {
 
 /**
  * A throwaway mariadbd on a restored datadir, to read a snapshot with SQL: no network, no
- * Galera, no binlog, no grant tables (its only door is a socket in a private directory), killed
- * with Lifeboat (its own process group, stopped by `stop`).
+ * Galera, no binlog, no grant tables (its only door is a socket in a private directory); it dies
+ * with Lifeboat, even by SIGKILL, and `stop` ends it cleanly.
  */
 export async function startScratchServer(options: ScratchOptions): Promise<ScratchServer> {
   await mkdir(options.dir, { recursive: true, mode: 0o700 });
@@ -49,9 +48,9 @@ export async function startScratchServer(options: ScratchOptions): Promise<Scrat
     '--skip-slave-start',
     '--event-scheduler=OFF',
     `--innodb-buffer-pool-size=${options.bufferPool ?? '128M'}`,
-    ...(asRoot ? [`--user=${options.runAs ?? 'mysql'}`] : []),
   ];
-  const child = spawn(options.binary ?? 'mariadbd', args, { detached: true, stdio: 'ignore' });
+  // not detached: it dies with Lifeboat (a killed sync leaves no server on the scratch datadir)
+  const child = spawnService(options.binary ?? 'mariadbd', args, { name: 'mariadbd (scratch)', runAs: options.runAs ?? 'mysql' });
   let exited: string | undefined;
   const gone = new Promise<void>((resolve) =>
     child.once('exit', (code, signal) => {
@@ -88,4 +87,18 @@ export async function startScratchServer(options: ScratchOptions): Promise<Scrat
   throw new PermanentError(
     `mariadbd on '${options.datadir}': not answering after ${Math.round((options.timeoutMs ?? 120_000) / 1000)} s (${last})`,
   );
+}
+
+/**
+ * Kills a scratch server a killed Lifeboat left on `dir` (found by its pid file, and only if its
+ * command line names `dir`), so a new one can use the datadir.
+ */
+export async function stopLeftoverScratchServer(dir: string): Promise<boolean> {
+  const pid = Number((await readFile(join(dir, 'mariadbd.pid'), 'utf8').catch(() => '')).trim());
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (!cmdline.includes(dir)) return false;
+  process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 100 && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) !== ''; i++) await sleep(50);
+  return true;
 }

@@ -20,6 +20,11 @@ export interface ChildOptions {
   readonly mapError?: (err: Error) => Error;
   /** the child is killed and the stage fails when it runs longer than this */
   readonly timeoutMs?: number;
+  /**
+   * the user the child runs as when this process is root (set by setpriv before the death signal:
+   * a child that changed user itself, like `mariadbd --user`, would lose it)
+   */
+  readonly runAs?: string;
 }
 
 const STDERR_TAIL = 4096;
@@ -88,8 +93,20 @@ function start(command: string, args: readonly string[], opts: ChildOptions, std
   };
   const setpriv = pdeathsigWrapper();
   const resolved = setpriv ? resolveCommand(command, opts.env ?? process.env) : undefined;
+  const asUser =
+    opts.runAs && process.getuid?.() === 0 ? [`--reuid=${opts.runAs}`, `--regid=${opts.runAs}`, '--init-groups'] : [];
+  if (asUser.length > 0 && !setpriv)
+    throw new PermanentError(`${opts.name ?? command}: running as '${opts.runAs}' needs setpriv (util-linux)`);
   if (!setpriv || !resolved) return spawn(command, args, options);
-  return spawn(setpriv, ['--pdeathsig', 'KILL', '--', resolved, ...args], options);
+  return spawn(setpriv, [...asUser, '--pdeathsig', 'KILL', '--', resolved, ...args], options);
+}
+
+/** A long-running child (a scratch server) that dies with this process, even by SIGKILL; its output is discarded. */
+export function spawnService(command: string, args: readonly string[], opts: ChildOptions = {}): ChildProcess {
+  const child = start(command, args, opts, 'ignore');
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return child;
 }
 
 let wrapper: string | null | undefined;

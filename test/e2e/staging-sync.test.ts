@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { loadConfig } from '../../config/load.js';
 import { syncStagingFromSnapshot } from '../../jobs/staging-sync.js';
@@ -18,7 +20,7 @@ import {
 } from '../../src/staging/index.js';
 import { counts, createShop, HOST_MAP, holding, PROD_HOSTS, piiOf } from '../fixtures/shop.js';
 import { nodeClient, withClusterLock } from '../helpers/galera.js';
-import { lifeboat, lifeboatEnv, removeRepo, testRepo } from '../helpers/lifeboat.js';
+import { lifeboat, lifeboatEnv, removeRepo, startLifeboat, testRepo } from '../helpers/lifeboat.js';
 import { STAGING_ACCOUNT, stagingClient } from '../helpers/staging.js';
 import { need, uniqueName } from '../helpers/testbed.js';
 
@@ -192,3 +194,72 @@ test.serial('lifeboat staging sync from the CLI: the plan with --dry-run, then t
     t.deepEqual(await holding(staging, live, [...piiOf(5), ...PROD_HOSTS]), []);
   }),
 );
+
+test.serial(
+  'a sync SIGKILLed in each phase leaves the previous Staging as it was (or finished), no scratch server behind, and the next sync succeeds',
+  (t) =>
+    withClusterLock(async () => {
+      const prod = await nodeClient(1);
+      const staging = await stagingClient();
+      const shop = uniqueName('shop_kill').replaceAll('-', '_');
+      const live = uniqueName('shop_prev').replaceAll('-', '_');
+      const repo = testRepo('n2', {
+        extra: {
+          staging: {
+            sourceDatabase: shop,
+            target: {
+              socket: need('STAGING_SOCKET'),
+              user: need('STAGING_USER'),
+              password: need('STAGING_PASSWORD'),
+              database: live,
+            },
+            hosts: HOST_MAP,
+            anonymize: { enabled: false },
+          },
+        },
+      });
+      t.teardown(async () => {
+        await prod.execute(`DROP DATABASE IF EXISTS \`${shop}\``);
+        for (const s of [live, `${live}__lifeboat_next`, `${live}__lifeboat_prev`])
+          await staging.execute(`DROP DATABASE IF EXISTS \`${s}\``);
+        await Promise.all([prod.close(), staging.close(), removeRepo(repo)]);
+      });
+      await createShop(prod, shop, 20);
+      t.is((await lifeboat(repo, ['snapshot', '--db-only'])).code, 0);
+      await createShop(staging, live, 2);
+      const previous = await counts(staging, live);
+      const scratchServers = (): string[] =>
+        execFileSync('pgrep', ['-af', 'staging-sync/datadir'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+
+      for (const phase of ['restore', 'start', 'copy', 'transform', 'switch']) {
+        const run = startLifeboat(repo, ['--json', '--log-level', 'info', 'staging', 'sync']);
+        for (let i = 0; i < 600 && !run.stderr().includes(`"phase":"${phase}"`); i++) await sleep(25);
+        t.true(run.stderr().includes(`"phase":"${phase}"`), `reached ${phase}: ${run.stderr().slice(-400)}`);
+        run.child.kill('SIGKILL');
+        await run.done;
+        await sleep(300);
+        t.deepEqual(scratchServersSafe(scratchServers), [], `no scratch mariadbd after a kill in ${phase}`);
+        const now = await counts(staging, live);
+        if (phase !== 'switch') t.deepEqual(now, previous, `previous Staging intact after a kill in ${phase}`);
+        else
+          t.true(
+            now.sales_order === previous.sales_order || now.sales_order === 40,
+            `old or new tables after a kill in ${phase}`,
+          );
+      }
+      const finished = await lifeboat(repo, ['--json', 'staging', 'sync']);
+      t.is(finished.code, 0, finished.stderr);
+      t.is((await counts(staging, live)).sales_order, 40);
+      const [view] = await staging.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM \`${live}\`.customer_emails`);
+      t.is(Number(view?.n), 22);
+    }),
+);
+
+/** pgrep exits 1 when nothing matches. */
+function scratchServersSafe(list: () => string[]): string[] {
+  try {
+    return list();
+  } catch {
+    return [];
+  }
+}
