@@ -137,27 +137,26 @@ test.serial('a Staging target that is a Production node is refused before anythi
   t.regex(err?.message ?? '', /^staging target 'staging': it is Production node 'n1' \(socket .*\); refusing to sync$/);
 });
 
+/** A test repository whose config has a staging section for `shop` → `live` on the testbed's Staging. */
+function stagingRepo(shop: string, live: string, more: Record<string, unknown>) {
+  const target = {
+    socket: need('STAGING_SOCKET'),
+    user: need('STAGING_USER'),
+    password: need('STAGING_PASSWORD'),
+    database: live,
+  };
+  return testRepo('n2', { extra: { staging: { sourceDatabase: shop, target, hosts: HOST_MAP, ...more } } });
+}
+
 test.serial('lifeboat staging sync from the CLI: the plan with --dry-run, then the sync, as the config says', (t) =>
   withClusterLock(async () => {
     const prod = await nodeClient(1);
     const staging = await stagingClient();
     const shop = uniqueName('shop_cli').replaceAll('-', '_');
     const live = uniqueName('shop_stg').replaceAll('-', '_');
-    const repo = testRepo('n2', {
-      extra: {
-        staging: {
-          sourceDatabase: shop,
-          target: {
-            socket: need('STAGING_SOCKET'),
-            user: need('STAGING_USER'),
-            password: need('STAGING_PASSWORD'),
-            database: live,
-          },
-          hosts: HOST_MAP,
-          anonymize: { salt: 'cli-salt-0123', admins: true },
-          overrides: [{ path: 'catalog/search/opensearch_server_hostname', value: 'search.staging.internal' }],
-        },
-      },
+    const repo = stagingRepo(shop, live, {
+      anonymize: { salt: 'cli-salt-0123', admins: true },
+      overrides: [{ path: 'catalog/search/opensearch_server_hostname', value: 'search.staging.internal' }],
     });
     t.teardown(async () => {
       await prod.execute(`DROP DATABASE IF EXISTS \`${shop}\``);
@@ -203,21 +202,7 @@ test.serial(
       const staging = await stagingClient();
       const shop = uniqueName('shop_kill').replaceAll('-', '_');
       const live = uniqueName('shop_prev').replaceAll('-', '_');
-      const repo = testRepo('n2', {
-        extra: {
-          staging: {
-            sourceDatabase: shop,
-            target: {
-              socket: need('STAGING_SOCKET'),
-              user: need('STAGING_USER'),
-              password: need('STAGING_PASSWORD'),
-              database: live,
-            },
-            hosts: HOST_MAP,
-            anonymize: { enabled: false },
-          },
-        },
-      });
+      const repo = stagingRepo(shop, live, { anonymize: { enabled: false } });
       t.teardown(async () => {
         await prod.execute(`DROP DATABASE IF EXISTS \`${shop}\``);
         for (const s of [live, `${live}__lifeboat_next`, `${live}__lifeboat_prev`])
