@@ -261,6 +261,19 @@ export const configSchema = z.strictObject({
       preserve: z
         .strictObject({ tables: z.array(z.string().min(1)).optional(), paths: z.array(z.string().min(1)).default([]) })
         .prefault({}),
+      /** Staging's media directory, synced from the snapshot's area when a sync includes "media" (never app/etc: it holds Production's credentials) */
+      media: z
+        .strictObject({
+          area: z
+            .string()
+            .default('pub/media')
+            .refine(
+              (a) => a !== 'app/etc',
+              "app/etc is never copied to Staging (Production's env.php holds Production credentials)",
+            ),
+          target: absolutePath,
+        })
+        .optional(),
       /** the Staging account that owns views, triggers and routines (default: target.user@localhost) */
       definer: z
         .strictObject({ user: z.string().min(1).max(80), host: z.string().min(1).max(255).default('localhost') })

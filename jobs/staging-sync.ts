@@ -4,6 +4,8 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config/load.js';
 import { restoreDatabase } from '../restore/database.js';
+import { type SyncFilesResult, syncFiles } from '../restore/media-sync.js';
+import { filesPartOf } from '../src/files/index.js';
 import { connect, type Endpoint, type SqlClient, startScratchServer, stopLeftoverScratchServer } from '../src/galera/index.js';
 import { spawnSource, spawnTransform } from '../src/lib/child-process.js';
 import { PermanentError, UsageError } from '../src/lib/errors.js';
@@ -62,6 +64,8 @@ export interface StagingSyncReport {
   readonly transforms: TransformReport;
   readonly switch: SwitchResult;
   readonly phasesMs: Readonly<Record<string, number>>;
+  /** when the sync included media: what the media directory sync transferred */
+  readonly media?: SyncFilesResult;
 }
 
 /**
@@ -205,6 +209,8 @@ function discard(): Writable {
 
 export interface StagingSyncParams {
   readonly snapshot: string;
+  /** the media area too (the database always) */
+  readonly media: boolean;
   readonly anonymize: boolean;
   readonly strip: readonly string[];
   readonly dryRun: boolean;
@@ -221,6 +227,8 @@ export interface StagingSyncPlan {
   readonly overrides: readonly string[];
   readonly anonymize: readonly string[];
   readonly preserve: readonly string[];
+  /** `area → directory` when the sync includes media */
+  readonly media: string | null;
 }
 
 function transformsOf(config: Config, params: StagingSyncParams): StagingSyncOptions['transforms'] {
@@ -257,15 +265,27 @@ export const stagingSyncJob: JobDefinition<StagingSyncParams, StagingSyncReport 
       );
     if (p.snapshot !== undefined && (typeof p.snapshot !== 'string' || (p.snapshot !== 'latest' && !isSnapshotId(p.snapshot))))
       throw new UsageError("request body: 'snapshot' must be a snapshot id or 'latest'");
-    if (p.include !== undefined && (!Array.isArray(p.include) || p.include.some((x) => x !== 'db')))
-      throw new UsageError(`request body: 'include' must be ["db"] (media is not synced by this version)`);
+    if (
+      p.include !== undefined &&
+      (!Array.isArray(p.include) || !p.include.includes('db') || p.include.some((x) => x !== 'db' && x !== 'media'))
+    )
+      throw new UsageError(`request body: 'include' must be ["db"] or ["db", "media"]`);
+    const media = Array.isArray(p.include) && p.include.includes('media');
+    if (media && !config.staging.media)
+      throw new UsageError("request body: 'include' names media, but staging.media is not configured");
     if (p.strip !== undefined && (!Array.isArray(p.strip) || p.strip.some((x) => typeof x !== 'string' || x === '')))
       throw new UsageError("request body: 'strip' must be a list of table groups, names or wildcards");
     const strip = (p.strip as string[] | undefined) ?? config.staging.strip ?? DEFAULT_STRIP;
     expandStrip(strip); // an unknown group is refused now, not after the restore
     const anonymize = p.anonymize === undefined ? config.staging.anonymize.enabled : booleanParam(p, 'anonymize');
     if (anonymize && !config.staging.anonymize.salt) throw new UsageError('staging.anonymize.salt: required to anonymise');
-    return { snapshot: (p.snapshot as string | undefined) ?? 'latest', anonymize, strip, dryRun: booleanParam(p, 'dryRun') };
+    return {
+      snapshot: (p.snapshot as string | undefined) ?? 'latest',
+      media,
+      anonymize,
+      strip,
+      dryRun: booleanParam(p, 'dryRun'),
+    };
   },
   async run(ctx, params, signal) {
     const s = ctx.config.staging as NonNullable<Config['staging']>;
@@ -287,12 +307,18 @@ export const stagingSyncJob: JobDefinition<StagingSyncParams, StagingSyncReport 
           ...(transforms.preserve?.tables ?? []),
           ...(transforms.preserve?.paths ?? []).map((p) => `core_config_data ${p}`),
         ],
+        media: params.media && s.media ? `${s.media.area} → ${s.media.target}` : null,
       };
     }
+    // one snapshot for both parts; a media sync needs its area before anything moves
+    const manifest = await ctx.repo.resolve(params.snapshot);
+    const media = params.media ? s.media : undefined;
+    if (media && !filesPartOf(manifest)?.areas.some((a) => a.name === media.area))
+      throw new UsageError(`snapshot '${manifest.id}': has no file area '${media.area}' to sync Staging's media from`);
     await ctx.beforeCommit();
-    return syncStagingFromSnapshot({
+    const report = await syncStagingFromSnapshot({
       repo: ctx.repo,
-      snapshot: params.snapshot,
+      snapshot: manifest.id,
       database: s.sourceDatabase,
       target: {
         endpoint: {
@@ -309,6 +335,17 @@ export const stagingSyncJob: JobDefinition<StagingSyncParams, StagingSyncReport 
       logger: ctx.logger,
       signal,
     });
+    if (!media) return report;
+    const started = performance.now();
+    const files = await syncFiles({
+      repo: ctx.repo,
+      manifest,
+      area: media.area,
+      target: media.target,
+      logger: ctx.logger,
+      signal,
+    });
+    return { ...report, media: files, phasesMs: { ...report.phasesMs, media: Math.round(performance.now() - started) } };
   },
   settle: (result) => ({
     summary:

@@ -36,6 +36,8 @@ export interface RestoreFilesOptions {
   readonly force?: boolean;
   /** list what would be written, write nothing */
   readonly dryRun?: boolean;
+  /** restore only the files and symlinks this accepts (directories are always made) */
+  readonly include?: (entry: RegularFileEntry | SymlinkEntry) => boolean;
   /** frames fetched and unpacked at once (default 8) */
   readonly concurrency?: number;
   /** restore owners (uid/gid); default: when running as root */
@@ -92,6 +94,7 @@ export async function restoreFiles(options: RestoreFilesOptions): Promise<Restor
     const inside = sub === undefined || e.path === sub || e.path.startsWith(`${sub}/`);
     const ancestor = sub !== undefined && e.type === 'dir' && sub.startsWith(`${e.path}/`);
     if (!inside && !ancestor) continue;
+    if (e.type !== 'dir' && options.include && !options.include(e)) continue;
     if (inside) matched++;
     if (e.type === 'dir') dirs.push(e);
     else if (e.type === 'file') files.push(e);
@@ -359,7 +362,7 @@ async function writeVerified(
 }
 
 /** Owner before mode (chown clears setuid bits), mtime last (exact to the microsecond). */
-async function applyFileMeta(path: string, e: Pick<FileEntry, 'uid' | 'gid' | 'mode' | 'mtime'>, owners: boolean): Promise<void> {
+export async function applyFileMeta(path: string, e: Pick<FileEntry, 'uid' | 'gid' | 'mode' | 'mtime'>, owners: boolean): Promise<void> {
   if (owners) await lchown(path, e.uid, e.gid);
   await chmod(path, modeBits(e.mode));
   const t = utimesSeconds(e.mtime);

@@ -18,6 +18,7 @@ import {
   DEFAULT_STRIP,
   DEFAULT_TABLE_OVERRIDES,
 } from '../../src/staging/index.js';
+import { cleanup, describeTree, put, sampleTree, tempDir, treeDiff } from '../files/fixtures.js';
 import { counts, createShop, HOST_MAP, holding, PROD_HOSTS, piiOf } from '../fixtures/shop.js';
 import { nodeClient, withClusterLock } from '../helpers/galera.js';
 import { lifeboat, lifeboatEnv, removeRepo, startLifeboat, testRepo } from '../helpers/lifeboat.js';
@@ -138,60 +139,90 @@ test.serial('a Staging target that is a Production node is refused before anythi
 });
 
 /** A test repository whose config has a staging section for `shop` → `live` on the testbed's Staging. */
-function stagingRepo(shop: string, live: string, more: Record<string, unknown>) {
+function stagingRepo(shop: string, live: string, more: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   const target = {
     socket: need('STAGING_SOCKET'),
     user: need('STAGING_USER'),
     password: need('STAGING_PASSWORD'),
     database: live,
   };
-  return testRepo('n2', { extra: { staging: { sourceDatabase: shop, target, hosts: HOST_MAP, ...more } } });
+  return testRepo('n2', { extra: { staging: { sourceDatabase: shop, target, hosts: HOST_MAP, ...more }, ...extra } });
 }
 
-test.serial('lifeboat staging sync from the CLI: the plan with --dry-run, then the sync, as the config says', (t) =>
-  withClusterLock(async () => {
-    const prod = await nodeClient(1);
-    const staging = await stagingClient();
-    const shop = uniqueName('shop_cli').replaceAll('-', '_');
-    const live = uniqueName('shop_stg').replaceAll('-', '_');
-    const repo = stagingRepo(shop, live, {
-      anonymize: { salt: 'cli-salt-0123', admins: true },
-      overrides: [{ path: 'catalog/search/opensearch_server_hostname', value: 'search.staging.internal' }],
-    });
-    t.teardown(async () => {
-      await prod.execute(`DROP DATABASE IF EXISTS \`${shop}\``);
-      await staging.execute(`DROP DATABASE IF EXISTS \`${live}\``);
-      await Promise.all([prod.close(), staging.close(), removeRepo(repo)]);
-    });
-    await createShop(prod, shop, 5);
-    t.is((await lifeboat(repo, ['snapshot', '--db-only'])).code, 0);
+test.serial(
+  'lifeboat staging sync from the CLI: the plan with --dry-run, then the database and the media, as the config says',
+  (t) =>
+    withClusterLock(async () => {
+      const prod = await nodeClient(1);
+      const staging = await stagingClient();
+      const shop = uniqueName('shop_cli').replaceAll('-', '_');
+      const live = uniqueName('shop_stg').replaceAll('-', '_');
+      // the shop's files: a local tree stands in for the Gluster mount; Staging's media directory beside it
+      const root = tempDir('shop-root');
+      const stagingMedia = tempDir('staging-media');
+      sampleTree(root);
+      put(stagingMedia, 'only-on-staging.jpg', 'x');
+      const repo = stagingRepo(
+        shop,
+        live,
+        {
+          anonymize: { salt: 'cli-salt-0123', admins: true },
+          overrides: [{ path: 'catalog/search/opensearch_server_hostname', value: 'search.staging.internal' }],
+          media: { target: stagingMedia },
+        },
+        {
+          files: {
+            root,
+            areas: [
+              { name: 'pub/media', path: 'pub/media' },
+              { name: 'app/etc', path: 'app/etc' },
+            ],
+          },
+        },
+      );
+      t.teardown(async () => {
+        cleanup(root, stagingMedia);
+        await prod.execute(`DROP DATABASE IF EXISTS \`${shop}\``);
+        await staging.execute(`DROP DATABASE IF EXISTS \`${live}\``);
+        await Promise.all([prod.close(), staging.close(), removeRepo(repo)]);
+      });
+      await createShop(prod, shop, 5);
+      const snap = await lifeboat(repo, ['snapshot']);
+      t.is(snap.code, 0, snap.stderr);
 
-    const plan = await lifeboat(repo, ['staging', 'sync', '--dry-run']);
-    t.is(plan.code, 0, plan.stderr);
-    t.regex(plan.stdout, /^staging sync plan \(dry run, nothing moved\)/);
-    t.regex(plan.stdout, /strip \(rows dropped, schema kept\): .*cron_schedule/);
-    t.deepEqual(
-      await staging.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = ?', [live]),
-      [],
-      'a dry run moves nothing',
-    );
+      const plan = await lifeboat(repo, ['staging', 'sync', '--dry-run']);
+      t.is(plan.code, 0, plan.stderr);
+      t.regex(plan.stdout, /^staging sync plan \(dry run, nothing moved\)/);
+      t.regex(plan.stdout, /strip \(rows dropped, schema kept\): .*cron_schedule/);
+      t.deepEqual(
+        await staging.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = ?', [live]),
+        [],
+        'a dry run moves nothing',
+      );
 
-    const run = await lifeboat(repo, ['--json', 'staging', 'sync']);
-    t.is(run.code, 0, run.stderr);
-    const report = JSON.parse(run.stdout) as {
-      snapshot: string;
-      switch: { unavailableMs: number };
-      rows: Record<string, number>;
-    };
-    t.is(report.rows.sales_order, 10);
-    t.deepEqual(
-      await staging.query(
-        `SELECT value FROM \`${live}\`.core_config_data WHERE path = 'catalog/search/opensearch_server_hostname'`,
-      ),
-      [{ value: 'search.staging.internal' }],
-    );
-    t.deepEqual(await holding(staging, live, [...piiOf(5), ...PROD_HOSTS]), []);
-  }),
+      const run = await lifeboat(repo, ['--json', 'staging', 'sync', '--media']);
+      t.is(run.code, 0, run.stderr);
+      const report = JSON.parse(run.stdout) as {
+        snapshot: string;
+        switch: { unavailableMs: number };
+        rows: Record<string, number>;
+        media: { copied: number; deleted: number };
+      };
+      t.is(report.rows.sales_order, 10);
+      t.is(report.media.deleted, 1, 'what only Staging had is gone');
+      t.deepEqual(
+        treeDiff(describeTree(join(root, 'pub/media')), describeTree(stagingMedia)).filter((d) => !d.startsWith('.:')),
+        [],
+      );
+      t.false(existsSync(join(stagingMedia, 'env.php')), 'app/etc never reaches Staging');
+      t.deepEqual(
+        await staging.query(
+          `SELECT value FROM \`${live}\`.core_config_data WHERE path = 'catalog/search/opensearch_server_hostname'`,
+        ),
+        [{ value: 'search.staging.internal' }],
+      );
+      t.deepEqual(await holding(staging, live, [...piiOf(5), ...PROD_HOSTS]), []);
+    }),
 );
 
 test.serial(

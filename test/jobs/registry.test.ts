@@ -53,11 +53,18 @@ test('staging-sync parameters: refused while Staging is not configured; defaults
     },
   } as unknown as typeof config;
   const params = (input: unknown) => JOBS['staging-sync'].params(input, staged);
-  t.deepEqual(params(undefined), { snapshot: 'latest', anonymize: false, strip: ['@stripped', 'cron_schedule'], dryRun: false });
+  t.deepEqual(params(undefined), {
+    snapshot: 'latest',
+    media: false,
+    anonymize: false,
+    strip: ['@stripped', 'cron_schedule'],
+    dryRun: false,
+  });
   t.deepEqual(params({ strip: ['@trade', 'my_log'], dryRun: true }).strip, ['@trade', 'my_log']);
   t.throws(() => params({ strip: ['@nope'] }), { message: /^strip: unknown table group '@nope'/ });
   t.throws(() => params({ source: 'live' }), { message: /'source' "live" is not supported/ });
-  t.throws(() => params({ include: ['db', 'media'] }), { message: /'include' must be \["db"\]/ });
+  t.throws(() => params({ include: ['media'] }), { message: /'include' must be \["db"\] or \["db", "media"\]/ });
+  t.throws(() => params({ include: ['db', 'media'] }), { message: /names media, but staging.media is not configured/ });
   t.throws(() => params({ snapshot: '../x' }), { message: /'snapshot' must be a snapshot id or 'latest'/ });
   t.throws(() => params({ anonymize: true }), { message: /staging.anonymize.salt: required/ });
   t.throws(() => params({ bogus: 1 }), { message: "request body: unknown field 'bogus'" });

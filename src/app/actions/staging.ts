@@ -5,10 +5,11 @@ import { runJobHere } from './run-job.js';
 
 export async function runStagingSync(
   ctx: CommandContext,
-  flags: { snapshot?: string; strip?: string[]; anonymize?: boolean; dryRun?: boolean },
+  flags: { snapshot?: string; strip?: string[]; anonymize?: boolean; dryRun?: boolean; media?: boolean },
 ): Promise<number> {
   const result = await runJobHere(ctx, 'staging-sync', {
     snapshot: flags.snapshot,
+    ...(flags.media ? { include: ['db', 'media'] } : {}),
     ...(flags.strip ? { strip: flags.strip } : {}),
     ...(flags.anonymize === false ? { anonymize: false } : {}),
     dryRun: flags.dryRun ?? false,
@@ -28,6 +29,7 @@ function describe(r: StagingSyncReport | StagingSyncPlan): string {
       `  overrides: ${r.overrides.join('; ')}`,
       `  anonymised: ${r.anonymize.length ? r.anonymize.join(' ') : 'nothing (anonymisation off)'}`,
       `  preserved from the current Staging: ${r.preserve.join(' ') || 'nothing'}`,
+      `  media: ${r.media ?? 'not included'}`,
     ].join('\n');
   }
   const t = r.transforms;
@@ -39,6 +41,11 @@ function describe(r: StagingSyncReport | StagingSyncPlan): string {
     `  base URLs rewritten: ${t.baseUrls.length} (every scope); overrides: ${t.overrides.length}; definers: ${t.definers.length}`,
     `  anonymised: ${t.anonymize ? t.anonymize.columns.length : 0} columns; preserved: ${t.preserve?.tables.map((x) => x.table).join(', ') || 'nothing'}`,
     `  switch: ${r.switch.tables} tables in one RENAME, views and triggers back after ${r.switch.unavailableMs} ms`,
+    ...(r.media
+      ? [
+          `  media: ${r.media.copied} copied (${(r.media.bytes / 1e6).toFixed(1)} MB), ${r.media.deleted} deleted, ${r.media.unchanged} unchanged`,
+        ]
+      : []),
     `  phases (ms): ${Object.entries(r.phasesMs)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,

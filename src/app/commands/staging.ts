@@ -16,6 +16,7 @@ export function registerStagingCommands(program: Command, action: Action): void 
       'comma-separated table groups, names or wildcards whose rows are dropped (default: staging.strip)',
       (v: string) => v.split(',').map((x) => x.trim()),
     )
+    .option('--media', 'the media area too, into staging.media.target (only what differs moves; never app/etc)')
     .option('--no-anonymize', 'keep personal data as it is (default: staging.anonymize.enabled)')
     .option('--dry-run', 'print the plan: tables stripped, config paths rewritten, columns anonymised; move nothing')
     .action(action(async () => (await import('../actions/staging.js')).runStagingSync));
