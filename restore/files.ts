@@ -362,7 +362,11 @@ async function writeVerified(
 }
 
 /** Owner before mode (chown clears setuid bits), mtime last (exact to the microsecond). */
-export async function applyFileMeta(path: string, e: Pick<FileEntry, 'uid' | 'gid' | 'mode' | 'mtime'>, owners: boolean): Promise<void> {
+export async function applyFileMeta(
+  path: string,
+  e: Pick<FileEntry, 'uid' | 'gid' | 'mode' | 'mtime'>,
+  owners: boolean,
+): Promise<void> {
   if (owners) await lchown(path, e.uid, e.gid);
   await chmod(path, modeBits(e.mode));
   const t = utimesSeconds(e.mtime);
