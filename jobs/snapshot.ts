@@ -106,6 +106,44 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<SnapshotRe
     files: options.files?.areas.map((a) => a.name) ?? null,
   });
 
+  // The store is probed for the commit while the parts are taken; a failed run waits for the
+  // probe too, so that no scratch object of it outlives the run.
+  const commitReady = options.repo.prepareCommit();
+  const { objects, database, files } = await takeParts(options, id, logger).finally(() => commitReady);
+
+  const finished = now();
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    id,
+    cluster: options.repo.cluster,
+    node: options.node,
+    tool: { name: 'lifeboat', version: options.toolVersion },
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    ...(options.slot ? { slot: options.slot } : {}),
+    parts: { ...(database ? { database } : {}), ...(files ? { files: files.part } : {}) },
+    objects,
+  };
+  await options.beforeCommit?.();
+  await options.repo.commit(manifest);
+  const seconds = (finished.getTime() - started.getTime()) / 1000;
+  const bytes = objects.reduce((sum, o) => sum + o.stored.size, 0);
+  logger.info('snapshot committed', {
+    id,
+    seconds,
+    bytes,
+    status: files?.status ?? 'complete',
+    galera: database?.galera ?? null,
+  });
+  return { id, manifest, seconds, bytes, status: files?.status ?? 'complete', problems: files?.problems ?? [] };
+}
+
+/** The database part, then the files part, as the options ask. */
+async function takeParts(
+  options: SnapshotOptions,
+  id: string,
+  logger: Logger,
+): Promise<{ objects: ObjectRecord[]; database?: DatabasePart; files?: Awaited<ReturnType<typeof snapshotFiles>> }> {
   const objects: ObjectRecord[] = [];
   let database: DatabasePart | undefined;
   if (options.database) {
@@ -139,32 +177,7 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<SnapshotRe
     objects.push(...files.objects);
     if (files.status === 'partial') logger.warn('file areas are partial', { problems: files.problems.length });
   }
-
-  const finished = now();
-  const manifest: Manifest = {
-    format: MANIFEST_FORMAT,
-    id,
-    cluster: options.repo.cluster,
-    node: options.node,
-    tool: { name: 'lifeboat', version: options.toolVersion },
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    ...(options.slot ? { slot: options.slot } : {}),
-    parts: { ...(database ? { database } : {}), ...(files ? { files: files.part } : {}) },
-    objects,
-  };
-  await options.beforeCommit?.();
-  await options.repo.commit(manifest);
-  const seconds = (finished.getTime() - started.getTime()) / 1000;
-  const bytes = objects.reduce((sum, o) => sum + o.stored.size, 0);
-  logger.info('snapshot committed', {
-    id,
-    seconds,
-    bytes,
-    status: files?.status ?? 'complete',
-    galera: database?.galera ?? null,
-  });
-  return { id, manifest, seconds, bytes, status: files?.status ?? 'complete', problems: files?.problems ?? [] };
+  return { objects, ...(database ? { database } : {}), ...(files ? { files } : {}) };
 }
 
 /** Database part: refuse unless Synced, Primary and caught up; desync, stream the backup, resync (always). */
