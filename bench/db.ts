@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { HEAP_FLAGS } from '../src/lib/heap.js';
 import { nodeClient, type ScratchNode, scratchNode } from '../test/helpers/galera.js';
 import { lifeboatBin, lifeboatEnv, testbedStore, testRepo } from '../test/helpers/lifeboat.js';
 import { need, s3Facts } from '../test/helpers/testbed.js';
@@ -91,7 +92,8 @@ export async function benchDb(options: BenchOptions): Promise<BenchResult> {
   let ourNode: ScratchNode | undefined;
   let handNode: ScratchNode | undefined;
   const lifeboat = (...args: string[]): Promise<Measured> =>
-    measure(process.execPath, [lifeboatBin, '--config', repo.config, ...args], { env, stdout: true });
+    // with the V8 flags the `lifeboat` executable runs with
+    measure(process.execPath, [...HEAP_FLAGS, lifeboatBin, '--config', repo.config, ...args], { env, stdout: true });
   const snapshotOurs = async (): Promise<Sample> => {
     const m = await lifeboat('--json', '--log-level', 'info', 'snapshot', '--db-only');
     return sample(m, snapshotExtra(m.stderr));

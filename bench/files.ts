@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FilesSnapshotStats } from '../jobs/files-snapshot.js';
@@ -11,9 +12,10 @@ import { dropCaches, measure, measureShell, sample } from './measure.js';
 import { type BenchOptions, type BenchResult, runRounds, type Sample } from './rounds.js';
 
 // `npm run bench files`: file snapshots of a ~1.2 GB Magento tree (quick: ~200 times smaller: file creation through FUSE decides a restore's time) on the
-// Gluster FUSE mount into Ceph RGW, against `tar | zstd -T0 | aws s3 cp -` and back. Our side runs
-// in a worker process (files-worker.ts, bundled) so its start-up is what `lifeboat snapshot` pays.
-// The page cache is dropped before every measured side.
+// Gluster FUSE mount into Ceph RGW, against `tar | zstd -T0 | aws s3 cp -` and back, and against
+// restic (a peer: deduplicating, incremental) on the same store. Our side runs in a worker process
+// (files-worker.ts, bundled) so its start-up is what `lifeboat snapshot` pays. The page cache is
+// dropped before every measured side.
 
 const FULL_TREE = { smallFiles: 20_000, largeFiles: 200, staticFiles: 2_000, seed: 11 };
 const QUICK_TREE = { smallFiles: 80, largeFiles: 1, staticFiles: 10, seed: 11 };
@@ -58,10 +60,16 @@ export async function benchFiles(options: BenchOptions): Promise<BenchResult> {
   const ourPrefix = (round: number): string => `${prefix}/ours-${round}`;
   const ourTarget = (round: number): string => join(mount, `${prefix}-ours-${round}`);
   const tarTarget = (round: number): string => join(mount, `${prefix}-tar-${round}`);
+  const resticTarget = (round: number): string => join(mount, `${prefix}-restic-${round}`);
+  const restic = resticRepo(facts, prefix, work);
   const workerBin = join(repoRoot, 'dist/bundle/files-worker.js');
   let step = 0;
   let lastStats: { first?: FilesSnapshotStats; second?: FilesSnapshotStats } = {};
   const firstIds: string[] = [];
+  // our runs of the round, which the restic pairs compare with too (each is measured once)
+  const oursFirst: Sample[] = [];
+  const oursRestore: Sample[] = [];
+  const asAbove = (samples: Sample[]) => ({ label: 'lifeboat (as above)', run: async (r: number) => samples[r] as Sample });
   const ours = async (job: Omit<WorkerJob, 's3'>): Promise<{ sample: Sample; result: WorkerResult }> => {
     step++;
     const jobFile = join(work, `job-${step}.json`);
@@ -77,18 +85,20 @@ export async function benchFiles(options: BenchOptions): Promise<BenchResult> {
     const r = await ours({ op: 'snapshot', prefix: ourPrefix(round), root });
     if (r.result.id) firstIds[round] = r.result.id;
     lastStats = { ...lastStats, ...(r.result.stats ? { first: r.result.stats } : {}) };
+    oursFirst[round] = r.sample;
     return r.sample;
   };
-  const restore = async (round: number): Promise<Sample> =>
-    (
-      await ours({
-        op: 'restore',
-        prefix: ourPrefix(round),
-        root,
-        target: ourTarget(round),
-        ...(firstIds[round] ? { snapshot: firstIds[round] } : {}),
-      })
-    ).sample;
+  const restore = async (round: number): Promise<Sample> => {
+    const r = await ours({
+      op: 'restore',
+      prefix: ourPrefix(round),
+      root,
+      target: ourTarget(round),
+      ...(firstIds[round] ? { snapshot: firstIds[round] } : {}),
+    });
+    oursRestore[round] = r.sample;
+    return r.sample;
+  };
 
   try {
     const full = await runRounds(
@@ -106,6 +116,14 @@ export async function benchFiles(options: BenchOptions): Promise<BenchResult> {
             },
           },
           {
+            name: 'first snapshot vs restic',
+            ours: asAbove(oursFirst),
+            baseline: {
+              label: 'restic backup',
+              run: async (r) => sample(await restic.run(`round-${r}`, `cd '${root}' && restic backup -q pub app var`)),
+            },
+          },
+          {
             name: 'restore',
             ours: { label: 'lifeboat', run: restore },
             baseline: {
@@ -119,15 +137,28 @@ export async function benchFiles(options: BenchOptions): Promise<BenchResult> {
                 ),
             },
           },
+          {
+            name: 'restore vs restic',
+            ours: asAbove(oursRestore),
+            baseline: {
+              label: 'restic restore',
+              run: async (r) => sample(await restic.run(`round-${r}`, `restic restore -q latest --target '${resticTarget(r)}'`)),
+            },
+          },
         ],
+        beforeRound: (round) => restic.init(`round-${round}`),
         beforeSide: dropCaches,
         // the testbed's Ceph keeps objects in RAM and holds only a few GB: each round's objects go,
-        // except the last round's snapshot, the previous one of every second snapshot below
+        // except the last round's snapshots, the previous ones of every second snapshot below
         afterRound: async (round) => {
-          rmSync(ourTarget(round), { recursive: true, force: true });
-          rmSync(tarTarget(round), { recursive: true, force: true });
+          for (const target of [ourTarget(round), tarTarget(round), resticTarget(round)]) {
+            rmSync(target, { recursive: true, force: true });
+          }
           await deletePrefix(`${prefix}/tar-${round}/`);
-          if (round < options.rounds - 1) await deletePrefix(`${ourPrefix(round)}/`);
+          if (round < options.rounds - 1) {
+            await deletePrefix(`${ourPrefix(round)}/`);
+            await restic.remove(`round-${round}`);
+          }
         },
       },
       options.rounds,
@@ -135,7 +166,8 @@ export async function benchFiles(options: BenchOptions): Promise<BenchResult> {
     const last = options.rounds - 1;
     const previous = firstIds[last];
     const mutation = await mutateMedia({ root, percent: 1, seed: MUTATION_SEED });
-    // every second snapshot starts from the same previous snapshot, so each does the same work
+    // every second snapshot starts from the same previous snapshot, so each does the same work;
+    // restic's from a copy of the repository its last first backup left
     const [second] = await runRounds(
       {
         pairs: [
@@ -154,9 +186,15 @@ export async function benchFiles(options: BenchOptions): Promise<BenchResult> {
                 return r.sample;
               },
             },
+            baseline: {
+              label: 'restic backup',
+              run: async (r) => sample(await restic.run(`second-${r}`, `cd '${root}' && restic backup -q pub app var`)),
+            },
           },
         ],
+        beforeRound: (round) => restic.copy(`round-${last}`, `second-${round}`),
         beforeSide: dropCaches,
+        afterRound: (round) => restic.remove(`second-${round}`),
       },
       options.rounds,
     );
@@ -179,8 +217,7 @@ export async function benchFiles(options: BenchOptions): Promise<BenchResult> {
     };
   } finally {
     for (let r = 0; r < options.rounds; r++) {
-      rmSync(ourTarget(r), { recursive: true, force: true });
-      rmSync(tarTarget(r), { recursive: true, force: true });
+      for (const target of [ourTarget(r), tarTarget(r), resticTarget(r)]) rmSync(target, { recursive: true, force: true });
     }
     rmSync(work, { recursive: true, force: true });
     await deletePrefix(`${prefix}/`);
@@ -197,4 +234,42 @@ async function deletePrefix(prefix: string): Promise<void> {
   } finally {
     s3.destroy();
   }
+}
+
+/**
+ * restic repositories in the testbed bucket, one per name under `<prefix>/restic-<name>`, each with
+ * its own cache directory (restic keeps one by default: its index and trees, so that a second
+ * backup need not fetch them). `copy` makes a repository as another is now, cache included.
+ */
+function resticRepo(facts: ReturnType<typeof s3Facts>, prefix: string, work: string) {
+  const url = (name: string): string => `s3:${facts.endpoint}/${facts.bucket}/${prefix}/restic-${name}`;
+  const cache = (name: string): string => join(work, `restic-cache-${name}`);
+  const env = (name: string): NodeJS.ProcessEnv => ({
+    ...process.env,
+    AWS_ACCESS_KEY_ID: facts.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: facts.secretAccessKey,
+    AWS_DEFAULT_REGION: facts.region,
+    RESTIC_REPOSITORY: url(name),
+    RESTIC_PASSWORD: 'lifeboat-bench',
+    RESTIC_CACHE_DIR: cache(name),
+  });
+  const awsEnv = { ...env('-'), AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '' };
+  return {
+    run: (name: string, script: string) => measureShell(script, env(name)),
+    init: async (name: string): Promise<void> => {
+      execFileSync('restic', ['init', '-q'], { env: env(name), stdio: ['ignore', 'ignore', 'inherit'] });
+    },
+    copy: async (from: string, to: string): Promise<void> => {
+      const s3 = (name: string): string => `s3://${facts.bucket}/${prefix}/restic-${name}/`;
+      execFileSync('aws', ['--endpoint-url', facts.endpoint, 's3', 'cp', '--recursive', '--only-show-errors', s3(from), s3(to)], {
+        env: awsEnv,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      cpSync(cache(from), cache(to), { recursive: true });
+    },
+    remove: async (name: string): Promise<void> => {
+      rmSync(cache(name), { recursive: true, force: true });
+      await deletePrefix(`${prefix}/restic-${name}/`);
+    },
+  };
 }

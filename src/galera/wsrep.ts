@@ -171,7 +171,7 @@ export async function resync(client: SqlClient, options: DesyncOptions): Promise
   const bound = options.signal?.aborted ? Math.min(limit, ABORTED_RESYNC_MS) : limit;
   const q = { timeoutMs: Math.min(bound, 60_000) };
   await client.execute('SET GLOBAL wsrep_desync = OFF', [], q);
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     const status = await wsrepStatus(client, q);
     const pending = await pendingDesync(client, q);
     if (!status.desync && status.recvQueue === 0 && status.localState === 'Synced' && !pending) break;
@@ -182,7 +182,8 @@ export async function resync(client: SqlClient, options: DesyncOptions): Promise
     }
     // a killed desync statement that completed late turned it on again
     if (status.desync) await client.execute('SET GLOBAL wsrep_desync = OFF', [], q);
-    await sleep(200);
+    // 10, 20, 40 … 200 ms: an idle node is Synced again within milliseconds, a busy one takes longer
+    await sleep(Math.min(200, 10 * 2 ** attempt));
   }
   await rm(markerPath(options), { force: true });
   logger.info('node resynced', { node: options.node, ms: Date.now() - started });

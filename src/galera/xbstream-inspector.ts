@@ -6,8 +6,9 @@ const MAX_CAPTURE = 64 * 1024;
 /**
  * A pass-through over an xbstream archive that captures the contents of a few small files (e.g.
  * `xtrabackup_galera_info`) as they stream by, without buffering anything else. It reads the
- * chunk framing of MariaDB's xbstream: payload (`P`) and end-of-file (`E`) chunks. On anything it
- * does not understand it stops inspecting (the bytes still pass) and records why.
+ * chunk framing of MariaDB's xbstream: payload (`P`), end-of-file (`E`) and remove (`D`: a file
+ * dropped by DDL while the backup ran) chunks. On anything it does not understand it stops
+ * inspecting (the bytes still pass) and records why.
  */
 export class XbstreamInspector extends Transform {
   readonly files = new Map<string, Buffer>();
@@ -66,7 +67,7 @@ export class XbstreamInspector extends Transform {
       return h.length;
     }
     const pathEnd = 14 + pathLen;
-    if (type === 'E') {
+    if (type === 'E' || type === 'D') {
       return h.length < pathEnd ? 0 : pathEnd;
     }
     if (type !== 'P') {

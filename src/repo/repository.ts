@@ -12,7 +12,7 @@ import {
 } from '../lib/errors.js';
 import { type Digest, HashCounter } from '../lib/hashing.js';
 import { nullProgress, type Progress } from '../lib/progress.js';
-import { type ConditionalWrites, createObject } from '../storage/create-object.js';
+import { type ConditionalWrites, conditionalWritesWork, createObject } from '../storage/create-object.js';
 import { withPrefix } from '../storage/decorators.js';
 import { getBuffer, type ObjectStore } from '../storage/object-store.js';
 import { type Manifest, type ObjectRecord, parseManifest, serializeManifest } from './manifest.js';
@@ -217,6 +217,14 @@ export class Repository {
       // the object cannot be checked now: the original failure is all there is to say
     }
     return named;
+  }
+
+  /**
+   * Finds out ahead of `commit` how it will keep a second writer out (in `auto` mode: a probe of
+   * the store, made once). Never fails: a probe that failed is made again by `commit`.
+   */
+  async prepareCommit(): Promise<void> {
+    if (this.conditionalWrites === 'auto') await conditionalWritesWork(this.store).catch(() => {});
   }
 
   /** Commits a snapshot: writes its manifest last, refusing to replace an existing one. */
