@@ -18,7 +18,6 @@ import {
   withDesync,
 } from '../src/galera/index.js';
 import { AbortedError, errorMessage, PermanentError, UsageError } from '../src/lib/errors.js';
-import { relaxedHeapGrowth } from '../src/lib/heap.js';
 import { type Logger, nullLogger } from '../src/lib/logger.js';
 import { nullProgress, type Progress } from '../src/lib/progress.js';
 import { type DatabasePart, MANIFEST_FORMAT, type Manifest, type ObjectRecord } from '../src/repo/manifest.js';
@@ -215,19 +214,13 @@ async function snapshotDatabasePart(
     const backup = await openBackup(options.node, db, server.databases, options);
     progress.phase('database', sizeHint, 'bytes');
     const key = `snapshots/${id}/${db.method === 'physical' ? 'db.xbstream.zst' : 'db.sql.zst'}`;
-    // Under HEAP_FLAGS' 30 % growth limit the stream's promoted buffers start a full GC every
-    // ~70 ms on top of the loaded SDKs (14 in a 50 MB quick benchmark snapshot, +0.5 CPU s, a
-    // quarter of its time); with V8's own limit there is about one.
-    const unrelax = relaxedHeapGrowth();
-    const record = await options.repo
-      .writeObject(key, backup.stream, {
-        format: db.method === 'physical' ? 'xbstream' : 'sql',
-        sizeHint: Math.max(sizeHint * 2, 1024 ** 3),
-        ...(options.compressionLevel === undefined ? {} : { compressionLevel: options.compressionLevel }),
-        ...(options.signal ? { signal: options.signal } : {}),
-        progress,
-      })
-      .finally(unrelax);
+    const record = await options.repo.writeObject(key, backup.stream, {
+      format: db.method === 'physical' ? 'xbstream' : 'sql',
+      sizeHint: Math.max(sizeHint * 2, 1024 ** 3),
+      compressionLevel: options.compressionLevel,
+      signal: options.signal,
+      progress,
+    });
     progress.done();
     return { record, backup };
   });

@@ -5,7 +5,6 @@ import { pipeline } from 'node:stream/promises';
 import { writeGrastate } from '../src/galera/index.js';
 import { run, spawnTransform } from '../src/lib/child-process.js';
 import { NotFoundError } from '../src/lib/errors.js';
-import { relaxedHeapGrowth } from '../src/lib/heap.js';
 import { type Logger, nullLogger } from '../src/lib/logger.js';
 import { nullProgress, type Progress } from '../src/lib/progress.js';
 import type { DatabasePart, Manifest } from '../src/repo/manifest.js';
@@ -66,12 +65,7 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
       return;
     }
     const unpack = spawnTransform(options.tools?.mbstream ?? 'mbstream', ['-x', '-C', dir], { name: 'mbstream', ...signal });
-    // as while a snapshot streams (jobs/snapshot.ts): HEAP_FLAGS' growth limit would start a full
-    // GC every few dozen MB (+0.4 CPU s on a 50 MB quick benchmark restore)
-    const unrelax = relaxedHeapGrowth();
-    await options.repo
-      .readObject(record, (content) => pipeline(content, unpack, discard(), signal), { ...signal, progress })
-      .finally(unrelax);
+    await options.repo.readObject(record, (content) => pipeline(content, unpack, discard(), signal), { ...signal, progress });
     progress.done();
     progress.phase('prepare');
     await run(

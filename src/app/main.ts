@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=30
+#!/usr/bin/env -S node --max-semi-space-size=4
 // The shebang's flags are HEAP_FLAGS (src/lib/heap.ts); a test keeps the two equal.
 import { setMaxListeners } from 'node:events';
 import { AbortedError } from '../lib/errors.js';
