@@ -1,17 +1,21 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config/load.js';
 import { restoreDatabase } from '../restore/database.js';
 import { type SyncFilesResult, syncFiles } from '../restore/media-sync.js';
+import { NamedLock } from '../src/coord/index.js';
 import { filesPartOf } from '../src/files/index.js';
 import { connect, type Endpoint, type SqlClient, startScratchServer, stopLeftoverScratchServer } from '../src/galera/index.js';
 import { spawnSource, spawnTransform } from '../src/lib/child-process.js';
-import { PermanentError, UsageError } from '../src/lib/errors.js';
+import { errorMessage, NotFoundError, PermanentError, UsageError } from '../src/lib/errors.js';
 import { type Logger, nullLogger } from '../src/lib/logger.js';
+import { nullProgress, type Progress } from '../src/lib/progress.js';
+import type { Manifest } from '../src/repo/manifest.js';
 import type { Repository } from '../src/repo/repository.js';
 import { isSnapshotId } from '../src/repo/snapshot-id.js';
+import { verificationStates } from '../src/repo/verification.js';
 import {
   ADMIN_ANONYMIZE,
   applyStagingTransforms,
@@ -36,7 +40,8 @@ import {
   type TransformReport,
   tableRef,
 } from '../src/staging/index.js';
-import { booleanParam, type JobDefinition, paramsObject } from './job.js';
+import { booleanParam, type JobDefinition, paramsObject, type RunContext } from './job.js';
+import { recordStagingSync } from './staging-history.js';
 
 export interface StagingSyncOptions {
   readonly repo: Repository;
@@ -51,7 +56,11 @@ export interface StagingSyncOptions {
   readonly transforms: Omit<StagingTransforms, 'preserve'> & { readonly preserve?: PreserveSpec };
   /** scratch space for the restored snapshot (removed at the end) */
   readonly workDir: string;
+  /** awaited right before the switch (the lock's fencing check); a throw leaves Staging as it was */
+  readonly beforeSwitch?: () => Promise<void>;
   readonly logger?: Logger;
+  /** phases `download` and `prepare` (the restore), `start`, `copy` (bytes, total estimated), `transform`, `switch` */
+  readonly progress?: Progress;
   readonly signal?: AbortSignal;
 }
 
@@ -66,6 +75,8 @@ export interface StagingSyncReport {
   readonly phasesMs: Readonly<Record<string, number>>;
   /** when the sync included media: what the media directory sync transferred */
   readonly media?: SyncFilesResult;
+  /** the key of the sync's record in the object store (`lifeboat staging status`); null when it could not be written */
+  readonly record?: string | null;
 }
 
 /**
@@ -79,13 +90,16 @@ export interface StagingSyncReport {
 export async function syncStagingFromSnapshot(options: StagingSyncOptions): Promise<StagingSyncReport> {
   const logger = (options.logger ?? nullLogger).child({ job: 'staging-sync' });
   const phasesMs: Record<string, number> = {};
+  const progress = options.progress ?? nullProgress;
   const timed = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
     const started = performance.now();
     logger.info('staging sync phase', { phase });
+    if (phase !== 'restore' && phase !== 'copy') progress.phase(phase); // those report their own
     try {
       return await work();
     } finally {
       phasesMs[phase] = Math.round(performance.now() - started);
+      progress.done();
     }
   };
   const { endpoint, database: live } = options.target;
@@ -116,13 +130,14 @@ export async function syncStagingFromSnapshot(options: StagingSyncOptions): Prom
         target: datadir,
         force: true,
         logger,
+        progress,
         ...(process.getuid?.() === 0 ? { owner: 'mysql' } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       }),
     );
     scratch = await timed('start', () => startScratchServer({ datadir, dir: join(options.workDir, 'server') }));
     const source = scratch;
-    await timed('copy', () => copySchema(source.socket, options.database, endpoint, next, staging, options.signal));
+    await timed('copy', () => copySchema(source.socket, options.database, endpoint, next, staging, progress, options.signal));
     await source.stop();
     scratch = undefined;
     await rm(options.workDir, { recursive: true, force: true });
@@ -136,6 +151,7 @@ export async function syncStagingFromSnapshot(options: StagingSyncOptions): Prom
       }),
     );
     const rows = await countRows(staging, next);
+    await options.beforeSwitch?.();
     const switched = await timed('switch', () => switchInto(staging, live, next, previous));
     logger.info('staging synced', { snapshot: manifest.id, unavailableMs: switched.unavailableMs, phasesMs });
     return { snapshot: manifest.id, database: options.database, target: live, rows, transforms, switch: switched, phasesMs };
@@ -159,8 +175,10 @@ async function copySchema(
   target: Endpoint,
   into: string,
   staging: SqlClient,
+  progress: Progress,
   signal: AbortSignal | undefined,
 ): Promise<void> {
+  progress.phase('copy', await dumpEstimate(socket, schema), 'bytes');
   await staging.execute(`CREATE DATABASE ${quoteName(into)}`);
   const low = ['-n', '10', 'ionice', '-c', '3'];
   const dump = spawnSource(
@@ -187,7 +205,30 @@ async function copySchema(
     env: { ...process.env, ...(target.password ? { MYSQL_PWD: target.password } : {}) },
     ...(signal ? { signal } : {}),
   });
-  await pipeline(dump, load, discard(), ...(signal ? [{ signal }] : []));
+  await pipeline(dump, counted(progress), load, discard(), ...(signal ? [{ signal }] : []));
+}
+
+/** The schema's data bytes on the scratch server: about what its dump will be (an ETA, not a promise). */
+async function dumpEstimate(socket: string, schema: string): Promise<number | undefined> {
+  const scratch = await connect({ name: 'scratch', socket, user: 'root' });
+  try {
+    const [row] = await scratch.query<{ bytes: string | null }>(
+      'SELECT SUM(data_length) AS bytes FROM information_schema.tables WHERE table_schema = ?',
+      [schema],
+    );
+    return row?.bytes ? Number(row.bytes) : undefined;
+  } finally {
+    await scratch.close();
+  }
+}
+
+function counted(progress: Progress): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      progress.advance(chunk.length);
+      cb(null, chunk);
+    },
+  });
 }
 
 async function countRows(db: SqlClient, schema: string): Promise<Record<string, number>> {
@@ -231,6 +272,50 @@ export interface StagingSyncPlan {
   readonly media: string | null;
 }
 
+/** Staging's server as the config names it (its own account, never Production's). */
+function stagingEndpoint(config: Config): Endpoint {
+  const t = (config.staging as NonNullable<Config['staging']>).target;
+  return {
+    name: 'staging',
+    ...(t.socket ? { socket: t.socket } : { host: t.host, port: t.port }),
+    user: t.user,
+    ...(t.password ? { password: t.password.reveal() } : {}),
+  };
+}
+
+/** How far back `latest` looks for a verified snapshot that has what a sync needs. */
+const VERIFIED_LOOKBACK = 50;
+
+/**
+ * The snapshot a sync copies: a given id as it is (it must have what the sync needs), or for
+ * `latest` the newest complete snapshot that `lifeboat verify` found whole (a sync into Staging
+ * is a restore, and the newest one may be the damaged one).
+ */
+async function chooseSnapshot(repo: Repository, requested: string, mediaArea: string | undefined): Promise<Manifest> {
+  const lacks = (m: Manifest): string | null => {
+    const part = m.parts.database;
+    if (part?.method !== 'physical' || !part.galera) return 'has no physical database part';
+    if (mediaArea && !filesPartOf(m)?.areas.some((a) => a.name === mediaArea)) return `has no file area '${mediaArea}'`;
+    return null;
+  };
+  if (requested !== 'latest') {
+    const manifest = await repo.resolve(requested);
+    const why = lacks(manifest);
+    if (why) throw new UsageError(`snapshot '${manifest.id}': ${why} to sync Staging from`);
+    return manifest;
+  }
+  const ids = (await repo.snapshotIds()).slice(-VERIFIED_LOOKBACK).reverse();
+  const states = await verificationStates(repo, ids);
+  for (const id of ids) {
+    if (!states.get(id)?.verified) continue;
+    const manifest = await repo.manifest(id);
+    if (!lacks(manifest)) return manifest;
+  }
+  throw new NotFoundError(
+    `no verified snapshot with ${mediaArea ? `a physical database part and the area '${mediaArea}'` : 'a physical database part'} among the newest ${ids.length}: run 'lifeboat verify latest' or name one with --snapshot`,
+  );
+}
+
 function transformsOf(config: Config, params: StagingSyncParams): StagingSyncOptions['transforms'] {
   const s = config.staging as NonNullable<Config['staging']>;
   return {
@@ -251,11 +336,56 @@ function transformsOf(config: Config, params: StagingSyncParams): StagingSyncOpt
   };
 }
 
+/** The database (and with `media` the media area) of the chosen snapshot into Staging. */
+async function syncStaging(
+  ctx: RunContext,
+  params: StagingSyncParams,
+  transforms: StagingSyncOptions['transforms'],
+  manifest: Manifest,
+  signal: AbortSignal,
+): Promise<StagingSyncReport> {
+  const s = ctx.config.staging as NonNullable<Config['staging']>;
+  const media = params.media ? s.media : undefined;
+  const report = await syncStagingFromSnapshot({
+    beforeSwitch: () => ctx.beforeCommit(),
+    repo: ctx.repo,
+    snapshot: manifest.id,
+    database: s.sourceDatabase,
+    target: { endpoint: stagingEndpoint(ctx.config), database: s.target.database },
+    production: ctx.config.cluster.nodes.map((n) => ({ name: n.name, host: n.host, port: n.port, socket: n.socket })),
+    transforms,
+    workDir: join(ctx.config.stateDir, 'staging-sync'),
+    logger: ctx.logger,
+    progress: ctx.progress,
+    signal,
+  });
+  if (!media) return report;
+  const started = performance.now();
+  ctx.progress.phase('media');
+  const files = await syncFiles({
+    repo: ctx.repo,
+    manifest,
+    area: media.area,
+    target: media.target,
+    logger: ctx.logger,
+    signal,
+  });
+  ctx.progress.done();
+  return { ...report, media: files, phasesMs: { ...report.phasesMs, media: Math.round(performance.now() - started) } };
+}
+
 export const stagingSyncJob: JobDefinition<StagingSyncParams, StagingSyncReport | StagingSyncPlan> = {
   kind: 'staging-sync',
   // one sync cluster-wide at a time: a second one on any node is a conflict
   clusterWide: true,
   scheduleKey: undefined,
+  // Staging's server is what a sync guards: its named lock excludes a second sync from any node
+  // or the CLI, with no connection to Production
+  async openLease(config) {
+    const s = config.staging as NonNullable<Config['staging']>;
+    const sql = await connect(stagingEndpoint(config));
+    return new NamedLock(sql, `lifeboat.staging-sync.${s.target.database}`.slice(0, 64), config.daemon.leaseTtlSeconds);
+  },
   params(input, config) {
     const p = paramsObject(input, ['source', 'snapshot', 'include', 'anonymize', 'strip', 'dryRun']);
     if (!config.staging) throw new UsageError('staging: not configured (add a staging section to the config)');
@@ -291,7 +421,7 @@ export const stagingSyncJob: JobDefinition<StagingSyncParams, StagingSyncReport 
     const s = ctx.config.staging as NonNullable<Config['staging']>;
     const transforms = transformsOf(ctx.config, params);
     if (params.dryRun) {
-      const manifest = await ctx.repo.resolve(params.snapshot);
+      const manifest = await chooseSnapshot(ctx.repo, params.snapshot, params.media ? s.media?.area : undefined);
       return {
         dryRun: true,
         snapshot: manifest.id,
@@ -310,42 +440,32 @@ export const stagingSyncJob: JobDefinition<StagingSyncParams, StagingSyncReport 
         media: params.media && s.media ? `${s.media.area} → ${s.media.target}` : null,
       };
     }
-    // one snapshot for both parts; a media sync needs its area before anything moves
-    const manifest = await ctx.repo.resolve(params.snapshot);
-    const media = params.media ? s.media : undefined;
-    if (media && !filesPartOf(manifest)?.areas.some((a) => a.name === media.area))
-      throw new UsageError(`snapshot '${manifest.id}': has no file area '${media.area}' to sync Staging's media from`);
-    await ctx.beforeCommit();
-    const report = await syncStagingFromSnapshot({
-      repo: ctx.repo,
-      snapshot: manifest.id,
-      database: s.sourceDatabase,
-      target: {
-        endpoint: {
-          name: 'staging',
-          ...(s.target.socket ? { socket: s.target.socket } : { host: s.target.host, port: s.target.port }),
-          user: s.target.user,
-          ...(s.target.password ? { password: s.target.password.reveal() } : {}),
-        },
-        database: s.target.database,
-      },
-      production: ctx.config.cluster.nodes.map((n) => ({ name: n.name, host: n.host, port: n.port, socket: n.socket })),
-      transforms,
-      workDir: join(ctx.config.stateDir, 'staging-sync'),
-      logger: ctx.logger,
-      signal,
-    });
-    if (!media) return report;
-    const started = performance.now();
-    const files = await syncFiles({
-      repo: ctx.repo,
-      manifest,
-      area: media.area,
-      target: media.target,
-      logger: ctx.logger,
-      signal,
-    });
-    return { ...report, media: files, phasesMs: { ...report.phasesMs, media: Math.round(performance.now() - started) } };
+    const startedAt = new Date().toISOString();
+    const record = (outcome: { snapshot: string | null; report?: StagingSyncReport; error?: unknown }) =>
+      recordStagingSync(ctx.repo, {
+        target: s.target.database,
+        node: ctx.config.cluster.node,
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        ok: outcome.report !== undefined,
+        snapshot: outcome.snapshot,
+        error: outcome.error === undefined ? null : errorMessage(outcome.error),
+        report: outcome.report ?? null,
+      }).catch((err: unknown) => {
+        ctx.logger.error('could not record the staging sync', { error: errorMessage(err) });
+        return null;
+      });
+    let snapshot: string | null = null;
+    try {
+      // one snapshot for both parts; a media sync needs its area before anything moves
+      const manifest = await chooseSnapshot(ctx.repo, params.snapshot, params.media ? s.media?.area : undefined);
+      snapshot = manifest.id;
+      const report = await syncStaging(ctx, params, transforms, manifest, signal);
+      return { ...report, record: await record({ snapshot, report }) };
+    } catch (err) {
+      await record({ snapshot, error: err });
+      throw err;
+    }
   },
   settle: (result) => ({
     summary:

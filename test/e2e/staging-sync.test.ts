@@ -189,6 +189,7 @@ test.serial(
       await createShop(prod, shop, 5);
       const snap = await lifeboat(repo, ['snapshot']);
       t.is(snap.code, 0, snap.stderr);
+      t.is((await lifeboat(repo, ['verify', 'latest'])).code, 0, 'a sync takes the newest verified snapshot');
 
       const plan = await lifeboat(repo, ['staging', 'sync', '--dry-run']);
       t.is(plan.code, 0, plan.stderr);
@@ -242,6 +243,7 @@ test.serial(
       });
       await createShop(prod, shop, 20);
       t.is((await lifeboat(repo, ['snapshot', '--db-only'])).code, 0);
+      t.is((await lifeboat(repo, ['verify', 'latest'])).code, 0);
       await createShop(staging, live, 2);
       const previous = await counts(staging, live);
       const scratchServers = (): string[] =>

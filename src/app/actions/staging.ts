@@ -1,6 +1,9 @@
+import { type StagingSyncRecord, stagingSyncHistory } from '../../../jobs/staging-history.js';
 import type { StagingSyncPlan, StagingSyncReport } from '../../../jobs/staging-sync.js';
+import { UsageError } from '../../lib/errors.js';
 import type { CommandContext } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
+import { openRepository } from '../runtime.js';
 import { runJobHere } from './run-job.js';
 
 export async function runStagingSync(
@@ -50,4 +53,24 @@ function describe(r: StagingSyncReport | StagingSyncPlan): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
   ].join('\n');
+}
+
+export async function runStagingStatus(ctx: CommandContext): Promise<number> {
+  const config = ctx.config();
+  if (!config.staging) throw new UsageError('staging: not configured (add a staging section to the config)');
+  const history = await stagingSyncHistory(await openRepository(config, ctx.logger), config.staging.target.database);
+  ctx.print(history, (h) => {
+    if (!h.last) return `Staging '${config.staging?.target.database}': never synced by Lifeboat`;
+    const line = (r: StagingSyncRecord): string =>
+      `${r.finishedAt} on ${r.node}, snapshot ${r.snapshot ?? '(none chosen)'}, ${Math.round(
+        (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000,
+      )} s`;
+    return [
+      ...(h.last.ok ? [] : [`last sync FAILED: ${line(h.last)}: ${h.last.error}`]),
+      h.lastSucceeded
+        ? `last successful sync: ${line(h.lastSucceeded)}\n${describe(h.lastSucceeded.report as StagingSyncReport)}`
+        : 'no successful sync yet',
+    ].join('\n');
+  });
+  return EXIT.ok;
 }
