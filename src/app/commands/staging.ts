@@ -10,7 +10,11 @@ export function registerStagingCommands(program: Command, action: Action): void 
     .description(
       "copy a snapshot's shop database into Staging, Magento-aware (base URLs, side effects, PII, definers), and switch it in atomically",
     )
-    .option('--snapshot <id>', "snapshot id, or 'latest': the newest one that verify found whole", 'latest')
+    .option(
+      '--source <source>',
+      "'snapshot' (default: no connection to Production) or 'live' (a consistent copy from this node, desynced while it is read)",
+    )
+    .option('--snapshot <id>', "snapshot id, or 'latest' (default): the newest one that verify found whole")
     .option(
       '--strip <list>',
       'comma-separated table groups, names or wildcards whose rows are dropped (default: staging.strip)',
