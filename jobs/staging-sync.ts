@@ -79,6 +79,8 @@ export interface StagingSyncOptions {
   readonly transforms: Omit<StagingTransforms, 'preserve'> & { readonly preserve?: PreserveSpec };
   /** awaited right before the switch (the lock's fencing check); a throw leaves Staging as it was */
   readonly beforeSwitch?: () => Promise<void>;
+  /** caps the copy's flow (bytes of dump per second) */
+  readonly maxBytesPerSecond?: number;
   readonly logger?: Logger;
   /** phases `download` and `prepare` (a snapshot's restore), `start`, `copy` (bytes, total estimated), `transform`, `switch` */
   readonly progress?: Progress;
@@ -134,7 +136,10 @@ export async function syncStaging(options: StagingSyncOptions): Promise<StagingS
     const leftover = await finishSwitch(staging, live, next, previous);
     if (leftover !== 'none') logger.warn('a previous staging sync did not finish', { leftover });
     await source.serve(
-      (from) => timed('copy', () => copySchema(from, options.database, endpoint, next, staging, progress, options.signal)),
+      (from) =>
+        timed('copy', () =>
+          copySchema(from, options.database, endpoint, next, staging, progress, options.maxBytesPerSecond, options.signal),
+        ),
       timed,
     );
     const liveExists = (await baseTables(staging, live)).length > 0;
@@ -211,7 +216,7 @@ export async function snapshotSource(
             ...(signal ? { signal } : {}),
           }),
         );
-        scratch = await timed('start', () => startScratchServer({ datadir, dir: serverDir }));
+        scratch = await timed('start', () => startScratchServer({ datadir, dir: serverDir, lowPriority: true }));
         return await copy({ name: 'scratch', socket: scratch.socket, user: 'root' });
       } finally {
         await scratch?.stop();
@@ -272,16 +277,14 @@ async function copySchema(
   into: string,
   staging: SqlClient,
   progress: Progress,
+  maxBytesPerSecond: number | undefined,
   signal: AbortSignal | undefined,
 ): Promise<void> {
   progress.phase('copy', await dumpEstimate(from, schema), 'bytes');
   await staging.execute(`CREATE DATABASE ${quoteName(into)}`);
-  const low = ['-n', '10', 'ionice', '-c', '3'];
   const dump = spawnSource(
-    'nice',
+    'mariadb-dump',
     [
-      ...low,
-      'mariadb-dump',
       ...clientArgs(from),
       '--single-transaction',
       '--routines',
@@ -294,17 +297,20 @@ async function copySchema(
     ],
     {
       name: 'mariadb-dump',
+      lowPriority: true,
       env: clientEnv(from),
       failOn: /^mariadb-dump: (Got error|Couldn't)/m,
       ...(signal ? { signal } : {}),
     },
   );
-  const load = spawnTransform('nice', [...low, 'mariadb', ...clientArgs(target), '--binary-mode', into], {
+  const load = spawnTransform('mariadb', [...clientArgs(target), '--binary-mode', into], {
     name: 'mariadb (load into Staging)',
+    lowPriority: true,
     env: clientEnv(target),
     ...(signal ? { signal } : {}),
   });
-  await pipeline(dump, counted(progress), unqualifyViews(schema), load, discard(), ...(signal ? [{ signal }] : []));
+  const limit = maxBytesPerSecond ? [throttled(maxBytesPerSecond)] : [];
+  await pipeline(dump, counted(progress), ...limit, unqualifyViews(schema), load, discard(), ...(signal ? [{ signal }] : []));
 }
 
 /** The client tools' connection flags for `e` (its password goes in the environment, not argv). */
@@ -329,6 +335,20 @@ async function dumpEstimate(from: Endpoint, schema: string): Promise<number | un
   } finally {
     await sql.close();
   }
+}
+
+/** Passes bytes on at no more than `bytesPerSecond` on average (each chunk waits until the budget allows it). */
+function throttled(bytesPerSecond: number): Transform {
+  const started = performance.now();
+  let passed = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      passed += chunk.length;
+      const aheadMs = (passed / bytesPerSecond) * 1000 - (performance.now() - started);
+      if (aheadMs <= 0) return cb(null, chunk);
+      setTimeout(() => cb(null, chunk), aheadMs);
+    },
+  });
 }
 
 function counted(progress: Progress): Transform {
@@ -460,6 +480,7 @@ async function runSync(
   const s = ctx.config.staging as NonNullable<Config['staging']>;
   const options = {
     beforeSwitch: () => ctx.beforeCommit(),
+    ...(s.maxBytesPerSecond ? { maxBytesPerSecond: s.maxBytesPerSecond } : {}),
     database: s.sourceDatabase,
     target: { endpoint: stagingEndpoint(ctx.config), database: s.target.database },
     production: ctx.config.cluster.nodes.map((n) => ({ name: n.name, host: n.host, port: n.port, socket: n.socket })),

@@ -290,7 +290,8 @@ test.serial('source live: a consistent copy from this desynced node, read-only, 
     const staging = await stagingClient();
     const shop = uniqueName('shop_live').replaceAll('-', '_');
     const live = uniqueName('shop_lstg').replaceAll('-', '_');
-    const repo = stagingRepo(shop, live, { anonymize: { salt: 'live-salt-0123' } });
+    // a cap of 25 KiB/s: the ~50 KB dump takes about two seconds
+    const repo = stagingRepo(shop, live, { anonymize: { salt: 'live-salt-0123' }, maxBytesPerSecond: 25_600 });
     t.teardown(async () => {
       await prod.execute(`DROP DATABASE IF EXISTS \`${shop}\``);
       await staging.execute(`DROP DATABASE IF EXISTS \`${live}\``);
@@ -309,7 +310,13 @@ test.serial('source live: a consistent copy from this desynced node, read-only, 
     // no snapshot exists in this repository: a live sync needs none
     const run = await lifeboat(repo, ['--json', '--log-level', 'info', 'staging', 'sync', '--source', 'live']);
     t.is(run.code, 0, run.stderr);
-    const report = JSON.parse(run.stdout) as { source: string; snapshot: string | null; rows: Record<string, number> };
+    const report = JSON.parse(run.stdout) as {
+      source: string;
+      snapshot: string | null;
+      rows: Record<string, number>;
+      phasesMs: Record<string, number>;
+    };
+    t.true((report.phasesMs.copy ?? 0) >= 1500, `the copy kept to its rate limit: ${report.phasesMs.copy} ms`);
     t.is(report.source, 'live node n2');
     t.is(report.snapshot, null);
     t.is(report.rows.sales_order, prodRows.sales_order);
