@@ -2,14 +2,15 @@
 # `npm run demo`: brings up a local sandbox (3-node Galera cluster in network namespaces, a
 # GlusterFS volume over FUSE) with Magento-shaped data, then runs Lifeboat end to end on the
 # embedded `fs` store: a full snapshot (database + the four file areas), list, verify, restores,
-# and the daemon taking a scheduled snapshot. The sandbox stays up afterwards; stop it with
+# the daemon taking a scheduled snapshot, and a Staging refresh (database and media) from the
+# verified snapshot into the sandbox's Staging MariaDB. The sandbox stays up afterwards; stop it with
 # `bash test/testbed/testbed.sh down`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 bash test/setup.sh
-bash test/testbed/testbed.sh up galera gluster
+bash test/testbed/testbed.sh up galera gluster staging
 set -a
 # shellcheck disable=SC1091
 source .testbed/env
@@ -26,7 +27,7 @@ node dist/test/testbed/datagen/main.js db --socket "$GALERA_NODE1_SOCKET" --user
   --password "$GALERA_PASSWORD" --database magento_demo --size-mb 20 >/dev/null
 node dist/test/testbed/datagen/main.js media --root "$magento" --small 400 --large 4 --static 300 >/dev/null
 
-export LIFEBOAT_DEMO_API_TOKEN=demo-token
+export LIFEBOAT_DEMO_API_TOKEN=demo-token LIFEBOAT_DEMO_SALT=demo-salt-0123
 cat >"$demo/lifeboat.yaml" <<YAML
 stateDir: $demo/state
 cluster:
@@ -51,6 +52,17 @@ api:
 log:
   level: info
   format: text
+staging:
+  sourceDatabase: magento_demo
+  target: { socket: $STAGING_SOCKET, user: $STAGING_USER, password: { env: STAGING_PASSWORD }, database: magento_staging }
+  hosts:
+    www.shop.example.test: www.staging.example.test
+    eu.shop.example.test: eu.staging.example.test
+    media.shop.example.test: media.staging.example.test
+    static.shop.example.test: static.staging.example.test
+    shop.example.test: staging.example.test
+  anonymize: { salt: { env: LIFEBOAT_DEMO_SALT } }
+  media: { area: pub/media, target: $STAGING_MEDIA_DIR }
 YAML
 
 lifeboat() { node dist/bundle/main.js --config "$demo/lifeboat.yaml" "$@"; }
@@ -85,4 +97,13 @@ trap - EXIT
 grep -E 'slot (taken|done)|snapshot committed' "$demo/daemon.log" | tail -3
 lifeboat snapshots
 [ "$now" -gt "$before" ] || { echo "demo: the daemon took no scheduled snapshot" >&2; exit 1; }
+
+echo "== lifeboat verify latest   (a Staging refresh copies the newest verified snapshot)"
+lifeboat verify latest
+echo "== lifeboat staging sync --dry-run"
+lifeboat staging sync --dry-run
+echo "== lifeboat staging sync --media   (the snapshot into Staging's own MariaDB: no connection to Production)"
+lifeboat staging sync --media
+echo "== lifeboat staging status"
+lifeboat staging status | head -3
 echo "== demo finished: repository in $demo/repository (stop the sandbox: bash test/testbed/testbed.sh down)"

@@ -465,8 +465,8 @@ galera_node_stop() { # graceful
   log galera "node $n stopped"
 }
 
-galera_node_kill() { # whole-server loss: cut its network, SIGKILL its process group
-  local n=$1 pid
+galera_node_kill() { # whole-server loss: cut its network, SIGKILL everything of that node
+  local n=$1 pid others
   [[ $n =~ ^[123]$ ]] || die galera "node must be 1, 2 or 3"
   galera_node_vars "$n"
   [[ -n $N_VETH ]] && ip link set "$N_VETH" down
@@ -476,8 +476,62 @@ galera_node_kill() { # whole-server loss: cut its network, SIGKILL its process g
     local i=0
     while pid_alive "$pid" && ((i++ < 50)); do sleep 0.1; done
   fi
+  # whatever else runs "on that server": every process of its namespace (a daemon started there)
+  if [[ -n $N_NETNS ]]; then
+    others=$(ip netns pids "$N_NETNS" 2>/dev/null | tr '\n' ' ' || true)
+    # shellcheck disable=SC2086
+    [[ -n ${others// /} ]] && kill -KILL $others 2>/dev/null || true
+  fi
   rm -f "$N_LAUNCHPID"
   log galera "node $n killed${N_VETH:+ (veth $N_VETH down)}"
+}
+
+galera_need_netns() {
+  [[ $(galera_mode) == netns ]] || die galera "$1 needs the netns mode (root)"
+}
+
+galera_node_cut() { # the node's link down: nothing killed (a blip, or the start of a loss)
+  local n=$1
+  [[ $n =~ ^[123]$ ]] || die galera "node must be 1, 2 or 3"
+  galera_need_netns node-cut
+  galera_node_vars "$n"
+  ip link set "$N_VETH" down
+  log galera "node $n: link down"
+}
+
+galera_node_uncut() {
+  local n=$1
+  [[ $n =~ ^[123]$ ]] || die galera "node must be 1, 2 or 3"
+  galera_need_netns node-uncut
+  galera_node_vars "$n"
+  ip link set "$N_VETH" up
+  log galera "node $n: link up"
+}
+
+# Partition: node N and its peers stop reaching each other (blackhole routes both ways), while
+# every node still reaches the root namespace (10.77.0.1: the object store's relay in the tests).
+galera_node_isolate() {
+  local n=$1 m
+  [[ $n =~ ^[123]$ ]] || die galera "node must be 1, 2 or 3"
+  galera_need_netns node-isolate
+  for m in 1 2 3; do
+    [[ $m == "$n" ]] && continue
+    ip -n "lbt-n$n" route replace blackhole "$GALERA_SUBNET_PREFIX.1$m/32"
+    ip -n "lbt-n$m" route replace blackhole "$GALERA_SUBNET_PREFIX.1$n/32"
+  done
+  log galera "node $n: cut off from its peers (the root namespace still reachable)"
+}
+
+galera_node_heal() {
+  local n=$1 m
+  [[ $n =~ ^[123]$ ]] || die galera "node must be 1, 2 or 3"
+  galera_need_netns node-heal
+  for m in 1 2 3; do
+    [[ $m == "$n" ]] && continue
+    ip -n "lbt-n$n" route del blackhole "$GALERA_SUBNET_PREFIX.1$m/32" 2>/dev/null || true
+    ip -n "lbt-n$m" route del blackhole "$GALERA_SUBNET_PREFIX.1$n/32" 2>/dev/null || true
+  done
+  log galera "node $n: partition healed"
 }
 
 galera_node_start() { # rejoin the running cluster (IST/SST from a donor)

@@ -6,7 +6,9 @@
 #   testbed.sh down [galera|gluster|s3|staging]...   stop and delete state (default: all); safe when down
 #   testbed.sh status [component]...         exit 0 only if every named component is healthy
 #   testbed.sh env                           print the env file
-#   testbed.sh node-stop N | node-start N | node-kill N    Galera node N (1..3)
+#   testbed.sh node-stop N | node-start N | node-kill N    Galera node N (1..3); kill = link down + SIGKILL of all its processes
+#   testbed.sh node-cut N | node-uncut N                  node N's link down / up (nothing killed)
+#   testbed.sh node-isolate N | node-heal N               N and its peers cut off from each other, the root namespace still reachable
 #
 # State lives in ${LIFEBOAT_TESTBED_DIR:-<repo>/.testbed}; $RUN/env is a sourceable KEY=value file.
 set -Eeuo pipefail
@@ -165,16 +167,16 @@ main() {
     [[ -f $RUN/env ]] || die testbed "no env file: run 'testbed.sh up' first"
     cat "$RUN/env"
     ;;
-  node-stop | node-start | node-kill)
+  node-stop | node-start | node-kill | node-cut | node-uncut | node-isolate | node-heal)
     [[ $# -eq 1 ]] || die testbed "usage: testbed.sh $cmd N (N = 1, 2 or 3)"
     with_lock
     "galera_${cmd//-/_}" "$1"
     ;;
   -h | --help | help)
-    sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     ;;
   *)
-    echo "usage: testbed.sh up|down|status [galera|gluster|s3|staging]... | env | node-stop|node-start|node-kill N" >&2
+    echo "usage: testbed.sh up|down|status [galera|gluster|s3|staging]... | env | node-stop|node-start|node-kill|node-cut|node-uncut|node-isolate|node-heal N" >&2
     exit 2
     ;;
   esac
