@@ -225,7 +225,9 @@ function errorReply(err: unknown, logger: Logger, fields: { method: string; path
           ? 404
           : err instanceof UsageError || err instanceof ConfigError
             ? 400
-            : 500;
+            : err.code === 'retryable'
+              ? 503 // a dependency is down (this node's database): try again, or on another node
+              : 500;
     if (status === 500) logger.error('http request failed', { ...fields, code: err.code, error: err.message });
     return json(status, { error: { code: err.code, message: err.message } });
   }

@@ -345,7 +345,7 @@ test('domain errors map to statuses; internal errors give no detail and no stack
   t.true(internal.logger.records.some((r) => r.level === 'error' && String(r.fields.stack).includes('secretThing')));
 
   const retryable = await fetch(`${internal.base}/v1/snapshots`, { headers: internal.auth() });
-  t.is(retryable.status, 500);
+  t.is(retryable.status, 503, 'a dependency that is down: try again');
   t.deepEqual(await body(retryable), { error: { code: 'retryable', message: "storage 's3://bucket': throttled" } });
 
   const config = await serve(t, {
