@@ -4,12 +4,22 @@ import { detectCodec } from '../codec/zstd.js';
 import { connect, type SqlClient } from '../galera/index.js';
 import type { Logger } from '../lib/logger.js';
 import { Repository } from '../repo/repository.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { openStore } from '../storage/open-store.js';
 
 /** Builds the repository a config points at (store → decorators → codec → cluster folder). */
-export async function openRepository(config: Config, logger: Logger): Promise<Repository> {
+export async function openRepository(
+  config: Config,
+  logger: Logger,
+  store: ObjectStore = openObjectStore(config, logger),
+): Promise<Repository> {
+  return new Repository(store, config.cluster.name, await detectCodec(), { conditionalWrites: config.storage.conditionalWrites });
+}
+
+/** The object store a config points at, with its decorators (the repository and the witness live in it). */
+export function openObjectStore(config: Config, logger: Logger): ObjectStore {
   const s = config.storage;
-  const store = openStore(s.url, {
+  return openStore(s.url, {
     concurrency: s.concurrency,
     logger,
     ...(s.accessKeyId && s.secretAccessKey
@@ -24,7 +34,6 @@ export async function openRepository(config: Config, logger: Logger): Promise<Re
         }
       : {}),
   });
-  return new Repository(store, config.cluster.name, await detectCodec(), { conditionalWrites: s.conditionalWrites });
 }
 
 export function connectLocal(config: Config): Promise<SqlClient> {
