@@ -217,7 +217,11 @@ function compose(event: AlertEvent, cluster: string | null, node: string | null,
         text: `${where}: node ${event.peer} is PARTITIONED (alive, cut off from this node) since ${event.since}: ${event.evidence}`,
       };
     case 'node-healthy':
-      return { ...event, ...envelope, text: `${where}: node ${event.peer} is healthy again (was ${event.was}): ${event.evidence}` };
+      return {
+        ...event,
+        ...envelope,
+        text: `${where}: node ${event.peer} is healthy again (was ${event.was}): ${event.evidence}`,
+      };
     case 'node-minority':
       return {
         ...event,

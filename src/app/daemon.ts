@@ -66,9 +66,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     logger: log,
   });
   const database = localDatabase(config, metrics, alerter, log);
-  const health = config.health.enabled
-    ? clusterHealth({ config, store, database, metrics, alerter, logger: log })
-    : undefined;
+  const health = config.health.enabled ? clusterHealth({ config, store, database, metrics, alerter, logger: log }) : undefined;
   const rpo = new RpoWatch(repo, config, metrics, alerter);
   const runner = new JobRunner({
     logger: log,

@@ -1,6 +1,15 @@
 import { errorMessage } from '../lib/errors.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
-import { type DetectorConfig, initialView, isMinority, type PeerState, type PeerView, type Round, step, type Transition } from './detector.js';
+import {
+  type DetectorConfig,
+  initialView,
+  isMinority,
+  type PeerState,
+  type PeerView,
+  type Round,
+  step,
+  type Transition,
+} from './detector.js';
 import { type Probe, type ProbeName, type ProbeResult, ProbeSet } from './probes.js';
 import type { Heartbeat, PeerHeartbeat, PeerReport, Witness } from './witness.js';
 
@@ -123,7 +132,8 @@ export class HealthMonitor {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly timers = new Set<NodeJS.Timeout>();
-  private stopped = true;
+  private started = false;
+  private stopped = false;
   private minority = false;
   private goodReads = 0;
   private lastRead: { at: number; error: string | null } | undefined;
@@ -145,8 +155,8 @@ export class HealthMonitor {
 
   /** Starts both loops (their first rounds at once). */
   start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
+    if (this.started) return;
+    this.started = true;
     this.loop(this.options.intervalMs, () => this.probeRound());
     this.loop(this.options.witnessIntervalMs, () => this.witnessRound());
   }
@@ -161,14 +171,15 @@ export class HealthMonitor {
   /** One probe round of every peer, then one detector step each. */
   async probeRound(): Promise<void> {
     const results = await Promise.all(this.tracks.map((t) => t.set.round()));
+    if (this.stopped) return;
     const at = this.now();
-    this.tracks.forEach((t, i) => {
+    for (const [i, t] of this.tracks.entries()) {
       t.results = results[i] ?? [];
       t.reachable = t.results.some((r) => r.ok);
       this.options.events?.onProbes?.(t.name, t.results);
-    });
+    }
     const rounds = this.tracks.map((t) => this.roundOf(t, at));
-    this.tracks.forEach((t, i) => this.advance(t, rounds[i] as Round));
+    for (const [i, t] of this.tracks.entries()) this.advance(t, rounds[i] as Round);
     const known = this.witnessKnown(at);
     this.setMinority(
       known && isMinority(rounds, this.options.detector),
@@ -299,7 +310,6 @@ export class HealthMonitor {
   }
 
   private advance(track: Track, round: Round): void {
-    if (this.stopped) return;
     const before = track.view;
     const { view, transition } = step(before, round, this.options.detector);
     track.view = view;
@@ -324,7 +334,10 @@ export class HealthMonitor {
     this.minority = minority;
     if (minority) this.logger.warn('this node is the minority of a partition: its verdicts must not be acted on', { evidence });
     else this.logger.info('this node is no longer the minority of a partition');
-    this.options.events?.onMinority?.(minority, minority ? evidence : 'a peer answers again, or its witness heartbeat went stale');
+    this.options.events?.onMinority?.(
+      minority,
+      minority ? evidence : 'a peer answers again, or its witness heartbeat went stale',
+    );
   }
 
   private ownReports(): Pick<Heartbeat, 'sees' | 'reports' | 'minority'> {
