@@ -145,7 +145,7 @@ function describe(status: ClusterStatus, config: Config): string {
 function cell(row: NodeRow, observer: string, now: string): string {
   if (row.name === observer) return '-';
   const v = row.observers[observer];
-  if (!v) return 'unknown';
+  if (!v) return 'no report';
   const state = v.state === 'healthy' ? v.state : v.state.toUpperCase();
   return `${state} ${ago(Date.parse(now) - Date.parse(v.since))}${v.stale ? ' (stale)' : ''}`;
 }
