@@ -21,6 +21,7 @@ export interface ClusterHealth {
 
 export interface ClusterHealthDeps {
   readonly config: Config;
+  /** the witness heartbeats' store (`openWitnessStore`) */
   readonly store: ObjectStore;
   readonly database: LocalDatabase;
   readonly metrics: Metrics;

@@ -18,7 +18,7 @@ import { RpoWatch, refreshVerifiedAge, snapshotListing, statusDocument } from '.
 import { type ApiDeps, createApiServer } from './http-api.js';
 import { LocalDatabase } from './local-database.js';
 import { Metrics } from './metrics.js';
-import { connectLocal, openObjectStore, openRepository } from './runtime.js';
+import { connectLocal, openRepository, openWitnessStore } from './runtime.js';
 
 export interface DaemonHandle {
   readonly runner: JobRunner;
@@ -55,8 +55,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     if (job.scheduleKey) Scheduler.validate(config.schedules[job.scheduleKey], `schedules.${job.scheduleKey}`);
   }
   localServer(config);
-  const store = openObjectStore(config, log);
-  const repo = await openRepository(config, log, store);
+  const repo = await openRepository(config, log);
 
   const metrics = new Metrics();
   const alerter = createAlerter({
@@ -66,7 +65,9 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     logger: log,
   });
   const database = localDatabase(config, metrics, alerter, log);
-  const health = config.health.enabled ? clusterHealth({ config, store, database, metrics, alerter, logger: log }) : undefined;
+  const health = config.health.enabled
+    ? clusterHealth({ config, store: openWitnessStore(config), database, metrics, alerter, logger: log })
+    : undefined;
   const rpo = new RpoWatch(repo, config, metrics, alerter);
   const runner = new JobRunner({
     logger: log,

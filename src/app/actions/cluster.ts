@@ -5,7 +5,7 @@ import { errorMessage } from '../../lib/errors.js';
 import { witnessStore } from '../cluster-health.js';
 import type { CommandContext } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
-import { openObjectStore } from '../runtime.js';
+import { openWitnessStore } from '../runtime.js';
 
 /** What `lifeboat cluster status` shows: the daemon's view, or the witness heartbeats when it does not answer. */
 export type ClusterStatus =
@@ -28,7 +28,7 @@ export async function runClusterStatus(ctx: CommandContext): Promise<number> {
   } catch (err) {
     const daemonError = errorMessage(err);
     ctx.logger.warn('the local daemon does not answer: reading the witness heartbeats', { error: daemonError });
-    status = { source: 'witness', daemonError, view: await fromWitness(config, ctx) };
+    status = { source: 'witness', daemonError, view: await fromWitness(config) };
   }
   ctx.print(status, (s) => describe(s, config));
   return EXIT.ok;
@@ -66,9 +66,9 @@ async function askDaemon(config: Config): Promise<ClusterView> {
 }
 
 /** Every node's last witness heartbeat, read once: what each one last said it sees. */
-async function fromWitness(config: Config, ctx: CommandContext): Promise<Extract<ClusterStatus, { source: 'witness' }>['view']> {
+async function fromWitness(config: Config): Promise<Extract<ClusterStatus, { source: 'witness' }>['view']> {
   const staleMs = config.health.witnessStaleSeconds * 1000;
-  const store = openObjectStore(config, ctx.logger);
+  const store = openWitnessStore(config);
   const names = config.cluster.nodes.map((n) => n.name);
   const now = Date.now();
   let heard: Awaited<ReturnType<Witness['read']>> = new Map();
