@@ -43,7 +43,7 @@ export interface DaemonHandle {
  * first, and another takes over if the holder dies.
  *
  * Start-up either completes or fails with nothing left running: everything is checked first, the
- * API is bound next, and only then do schedules, timers and database checks start. The local
+ * API is bound next, and only then do schedules, timers, database checks and the loss monitor start. The local
  * database need not be up: the daemon serves its API and alerts while it is down, reconnects with
  * backoff, and prepares it (lease schema, recovery of an interrupted desync) once it answers.
  */

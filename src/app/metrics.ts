@@ -113,8 +113,9 @@ export class Metrics {
       collect: (): void => {
         nodeState.reset();
         for (const row of this.cluster?.().nodes ?? [])
+          // a stale heartbeat's verdict is old news (its writer may be the one gone): no series
           for (const [observer, verdict] of Object.entries(row.observers))
-            nodeState.set({ node: row.name, observer }, NODE_STATE_VALUES[verdict.state]);
+            if (!verdict.stale) nodeState.set({ node: row.name, observer }, NODE_STATE_VALUES[verdict.state]);
       },
     });
     const probeSeconds: Gauge<'node' | 'probe'> = new Gauge({

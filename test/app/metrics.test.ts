@@ -128,7 +128,11 @@ test('node series: state per node and observer, last probe per node and probe, t
     minority: false,
     witness: { writtenAt: null, writeError: null, readAt: null, readError: null },
     nodes: <NodeRow[]>[
-      { name: 'n1', observers: { n3: verdict('healthy', 'witness') }, heartbeat: null },
+      {
+        name: 'n1',
+        observers: { n3: verdict('healthy', 'witness'), n2: { ...verdict('healthy', 'witness'), stale: true } },
+        heartbeat: null,
+      },
       {
         name: 'n2',
         observers: { n1: verdict('lost', 'probes'), n3: verdict('lost', 'witness') },
@@ -144,6 +148,7 @@ test('node series: state per node and observer, last probe per node and probe, t
   m.recordTransition('n2', 'suspect', 'lost');
   const text = await m.text();
   t.is(value(text, 'lifeboat_node_state{node="n1",observer="n3"}'), '0');
+  t.is(value(text, 'lifeboat_node_state{node="n1",observer="n2"}'), undefined, 'a stale heartbeat exports nothing');
   t.is(value(text, 'lifeboat_node_state{node="n2",observer="n1"}'), '4');
   t.is(value(text, 'lifeboat_node_state{node="n2",observer="n3"}'), '4');
   t.is(value(text, 'lifeboat_node_probe_seconds{node="n2",probe="tcp"}'), '0.8');
