@@ -278,6 +278,8 @@ export const configSchema = z.strictObject({
           target: absolutePath,
         })
         .optional(),
+      /** caps the copy's flow into Staging (bytes of dump per second; default: no cap, only low CPU and I/O priority) */
+      maxBytesPerSecond: integer(1024, 10 * 1024 ** 3).optional(),
       /** the Staging account that owns views, triggers and routines (default: target.user@localhost) */
       definer: z
         .strictObject({ user: z.string().min(1).max(80), host: z.string().min(1).max(255).default('localhost') })

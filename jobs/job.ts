@@ -1,4 +1,5 @@
 import type { Config } from '../config/load.js';
+import type { OpenLease } from '../src/coord/index.js';
 import type { SqlClient } from '../src/galera/index.js';
 import { UsageError } from '../src/lib/errors.js';
 import type { Logger } from '../src/lib/logger.js';
@@ -13,6 +14,11 @@ export interface JobDefinition<P = unknown, R = unknown> {
   readonly kind: string;
   /** one run per scheduled slot across the cluster, under the lease named `kind`; else each node runs its own */
   readonly clusterWide: boolean;
+  /**
+   * Where a cluster-wide kind's lease lives when not in the cluster's database: a lock on the
+   * server the job writes (so the CLI and every daemon exclude each other without Production).
+   */
+  openLease?(config: Config): Promise<OpenLease>;
   /** the key of its cron under `schedules` in the config; undefined when it only runs on demand */
   readonly scheduleKey: Exclude<keyof Config['schedules'], 'timezone'> | undefined;
   /** evidence besides the slot book that a scheduled slot's work exists (e.g. a manifest naming the slot) */

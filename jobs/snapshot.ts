@@ -192,25 +192,10 @@ async function snapshotDatabasePart(
   logger: Logger,
 ): Promise<{ part: DatabasePart; record: ObjectRecord }> {
   const progress = options.progress ?? nullProgress;
-  const desync = {
-    node: options.node,
-    stateDir: db.stateDir,
-    logger,
-    ...(db.resyncTimeoutMs === undefined ? {} : { resyncTimeoutMs: db.resyncTimeoutMs }),
-    ...(options.signal ? { signal: options.signal } : {}),
-  };
-  await recoverDesync(db.sql, desync);
-  const peers = db.peers ?? [];
-  await assertSnapshotReady(options.node, db.sql, {
-    maxRecvQueue: db.maxRecvQueue ?? 16,
-    catchUpMs: db.catchUpMs ?? 10_000,
-    peers: () => peerPositions(peers),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
   const started = (options.now ?? (() => new Date()))();
   const server = await serverInfo(db.sql);
   const sizeHint = server.sizeBytes;
-  const { record, backup } = await withDesync(db.sql, desync, async () => {
+  const { record, backup } = await whileDesynced(options.node, db, logger, options.signal, async () => {
     const backup = await openBackup(options.node, db, server.databases, options);
     progress.phase('database', sizeHint, 'bytes');
     const key = `snapshots/${id}/${db.method === 'physical' ? 'db.xbstream.zst' : 'db.sql.zst'}`;
@@ -236,6 +221,36 @@ async function snapshotDatabasePart(
     serverVersion: server.version,
   };
   return { part, record };
+}
+
+/**
+ * `work` on this node while it is desynced, as a snapshot reads it: a desync a crashed run left is
+ * undone first; refused (ConflictError naming the reason) unless Synced, Primary and caught up
+ * with its peers; the resync always runs afterwards.
+ */
+export async function whileDesynced<T>(
+  node: string,
+  db: Pick<DatabaseSnapshotOptions, 'sql' | 'stateDir' | 'resyncTimeoutMs' | 'maxRecvQueue' | 'catchUpMs' | 'peers'>,
+  logger: Logger,
+  signal: AbortSignal | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
+  const desync = {
+    node,
+    stateDir: db.stateDir,
+    logger,
+    ...(db.resyncTimeoutMs === undefined ? {} : { resyncTimeoutMs: db.resyncTimeoutMs }),
+    ...(signal ? { signal } : {}),
+  };
+  await recoverDesync(db.sql, desync);
+  const peers = db.peers ?? [];
+  await assertSnapshotReady(node, db.sql, {
+    maxRecvQueue: db.maxRecvQueue ?? 16,
+    catchUpMs: db.catchUpMs ?? 10_000,
+    peers: () => peerPositions(peers),
+    ...(signal ? { signal } : {}),
+  });
+  return withDesync(db.sql, desync, work);
 }
 
 async function openBackup(

@@ -1,17 +1,29 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Config } from '../config/load.js';
 import { restoreDatabase } from '../restore/database.js';
 import { type SyncFilesResult, syncFiles } from '../restore/media-sync.js';
+import { NamedLock } from '../src/coord/index.js';
 import { filesPartOf } from '../src/files/index.js';
-import { connect, type Endpoint, type SqlClient, startScratchServer, stopLeftoverScratchServer } from '../src/galera/index.js';
+import {
+  connect,
+  type Endpoint,
+  type ScratchServer,
+  type SqlClient,
+  startScratchServer,
+  stopLeftoverScratchServer,
+  wsrepStatus,
+} from '../src/galera/index.js';
 import { spawnSource, spawnTransform } from '../src/lib/child-process.js';
-import { PermanentError, UsageError } from '../src/lib/errors.js';
+import { errorMessage, NotFoundError, PermanentError, UsageError } from '../src/lib/errors.js';
 import { type Logger, nullLogger } from '../src/lib/logger.js';
+import { nullProgress, type Progress } from '../src/lib/progress.js';
+import type { Manifest } from '../src/repo/manifest.js';
 import type { Repository } from '../src/repo/repository.js';
 import { isSnapshotId } from '../src/repo/snapshot-id.js';
+import { verificationStates } from '../src/repo/verification.js';
 import {
   ADMIN_ANONYMIZE,
   applyStagingTransforms,
@@ -35,28 +47,50 @@ import {
   switchInto,
   type TransformReport,
   tableRef,
+  unqualifyViews,
 } from '../src/staging/index.js';
-import { booleanParam, type JobDefinition, paramsObject } from './job.js';
+import { booleanParam, type JobDefinition, paramsObject, type RunContext } from './job.js';
+import { localServer } from './settings.js';
+import { databaseOptions, whileDesynced } from './snapshot.js';
+import { recordStagingSync } from './staging-history.js';
+
+/** Where a sync reads Production's shop schema from: a snapshot (restored aside) or a live node. */
+export interface StagingSource {
+  /** what the report names: `snapshot <id>` or `live node <name>` */
+  readonly name: string;
+  /** the snapshot it copies; null for a live copy */
+  readonly snapshot: string | null;
+  /** the Galera cluster the data comes from: a target that is a member of it is refused */
+  readonly cluster: string;
+  /** serves the shop schema for the duration of `copy` (a scratch server, or a desynced node) */
+  serve<T>(copy: (from: Endpoint) => Promise<T>, timed: Timed): Promise<T>;
+}
+
+type Timed = <T>(phase: string, work: () => Promise<T>) => Promise<T>;
 
 export interface StagingSyncOptions {
-  readonly repo: Repository;
-  /** snapshot id or `latest` */
-  readonly snapshot: string;
-  /** the Magento schema in the snapshot (Production's database name) */
+  readonly source: StagingSource;
+  /** the Magento schema in Production (and in its snapshots) */
   readonly database: string;
   /** Staging's server (its own account, never Production's) and the schema Staging's shop uses */
   readonly target: { readonly endpoint: Endpoint; readonly database: string };
   /** Production's nodes as configured: a target that is one of them is refused before connecting */
   readonly production: readonly Reach[];
   readonly transforms: Omit<StagingTransforms, 'preserve'> & { readonly preserve?: PreserveSpec };
-  /** scratch space for the restored snapshot (removed at the end) */
-  readonly workDir: string;
+  /** awaited right before the switch (the lock's fencing check); a throw leaves Staging as it was */
+  readonly beforeSwitch?: () => Promise<void>;
+  /** caps the copy's flow (bytes of dump per second) */
+  readonly maxBytesPerSecond?: number;
   readonly logger?: Logger;
+  /** phases `download` and `prepare` (a snapshot's restore), `start`, `copy` (bytes, total estimated), `transform`, `switch` */
+  readonly progress?: Progress;
   readonly signal?: AbortSignal;
 }
 
 export interface StagingSyncReport {
-  readonly snapshot: string;
+  readonly source: string;
+  /** the snapshot copied; null for a live copy */
+  readonly snapshot: string | null;
   readonly database: string;
   readonly target: string;
   /** rows per table of the new Staging, before the switch */
@@ -66,67 +100,48 @@ export interface StagingSyncReport {
   readonly phasesMs: Readonly<Record<string, number>>;
   /** when the sync included media: what the media directory sync transferred */
   readonly media?: SyncFilesResult;
+  /** the key of the sync's record in the object store (`lifeboat staging status`); null when it could not be written */
+  readonly record?: string | null;
 }
 
 /**
- * Refreshes Staging's database from a snapshot, with no connection to Production: the snapshot
- * is restored into a scratch directory and served by a scratch mariadbd (no network), its shop
- * schema is copied into a schema beside Staging's, transformed there (strip, base URLs,
- * overrides, anonymisation, Staging's preserved rows, definers) and switched in by one atomic
- * RENAME TABLE. Until the switch Staging is untouched; a failed or killed sync leaves it as it was
- * (the next sync finishes or discards what a killed one left).
+ * Refreshes Staging's database: the source serves the shop schema, which is copied into a schema
+ * beside Staging's, transformed there (strip, base URLs, overrides, anonymisation, Staging's
+ * preserved rows, definers) and switched in by one atomic RENAME TABLE. Until the switch Staging
+ * is untouched; a failed or killed sync leaves it as it was (the next sync finishes or discards
+ * what a killed one left).
  */
-export async function syncStagingFromSnapshot(options: StagingSyncOptions): Promise<StagingSyncReport> {
+export async function syncStaging(options: StagingSyncOptions): Promise<StagingSyncReport> {
   const logger = (options.logger ?? nullLogger).child({ job: 'staging-sync' });
   const phasesMs: Record<string, number> = {};
-  const timed = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
+  const progress = options.progress ?? nullProgress;
+  const timed: Timed = async (phase, work) => {
     const started = performance.now();
     logger.info('staging sync phase', { phase });
+    if (phase !== 'restore' && phase !== 'copy') progress.phase(phase); // those report their own
     try {
       return await work();
     } finally {
       phasesMs[phase] = Math.round(performance.now() - started);
+      progress.done();
     }
   };
   const { endpoint, database: live } = options.target;
+  const { source } = options;
   refuseProductionEndpoint(endpoint, options.production);
-  const manifest = await options.repo.resolve(options.snapshot);
-  const part = manifest.parts.database;
-  if (part?.method !== 'physical' || !part.galera)
-    throw new PermanentError(`snapshot '${manifest.id}': has no physical database part to sync Staging from`);
-
   const staging = await connect(endpoint);
   const { next, previous } = asideSchemas(live);
-  const datadir = join(options.workDir, 'datadir');
-  let scratch: Awaited<ReturnType<typeof startScratchServer>> | undefined;
   try {
-    refuseProductionServer(endpoint.name, await identify(staging), { clusters: [part.galera.uuid] });
+    refuseProductionServer(endpoint.name, await identify(staging), { clusters: [source.cluster] });
     const leftover = await finishSwitch(staging, live, next, previous);
     if (leftover !== 'none') logger.warn('a previous staging sync did not finish', { leftover });
-
-    if (await stopLeftoverScratchServer(join(options.workDir, 'server')))
-      logger.warn('stopped the scratch server a killed sync left');
-    // the scratch server's user must reach the restored datadir (its own dirs stay private)
-    await mkdir(options.workDir, { recursive: true });
-    await chmod(options.workDir, 0o711);
-    await timed('restore', () =>
-      restoreDatabase({
-        repo: options.repo,
-        snapshot: manifest.id,
-        target: datadir,
-        force: true,
-        logger,
-        ...(process.getuid?.() === 0 ? { owner: 'mysql' } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      }),
+    await source.serve(
+      (from) =>
+        timed('copy', () =>
+          copySchema(from, options.database, endpoint, next, staging, progress, options.maxBytesPerSecond, options.signal),
+        ),
+      timed,
     );
-    scratch = await timed('start', () => startScratchServer({ datadir, dir: join(options.workDir, 'server') }));
-    const source = scratch;
-    await timed('copy', () => copySchema(source.socket, options.database, endpoint, next, staging, options.signal));
-    await source.stop();
-    scratch = undefined;
-    await rm(options.workDir, { recursive: true, force: true });
-
     const liveExists = (await baseTables(staging, live)).length > 0;
     const { preserve, ...rest } = options.transforms;
     const transforms = await timed('transform', () =>
@@ -136,9 +151,19 @@ export async function syncStagingFromSnapshot(options: StagingSyncOptions): Prom
       }),
     );
     const rows = await countRows(staging, next);
+    await options.beforeSwitch?.();
     const switched = await timed('switch', () => switchInto(staging, live, next, previous));
-    logger.info('staging synced', { snapshot: manifest.id, unavailableMs: switched.unavailableMs, phasesMs });
-    return { snapshot: manifest.id, database: options.database, target: live, rows, transforms, switch: switched, phasesMs };
+    logger.info('staging synced', { source: source.name, unavailableMs: switched.unavailableMs, phasesMs });
+    return {
+      source: source.name,
+      snapshot: source.snapshot,
+      database: options.database,
+      target: live,
+      rows,
+      transforms,
+      switch: switched,
+      phasesMs,
+    };
   } catch (err) {
     // before the switch the copy is all there is to undo; finishSwitch handles a failure after it
     await finishSwitch(staging, live, next, previous).catch((cleanup: unknown) =>
@@ -146,30 +171,121 @@ export async function syncStagingFromSnapshot(options: StagingSyncOptions): Prom
     );
     throw err;
   } finally {
-    await scratch?.stop();
-    await rm(options.workDir, { recursive: true, force: true });
     await staging.close();
   }
 }
 
-/** `mariadb-dump` of one schema from the scratch server into `into` on Staging, niced and ionice'd (Staging shares the hardware). */
+/**
+ * A snapshot as the source, with no connection to Production: restored into `workDir` and served
+ * by a scratch mariadbd (no network, no Galera), removed again after the copy.
+ */
+export async function snapshotSource(
+  repo: Repository,
+  snapshot: string,
+  workDir: string,
+  logger: Logger = nullLogger,
+  progress: Progress = nullProgress,
+  signal?: AbortSignal,
+): Promise<StagingSource> {
+  const manifest = await repo.resolve(snapshot);
+  const part = manifest.parts.database;
+  if (part?.method !== 'physical' || !part.galera)
+    throw new PermanentError(`snapshot '${manifest.id}': has no physical database part to sync Staging from`);
+  return {
+    name: `snapshot ${manifest.id}`,
+    snapshot: manifest.id,
+    cluster: part.galera.uuid,
+    async serve(copy, timed) {
+      const datadir = join(workDir, 'datadir');
+      const serverDir = join(workDir, 'server');
+      if (await stopLeftoverScratchServer(serverDir)) logger.warn('stopped the scratch server a killed sync left');
+      // the scratch server's user must reach the restored datadir (its own dirs stay private)
+      await mkdir(workDir, { recursive: true });
+      await chmod(workDir, 0o711);
+      let scratch: ScratchServer | undefined;
+      try {
+        await timed('restore', () =>
+          restoreDatabase({
+            repo,
+            snapshot: manifest.id,
+            target: datadir,
+            force: true,
+            logger,
+            progress,
+            ...(process.getuid?.() === 0 ? { owner: 'mysql' } : {}),
+            ...(signal ? { signal } : {}),
+          }),
+        );
+        scratch = await timed('start', () => startScratchServer({ datadir, dir: serverDir, lowPriority: true }));
+        return await copy({ name: 'scratch', socket: scratch.socket, user: 'root' });
+      } finally {
+        await scratch?.stop();
+        await rm(workDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/**
+ * This Production node as the source: read-only (one `--single-transaction` dump, no locks),
+ * with a snapshot's guarantees — refused unless Synced, Primary and caught up, desynced while
+ * the dump reads so the cluster never waits for it, the desync always undone.
+ */
+export async function liveSource(ctx: RunContext, sql: SqlClient, signal?: AbortSignal): Promise<StagingSource> {
+  const { config } = ctx;
+  const status = await wsrepStatus(sql);
+  const node = config.cluster.node;
+  const server = localServer(config);
+  const db = databaseOptions(config, sql, 'logical');
+  return {
+    name: `live node ${node}`,
+    snapshot: null,
+    cluster: status.stateUuid,
+    serve: (copy) =>
+      whileDesynced(node, db, ctx.logger, signal, () =>
+        copy({
+          name: node,
+          socket: server.socket,
+          user: server.user,
+          ...(server.password ? { password: server.password } : {}),
+        }),
+      ),
+  };
+}
+
+/** The former entry point, kept for callers that sync from a snapshot directly. */
+export async function syncStagingFromSnapshot(
+  options: Omit<StagingSyncOptions, 'source'> & {
+    readonly repo: Repository;
+    readonly snapshot: string;
+    readonly workDir: string;
+  },
+): Promise<StagingSyncReport> {
+  const { repo, snapshot, workDir, ...rest } = options;
+  refuseProductionEndpoint(options.target.endpoint, options.production); // before the snapshot is even looked up
+  return syncStaging({
+    ...rest,
+    source: await snapshotSource(repo, snapshot, workDir, options.logger, options.progress, options.signal),
+  });
+}
+
+/** `mariadb-dump` of one schema from `from` into `into` on Staging, niced and ionice'd (Staging shares the hardware). */
 async function copySchema(
-  socket: string,
+  from: Endpoint,
   schema: string,
   target: Endpoint,
   into: string,
   staging: SqlClient,
+  progress: Progress,
+  maxBytesPerSecond: number | undefined,
   signal: AbortSignal | undefined,
 ): Promise<void> {
+  progress.phase('copy', await dumpEstimate(from, schema), 'bytes');
   await staging.execute(`CREATE DATABASE ${quoteName(into)}`);
-  const low = ['-n', '10', 'ionice', '-c', '3'];
   const dump = spawnSource(
-    'nice',
+    'mariadb-dump',
     [
-      ...low,
-      'mariadb-dump',
-      `--socket=${socket}`,
-      '--user=root',
+      ...clientArgs(from),
       '--single-transaction',
       '--routines',
       '--triggers',
@@ -179,15 +295,69 @@ async function copySchema(
       '--no-tablespaces',
       schema,
     ],
-    { name: 'mariadb-dump', failOn: /^mariadb-dump: (Got error|Couldn't)/m, ...(signal ? { signal } : {}) },
+    {
+      name: 'mariadb-dump',
+      lowPriority: true,
+      env: clientEnv(from),
+      failOn: /^mariadb-dump: (Got error|Couldn't)/m,
+      ...(signal ? { signal } : {}),
+    },
   );
-  const where = target.socket ? [`--socket=${target.socket}`] : [`--host=${target.host}`, `--port=${target.port ?? 3306}`];
-  const load = spawnTransform('nice', [...low, 'mariadb', ...where, `--user=${target.user}`, '--binary-mode', into], {
+  const load = spawnTransform('mariadb', [...clientArgs(target), '--binary-mode', into], {
     name: 'mariadb (load into Staging)',
-    env: { ...process.env, ...(target.password ? { MYSQL_PWD: target.password } : {}) },
+    lowPriority: true,
+    env: clientEnv(target),
     ...(signal ? { signal } : {}),
   });
-  await pipeline(dump, load, discard(), ...(signal ? [{ signal }] : []));
+  const limit = maxBytesPerSecond ? [throttled(maxBytesPerSecond)] : [];
+  await pipeline(dump, counted(progress), ...limit, unqualifyViews(schema), load, discard(), ...(signal ? [{ signal }] : []));
+}
+
+/** The client tools' connection flags for `e` (its password goes in the environment, not argv). */
+function clientArgs(e: Endpoint): string[] {
+  const where = e.socket ? [`--socket=${e.socket}`] : [`--host=${e.host}`, `--port=${e.port ?? 3306}`];
+  return [...where, `--user=${e.user}`];
+}
+
+function clientEnv(e: Endpoint): NodeJS.ProcessEnv {
+  return { ...process.env, ...(e.password ? { MYSQL_PWD: e.password } : {}) };
+}
+
+/** The schema's data bytes at the source: about what its dump will be (an ETA, not a promise). */
+async function dumpEstimate(from: Endpoint, schema: string): Promise<number | undefined> {
+  const sql = await connect(from);
+  try {
+    const [row] = await sql.query<{ bytes: string | null }>(
+      'SELECT SUM(data_length) AS bytes FROM information_schema.tables WHERE table_schema = ?',
+      [schema],
+    );
+    return row?.bytes ? Number(row.bytes) : undefined;
+  } finally {
+    await sql.close();
+  }
+}
+
+/** Passes bytes on at no more than `bytesPerSecond` on average (each chunk waits until the budget allows it). */
+function throttled(bytesPerSecond: number): Transform {
+  const started = performance.now();
+  let passed = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      passed += chunk.length;
+      const aheadMs = (passed / bytesPerSecond) * 1000 - (performance.now() - started);
+      if (aheadMs <= 0) return cb(null, chunk);
+      setTimeout(() => cb(null, chunk), aheadMs);
+    },
+  });
+}
+
+function counted(progress: Progress): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      progress.advance(chunk.length);
+      cb(null, chunk);
+    },
+  });
 }
 
 async function countRows(db: SqlClient, schema: string): Promise<Record<string, number>> {
@@ -208,6 +378,8 @@ function discard(): Writable {
 }
 
 export interface StagingSyncParams {
+  /** `snapshot` (default: no connection to Production) or `live` (this node, desynced while it is read) */
+  readonly source: 'snapshot' | 'live';
   readonly snapshot: string;
   /** the media area too (the database always) */
   readonly media: boolean;
@@ -219,8 +391,10 @@ export interface StagingSyncParams {
 /** What a dry run prints: what a sync would do, from the config and the chosen snapshot; nothing moves. */
 export interface StagingSyncPlan {
   readonly dryRun: true;
-  readonly snapshot: string;
-  readonly source: string;
+  /** where the data would come from: `snapshot <id>` or the live node */
+  readonly from: string;
+  readonly snapshot: string | null;
+  readonly database: string;
   readonly target: string;
   readonly strip: readonly string[];
   readonly hosts: Readonly<Record<string, string>>;
@@ -229,6 +403,50 @@ export interface StagingSyncPlan {
   readonly preserve: readonly string[];
   /** `area → directory` when the sync includes media */
   readonly media: string | null;
+}
+
+/** Staging's server as the config names it (its own account, never Production's). */
+function stagingEndpoint(config: Config): Endpoint {
+  const t = (config.staging as NonNullable<Config['staging']>).target;
+  return {
+    name: 'staging',
+    ...(t.socket ? { socket: t.socket } : { host: t.host, port: t.port }),
+    user: t.user,
+    ...(t.password ? { password: t.password.reveal() } : {}),
+  };
+}
+
+/** How far back `latest` looks for a verified snapshot that has what a sync needs. */
+const VERIFIED_LOOKBACK = 50;
+
+/**
+ * The snapshot a sync copies: a given id as it is (it must have what the sync needs), or for
+ * `latest` the newest complete snapshot that `lifeboat verify` found whole (a sync into Staging
+ * is a restore, and the newest one may be the damaged one).
+ */
+async function chooseSnapshot(repo: Repository, requested: string, mediaArea: string | undefined): Promise<Manifest> {
+  const lacks = (m: Manifest): string | null => {
+    const part = m.parts.database;
+    if (part?.method !== 'physical' || !part.galera) return 'has no physical database part';
+    if (mediaArea && !filesPartOf(m)?.areas.some((a) => a.name === mediaArea)) return `has no file area '${mediaArea}'`;
+    return null;
+  };
+  if (requested !== 'latest') {
+    const manifest = await repo.resolve(requested);
+    const why = lacks(manifest);
+    if (why) throw new UsageError(`snapshot '${manifest.id}': ${why} to sync Staging from`);
+    return manifest;
+  }
+  const ids = (await repo.snapshotIds()).slice(-VERIFIED_LOOKBACK).reverse();
+  const states = await verificationStates(repo, ids);
+  for (const id of ids) {
+    if (!states.get(id)?.verified) continue;
+    const manifest = await repo.manifest(id);
+    if (!lacks(manifest)) return manifest;
+  }
+  throw new NotFoundError(
+    `no verified snapshot with ${mediaArea ? `a physical database part and the area '${mediaArea}'` : 'a physical database part'} among the newest ${ids.length}: run 'lifeboat verify latest' or name one with --snapshot`,
+  );
 }
 
 function transformsOf(config: Config, params: StagingSyncParams): StagingSyncOptions['transforms'] {
@@ -251,18 +469,68 @@ function transformsOf(config: Config, params: StagingSyncParams): StagingSyncOpt
   };
 }
 
+/** The database (and with `media` the media area) of the chosen snapshot into Staging. */
+async function runSync(
+  ctx: RunContext,
+  params: StagingSyncParams,
+  transforms: StagingSyncOptions['transforms'],
+  manifest: Manifest | null,
+  signal: AbortSignal,
+): Promise<StagingSyncReport> {
+  const s = ctx.config.staging as NonNullable<Config['staging']>;
+  const options = {
+    beforeSwitch: () => ctx.beforeCommit(),
+    ...(s.maxBytesPerSecond ? { maxBytesPerSecond: s.maxBytesPerSecond } : {}),
+    database: s.sourceDatabase,
+    target: { endpoint: stagingEndpoint(ctx.config), database: s.target.database },
+    production: ctx.config.cluster.nodes.map((n) => ({ name: n.name, host: n.host, port: n.port, socket: n.socket })),
+    transforms,
+    logger: ctx.logger,
+    progress: ctx.progress,
+    signal,
+  };
+  if (!manifest) return ctx.useDatabase(async (sql) => syncStaging({ ...options, source: await liveSource(ctx, sql, signal) }));
+  const workDir = join(ctx.config.stateDir, 'staging-sync');
+  const report = await syncStaging({
+    ...options,
+    source: await snapshotSource(ctx.repo, manifest.id, workDir, ctx.logger, ctx.progress, signal),
+  });
+  const media = params.media ? s.media : undefined;
+  if (!media) return report;
+  const started = performance.now();
+  ctx.progress.phase('media');
+  const files = await syncFiles({
+    repo: ctx.repo,
+    manifest,
+    area: media.area,
+    target: media.target,
+    logger: ctx.logger,
+    signal,
+  });
+  ctx.progress.done();
+  return { ...report, media: files, phasesMs: { ...report.phasesMs, media: Math.round(performance.now() - started) } };
+}
+
 export const stagingSyncJob: JobDefinition<StagingSyncParams, StagingSyncReport | StagingSyncPlan> = {
   kind: 'staging-sync',
   // one sync cluster-wide at a time: a second one on any node is a conflict
   clusterWide: true,
   scheduleKey: undefined,
+  // Staging's server is what a sync guards: its named lock excludes a second sync from any node
+  // or the CLI, with no connection to Production
+  async openLease(config) {
+    const s = config.staging as NonNullable<Config['staging']>;
+    const sql = await connect(stagingEndpoint(config));
+    return new NamedLock(sql, `lifeboat.staging-sync.${s.target.database}`.slice(0, 64), config.daemon.leaseTtlSeconds);
+  },
   params(input, config) {
     const p = paramsObject(input, ['source', 'snapshot', 'include', 'anonymize', 'strip', 'dryRun']);
     if (!config.staging) throw new UsageError('staging: not configured (add a staging section to the config)');
-    if (p.source !== undefined && p.source !== 'snapshot')
-      throw new UsageError(
-        `request body: 'source' ${JSON.stringify(p.source)} is not supported (this version syncs from a snapshot only)`,
-      );
+    if (p.source !== undefined && p.source !== 'snapshot' && p.source !== 'live')
+      throw new UsageError(`request body: 'source' must be "snapshot" or "live", got ${JSON.stringify(p.source)}`);
+    const source = (p.source as 'snapshot' | 'live' | undefined) ?? 'snapshot';
+    if (source === 'live' && p.snapshot !== undefined)
+      throw new UsageError("request body: 'snapshot' names a snapshot, but 'source' is \"live\"");
     if (p.snapshot !== undefined && (typeof p.snapshot !== 'string' || (p.snapshot !== 'latest' && !isSnapshotId(p.snapshot))))
       throw new UsageError("request body: 'snapshot' must be a snapshot id or 'latest'");
     if (
@@ -273,6 +541,8 @@ export const stagingSyncJob: JobDefinition<StagingSyncParams, StagingSyncReport 
     const media = Array.isArray(p.include) && p.include.includes('media');
     if (media && !config.staging.media)
       throw new UsageError("request body: 'include' names media, but staging.media is not configured");
+    if (media && source === 'live')
+      throw new UsageError("request body: 'include' names media, which comes from a snapshot only (use 'source': \"snapshot\")");
     if (p.strip !== undefined && (!Array.isArray(p.strip) || p.strip.some((x) => typeof x !== 'string' || x === '')))
       throw new UsageError("request body: 'strip' must be a list of table groups, names or wildcards");
     const strip = (p.strip as string[] | undefined) ?? config.staging.strip ?? DEFAULT_STRIP;
@@ -280,6 +550,7 @@ export const stagingSyncJob: JobDefinition<StagingSyncParams, StagingSyncReport 
     const anonymize = p.anonymize === undefined ? config.staging.anonymize.enabled : booleanParam(p, 'anonymize');
     if (anonymize && !config.staging.anonymize.salt) throw new UsageError('staging.anonymize.salt: required to anonymise');
     return {
+      source,
       snapshot: (p.snapshot as string | undefined) ?? 'latest',
       media,
       anonymize,
@@ -291,11 +562,15 @@ export const stagingSyncJob: JobDefinition<StagingSyncParams, StagingSyncReport 
     const s = ctx.config.staging as NonNullable<Config['staging']>;
     const transforms = transformsOf(ctx.config, params);
     if (params.dryRun) {
-      const manifest = await ctx.repo.resolve(params.snapshot);
+      const manifest =
+        params.source === 'snapshot'
+          ? await chooseSnapshot(ctx.repo, params.snapshot, params.media ? s.media?.area : undefined)
+          : null;
       return {
         dryRun: true,
-        snapshot: manifest.id,
-        source: s.sourceDatabase,
+        from: manifest ? `snapshot ${manifest.id}` : `live node ${ctx.config.cluster.node} (desynced while it is read)`,
+        snapshot: manifest?.id ?? null,
+        database: s.sourceDatabase,
         target: s.target.database,
         strip: expandStrip(params.strip),
         hosts: s.hosts,
@@ -310,47 +585,40 @@ export const stagingSyncJob: JobDefinition<StagingSyncParams, StagingSyncReport 
         media: params.media && s.media ? `${s.media.area} → ${s.media.target}` : null,
       };
     }
-    // one snapshot for both parts; a media sync needs its area before anything moves
-    const manifest = await ctx.repo.resolve(params.snapshot);
-    const media = params.media ? s.media : undefined;
-    if (media && !filesPartOf(manifest)?.areas.some((a) => a.name === media.area))
-      throw new UsageError(`snapshot '${manifest.id}': has no file area '${media.area}' to sync Staging's media from`);
-    await ctx.beforeCommit();
-    const report = await syncStagingFromSnapshot({
-      repo: ctx.repo,
-      snapshot: manifest.id,
-      database: s.sourceDatabase,
-      target: {
-        endpoint: {
-          name: 'staging',
-          ...(s.target.socket ? { socket: s.target.socket } : { host: s.target.host, port: s.target.port }),
-          user: s.target.user,
-          ...(s.target.password ? { password: s.target.password.reveal() } : {}),
-        },
-        database: s.target.database,
-      },
-      production: ctx.config.cluster.nodes.map((n) => ({ name: n.name, host: n.host, port: n.port, socket: n.socket })),
-      transforms,
-      workDir: join(ctx.config.stateDir, 'staging-sync'),
-      logger: ctx.logger,
-      signal,
-    });
-    if (!media) return report;
-    const started = performance.now();
-    const files = await syncFiles({
-      repo: ctx.repo,
-      manifest,
-      area: media.area,
-      target: media.target,
-      logger: ctx.logger,
-      signal,
-    });
-    return { ...report, media: files, phasesMs: { ...report.phasesMs, media: Math.round(performance.now() - started) } };
+    const startedAt = new Date().toISOString();
+    const record = (outcome: { snapshot: string | null; report?: StagingSyncReport; error?: unknown }) =>
+      recordStagingSync(ctx.repo, {
+        target: s.target.database,
+        node: ctx.config.cluster.node,
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        ok: outcome.report !== undefined,
+        snapshot: outcome.snapshot,
+        error: outcome.error === undefined ? null : errorMessage(outcome.error),
+        report: outcome.report ?? null,
+      }).catch((err: unknown) => {
+        ctx.logger.error('could not record the staging sync', { error: errorMessage(err) });
+        return null;
+      });
+    let snapshot: string | null = null;
+    try {
+      // one snapshot for both parts; a media sync needs its area before anything moves
+      const manifest =
+        params.source === 'snapshot'
+          ? await chooseSnapshot(ctx.repo, params.snapshot, params.media ? s.media?.area : undefined)
+          : null;
+      snapshot = manifest?.id ?? null;
+      const report = await runSync(ctx, params, transforms, manifest, signal);
+      return { ...report, record: await record({ snapshot, report }) };
+    } catch (err) {
+      await record({ snapshot, error: err });
+      throw err;
+    }
   },
   settle: (result) => ({
     summary:
       'dryRun' in result
-        ? `plan for snapshot ${result.snapshot}`
-        : `Staging '${result.target}' from snapshot ${result.snapshot}; switch ${result.switch.unavailableMs} ms`,
+        ? `plan: Staging from ${result.from}`
+        : `Staging '${result.target}' from ${result.source}; switch ${result.switch.unavailableMs} ms`,
   }),
 };

@@ -3,7 +3,7 @@ import type { Config } from '../../config/load.js';
 import { runClusterSlot } from '../../jobs/cluster-slot.js';
 import type { JobDefinition, RunContext } from '../../jobs/job.js';
 import { JOBS, jobOf } from '../../jobs/registry.js';
-import { type CoordSql, Lease, type LeaseHandle, SlotBook, withLease } from '../coord/index.js';
+import { type CoordSql, heldElsewhere, holdLease, Lease, type OpenLease, SlotBook } from '../coord/index.js';
 import { ConflictError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Repository } from '../repo/repository.js';
@@ -43,23 +43,45 @@ export class DaemonJobs {
     this.rank = Math.max(0, order.indexOf(cluster.node));
   }
 
-  /** Starts a run of `kind` now; throws UsageError for an unknown kind or bad params, ConflictError while one runs. */
-  start(kind: string, trigger: JobTrigger, input: unknown): JobRecord {
+  /**
+   * Starts a run of `kind` now; throws UsageError for an unknown kind or bad params, and
+   * ConflictError while one runs here or — for a cluster-wide kind — another holder has its lease
+   * (taken before this returns, so the caller can answer 409 rather than start a run that fails).
+   */
+  async start(kind: string, trigger: JobTrigger, input: unknown): Promise<JobRecord> {
     const job = jobOf(kind);
     const params = job.params(input, this.o.config);
-    return this.o.runner.start(kind, trigger, async (ctx) => {
-      const filesOnly = job === JOBS.snapshot ? await this.filesOnlyReason() : null;
-      if (filesOnly) return this.filesOnlySnapshot(ctx, undefined, filesOnly);
-      if (!job.clusterWide) return this.run(job, ctx, params, { underLease: false }, ctx.signal);
-      return this.o.database.use((sql) =>
-        runOnDemand(
-          this.lease(sql, kind),
-          `on-demand-${ctx.id}`,
+    if (this.o.runner.isRunning(kind)) throw new ConflictError(`job '${kind}': already running on this node`);
+    const filesOnly = job === JOBS.snapshot ? await this.filesOnlyReason() : null;
+    if (filesOnly) return this.o.runner.start(kind, trigger, (ctx) => this.filesOnlySnapshot(ctx, undefined, filesOnly));
+    if (!job.clusterWide)
+      return this.o.runner.start(kind, trigger, (ctx) => this.run(job, ctx, params, { underLease: false }, ctx.signal));
+    const lease = await this.openLease(job);
+    const name = `on-demand-${trigger}-${Date.now()}`;
+    let token: number | null;
+    try {
+      token = await lease.tryAcquire(name);
+      if (token === null) throw await heldElsewhere(kind, lease);
+    } catch (err) {
+      await lease.close().catch(() => {});
+      throw err;
+    }
+    const held = token;
+    try {
+      return this.o.runner.start(kind, trigger, (ctx) =>
+        holdLease(
+          lease,
+          name,
+          held,
           (signal, beforeCommit) => this.run(job, ctx, params, { underLease: true, beforeCommit }, signal),
-          ctx.signal,
-        ),
+          { signal: ctx.signal, logger: ctx.logger },
+        ).finally(() => lease.close().catch(() => {})),
       );
-    });
+    } catch (err) {
+      await lease.release(held).catch(() => {});
+      await lease.close().catch(() => {});
+      throw err;
+    }
   }
 
   /** Adds the cron of every job kind that has one; each slot starts a run on this node. */
@@ -149,6 +171,26 @@ export class DaemonJobs {
     };
   }
 
+  /** The kind's own lease, or the cluster's in this node's database (on a connection of its own). */
+  private async openLease(job: JobDefinition): Promise<OpenLease> {
+    if (job.openLease) return job.openLease(this.o.config);
+    const sql = await this.o.database.connect();
+    const lease = this.lease(sql, job.kind);
+    return {
+      name: lease.name,
+      ttlSeconds: lease.ttlSeconds,
+      tryAcquire: (slot) => lease.tryAcquire(slot),
+      renew: (token) => lease.renew(token),
+      confirm: (token) => lease.confirm(token),
+      release: (token) => lease.release(token),
+      holder: async () => {
+        const current = await lease.current();
+        return current ? `node '${current.holder}'` : null;
+      },
+      close: () => sql.close(),
+    };
+  }
+
   private lease(sql: CoordSql, kind: string): Lease {
     return new Lease(sql, kind, this.o.config.cluster.node, this.o.config.daemon.leaseTtlSeconds);
   }
@@ -186,16 +228,4 @@ export class DaemonJobs {
     void this.o.alerter.alert({ kind: 'job-failed', job: 'snapshot', runId: ctx.id, error });
     return { id: result.id };
   }
-}
-
-/** An on-demand run under the cluster lease: ConflictError while another node holds it. */
-export async function runOnDemand<T>(
-  lease: LeaseHandle,
-  name: string,
-  work: (signal: AbortSignal, beforeCommit: () => Promise<void>) => Promise<T>,
-  signal: AbortSignal,
-): Promise<T> {
-  const held = await withLease(lease, name, work, { signal });
-  if (!held.acquired) throw new ConflictError(`${lease.name}: another node holds the ${lease.name} lease`);
-  return held.value;
 }

@@ -31,7 +31,7 @@ export interface DaemonHandle {
   /** the HTTP API, listening on config.api.listen */
   readonly server: Server;
   /** starts a run of a job kind on this node (UsageError for an unknown kind or bad params, ConflictError while one runs) */
-  startJob(kind: string, params?: unknown): JobRecord;
+  startJob(kind: string, params?: unknown): Promise<JobRecord>;
   /** stops scheduling, cancels running jobs and releases everything within `timeoutMs`; false when jobs did not stop */
   stop(timeoutMs: number): Promise<boolean>;
 }

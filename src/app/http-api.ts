@@ -20,7 +20,7 @@ export interface ApiDeps {
    * when none); throws UsageError for an unknown kind or bad parameters, ConflictError while a
    * run of the kind is going on
    */
-  startJob(kind: string, params: unknown): JobRecord;
+  startJob(kind: string, params: unknown): Promise<JobRecord>;
   /** the status document: last run of each job, this node's database state, RPO age, lease holder, each node's Galera state */
   status(): Promise<unknown>;
   /** committed snapshots, newest first */
@@ -116,20 +116,20 @@ export function createApiServer(deps: ApiDeps): Server {
       methods: {
         GET: async () => json(200, { snapshots: await deps.snapshots() }),
         // the alias of `POST /v1/jobs {"kind": "snapshot"}`
-        POST: async (r) => started(deps.startJob('snapshot', await readJson(r, maxBodyBytes))),
+        POST: async (r) => started(await deps.startJob('snapshot', await readJson(r, maxBodyBytes))),
       },
     },
     {
       pattern: /^\/v1\/staging\/sync$/,
       // the alias of `POST /v1/jobs {"kind": "staging-sync"}`
-      methods: { POST: async (r) => started(deps.startJob('staging-sync', await readJson(r, maxBodyBytes))) },
+      methods: { POST: async (r) => started(await deps.startJob('staging-sync', await readJson(r, maxBodyBytes))) },
     },
     {
       pattern: /^\/v1\/jobs$/,
       methods: {
         POST: async (r) => {
           const { kind, ...params } = jobRequest(await readJson(r, maxBodyBytes));
-          return started(deps.startJob(kind, params));
+          return started(await deps.startJob(kind, params));
         },
       },
     },

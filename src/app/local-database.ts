@@ -82,17 +82,21 @@ export class LocalDatabase {
     return this.current.state === 'up';
   }
 
-  /** Runs `fn` on a fresh connection; fails at once, naming the node, while the database is down. */
-  async use<T>(fn: (sql: SqlClient) => Promise<T>): Promise<T> {
+  /** A fresh connection the caller closes; fails at once, naming the node, while the database is down. */
+  async connect(): Promise<SqlClient> {
     if (!(await this.available())) throw this.unreachable();
-    let sql: SqlClient;
     try {
-      sql = await this.options.connect();
+      return await this.options.connect();
     } catch (err) {
       this.failed(err);
       this.schedule();
       throw this.unreachable();
     }
+  }
+
+  /** Runs `fn` on a fresh connection (see `connect`). */
+  async use<T>(fn: (sql: SqlClient) => Promise<T>): Promise<T> {
+    const sql = await this.connect();
     try {
       return await fn(sql);
     } finally {

@@ -1,9 +1,15 @@
-import { AbortedError, errorMessage } from '../lib/errors.js';
+import { AbortedError, ConflictError, errorMessage } from '../lib/errors.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
 import type { Lease } from './lease.js';
 
 /** What `withLease` uses of a lease (`Lease` fits). */
 export type LeaseHandle = Pick<Lease, 'name' | 'ttlSeconds' | 'tryAcquire' | 'renew' | 'confirm' | 'release'>;
+
+/** A lease on a connection of its own: `close` ends the connection; `holder` describes who has it, for a 409. */
+export interface OpenLease extends LeaseHandle {
+  holder(): Promise<string | null>;
+  close(): Promise<void>;
+}
 
 /**
  * Work done while holding a lease. `signal` aborts when the lease is lost or the caller aborts;
@@ -38,14 +44,29 @@ export async function withLease<T>(
   options.signal?.throwIfAborted();
   const token = await lease.tryAcquire(name);
   if (token === null) return { acquired: false };
+  return { acquired: true, token, value: await holdLease(lease, name, token, work, options) };
+}
+
+/**
+ * The part of `withLease` after a successful `tryAcquire(name)` returned `token`: renews, aborts
+ * `work` when the lease is lost, releases once `work` settled. For callers that must know the
+ * lease is theirs before they answer (an API call that says 409 otherwise).
+ */
+export async function holdLease<T>(
+  lease: LeaseHandle,
+  name: string,
+  token: number,
+  work: LeaseWork<T>,
+  options: WithLeaseOptions = {},
+): Promise<T> {
   const logger = options.logger ?? nullLogger;
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(options.signal?.reason);
+  if (options.signal?.aborted) onAbort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const heartbeat = startHeartbeat(lease, name, token, controller, options);
   try {
-    const value = await work(controller.signal, () => lease.confirm(token), token);
-    return { acquired: true, token, value };
+    return await work(controller.signal, () => lease.confirm(token), token);
   } finally {
     heartbeat.stop();
     options.signal?.removeEventListener('abort', onAbort);
@@ -96,4 +117,10 @@ function startHeartbeat(
       clearTimeout(timer);
     },
   };
+}
+
+/** The error for `what` finding `lease` held by another: names the holder when it can be told. */
+export async function heldElsewhere(what: string, lease: OpenLease): Promise<ConflictError> {
+  const holder = await lease.holder().catch(() => null);
+  return new ConflictError(`${what}: another run holds the ${lease.name} lease${holder ? ` (${holder})` : ''}`);
 }

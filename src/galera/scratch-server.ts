@@ -22,6 +22,8 @@ export interface ScratchOptions {
   readonly binary?: string;
   readonly timeoutMs?: number;
   readonly bufferPool?: string;
+  /** niced and in the idle I/O class (it shares the hardware with Production) */
+  readonly lowPriority?: boolean;
 }
 
 /**
@@ -50,7 +52,11 @@ export async function startScratchServer(options: ScratchOptions): Promise<Scrat
     `--innodb-buffer-pool-size=${options.bufferPool ?? '128M'}`,
   ];
   // not detached: it dies with Lifeboat (a killed sync leaves no server on the scratch datadir)
-  const child = spawnService(options.binary ?? 'mariadbd', args, { name: 'mariadbd (scratch)', runAs: options.runAs ?? 'mysql' });
+  const child = spawnService(options.binary ?? 'mariadbd', args, {
+    name: 'mariadbd (scratch)',
+    runAs: options.runAs ?? 'mysql',
+    ...(options.lowPriority ? { lowPriority: true } : {}),
+  });
   let exited: string | undefined;
   const gone = new Promise<void>((resolve) =>
     child.once('exit', (code, signal) => {

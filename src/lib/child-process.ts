@@ -25,6 +25,8 @@ export interface ChildOptions {
    * a child that changed user itself, like `mariadbd --user`, would lose it)
    */
   readonly runAs?: string;
+  /** runs it niced (10) and in the idle I/O class: for work beside Production on shared hardware */
+  readonly lowPriority?: boolean;
 }
 
 const STDERR_TAIL = 4096;
@@ -85,7 +87,8 @@ function supervise(child: ChildProcess, command: string, opts: ChildOptions): Pr
  * PR_SET_PDEATHSIG, where util-linux has it): a child that is not writing would never notice its
  * closed pipes. A command that cannot be found is spawned unwrapped, so it fails as itself.
  */
-function start(command: string, args: readonly string[], opts: ChildOptions, stdin: 'pipe' | 'ignore'): ChildProcess {
+function start(name: string, argv: readonly string[], opts: ChildOptions, stdin: 'pipe' | 'ignore'): ChildProcess {
+  const [command, args] = opts.lowPriority ? ['nice', ['-n', '10', 'ionice', '-c', '3', name, ...argv]] : [name, argv];
   const options = {
     stdio: [stdin, 'pipe', 'pipe'] as ['pipe' | 'ignore', 'pipe', 'pipe'],
     env: opts.env ?? process.env,
@@ -96,7 +99,7 @@ function start(command: string, args: readonly string[], opts: ChildOptions, std
   const asUser =
     opts.runAs && process.getuid?.() === 0 ? [`--reuid=${opts.runAs}`, `--regid=${opts.runAs}`, '--init-groups'] : [];
   if (asUser.length > 0 && !setpriv)
-    throw new PermanentError(`${opts.name ?? command}: running as '${opts.runAs}' needs setpriv (util-linux)`);
+    throw new PermanentError(`${opts.name ?? name}: running as '${opts.runAs}' needs setpriv (util-linux)`);
   if (!setpriv || !resolved) return spawn(command, args, options);
   return spawn(setpriv, [...asUser, '--pdeathsig', 'KILL', '--', resolved, ...args], options);
 }

@@ -14,6 +14,8 @@ export interface JobProgress {
   readonly done: number;
   readonly total: number | null;
   readonly unit: string;
+  /** the current phase's remaining time at its rate so far; null while `total` or the rate is unknown */
+  readonly etaSeconds: number | null;
 }
 
 /** A run of a job as the API and metrics see it. Plain data: safe to serialize. */
@@ -103,20 +105,27 @@ export class JobRunner {
     let total: number | null = null;
     let unit = 'bytes';
     let done = 0;
+    let phaseStarted = 0;
+    const current = (): JobProgress => {
+      const elapsed = (performance.now() - phaseStarted) / 1000;
+      const etaSeconds = total !== null && done > 0 ? Math.max(0, Math.round((elapsed * (total - done)) / done)) : null;
+      return { phase, done, total, unit, etaSeconds };
+    };
     const progress: Progress = {
       phase: (name, t, u) => {
         phase = name;
         total = t ?? null;
         unit = u ?? 'bytes';
         done = 0;
-        update({ progress: { phase, done, total, unit } });
+        phaseStarted = performance.now();
+        update({ progress: current() });
       },
       advance: (n) => {
         done += n;
-        record = { ...record, progress: { phase, done, total, unit } };
+        record = { ...record, progress: current() };
         this.records.set(id, record);
       },
-      done: () => update({ progress: { phase, done, total, unit } }),
+      done: () => update({ progress: current() }),
     };
     const logger = this.logger.child({ job: kind, runId: id });
     this.records.set(id, record);

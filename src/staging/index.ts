@@ -21,6 +21,7 @@ export {
 } from './config.js';
 export { baseTables, columnsOf, type MagentoDatabase, quoteName, tableRef } from './database.js';
 export { type DefinerChange, definerClause, rewriteDefiners } from './definers.js';
+export { unqualifyViews } from './dump-views.js';
 export { DEFAULT_PRESERVE, type PreserveResult, type PreserveSpec, preserveFrom } from './preserve.js';
 export { DEFAULT_STRIP, expandStrip, type StripResult, stripTables, TABLE_GROUPS, tablesToStrip } from './strip.js';
 export { asideSchemas, finishSwitch, type SwitchResult, switchInto } from './switch.js';

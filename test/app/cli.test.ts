@@ -50,7 +50,7 @@ test('--help lists every command', async (t) => {
   ]);
   t.deepEqual(await listed(['config', '--help']), ['check', 'help']);
   t.deepEqual(await listed(['restore', '--help']), ['db', 'files', 'help']);
-  t.deepEqual(await listed(['staging', '--help']), ['sync', 'help']);
+  t.deepEqual(await listed(['staging', '--help']), ['sync', 'status', 'help']);
 });
 
 test('unknown flags and commands are usage errors with a message, not a stack trace', async (t) => {

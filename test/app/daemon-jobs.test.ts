@@ -1,5 +1,5 @@
 import test from 'ava';
-import { runOnDemand } from '../../src/app/daemon-jobs.js';
+import { holdLease } from '../../src/coord/index.js';
 import { ConflictError } from '../../src/lib/errors.js';
 
 /** A lease that is granted once and then lost: every renewal fails. */
@@ -29,9 +29,10 @@ function losingLease(ttlSeconds = 0.3) {
 test('an on-demand run is aborted promptly when a lease renewal fails', async (t) => {
   const { lease, calls } = losingLease();
   const started = Date.now();
-  const outcome = await runOnDemand(
+  const outcome = await holdLease(
     lease,
     'on-demand-1',
+    7,
     (signal) =>
       new Promise<string>((resolve) => {
         const timer = setTimeout(() => resolve('ran to the end'), 3000);
@@ -40,7 +41,7 @@ test('an on-demand run is aborted promptly when a lease renewal fails', async (t
           resolve('aborted');
         });
       }),
-    new AbortController().signal,
+    { signal: new AbortController().signal },
   ).catch((err: unknown) => (err instanceof Error ? `failed: ${err.message}` : 'failed'));
   t.not(outcome, 'ran to the end');
   t.true(Date.now() - started < 1500, 'aborted within a few heartbeats');

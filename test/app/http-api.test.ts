@@ -47,7 +47,7 @@ async function serve(t: ExecutionContext, options: Options = {}): Promise<Fixtur
     logger,
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
     // the daemon's startJob: the kind's parameters are checked (as every job does) before it starts
-    startJob: (kind, params) => {
+    startJob: async (kind, params) => {
       jobOf(kind);
       paramsObject(params, []);
       return runner.start(

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
+import { apiBase, waitFor } from '../helpers/daemon.js';
 import { lifeboat, removeTestRepos, startLifeboat, type TestRepo, testRepo } from '../helpers/lifeboat.js';
 import { need, s3Facts } from '../helpers/testbed.js';
 
@@ -38,29 +38,10 @@ function missingSocket(): { dir: string; socket: string } {
   return { dir, socket: join(dir, 'mysqld.sock') };
 }
 
-async function apiBase(stderr: () => string): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    const m = /"listen":"([\d.]+:\d+)"/.exec(stderr());
-    if (m?.[1]) return `http://${m[1]}`;
-    await sleep(100);
-  }
-  throw new Error(`the daemon did not announce its API address:\n${stderr().slice(-2000)}`);
-}
-
 async function databaseStatus(base: string): Promise<DatabaseStatus> {
   const res = await fetch(`${base}/v1/status`, { headers: AUTH });
   if (res.status !== 200) throw new Error(`status ${res.status}: ${await res.text()}`);
   return ((await res.json()) as { database: DatabaseStatus }).database;
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
 }
 
 test('object store and database down: status still answers, saying the object store could not be read', async (t) => {

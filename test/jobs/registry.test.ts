@@ -54,6 +54,7 @@ test('staging-sync parameters: refused while Staging is not configured; defaults
   } as unknown as typeof config;
   const params = (input: unknown) => JOBS['staging-sync'].params(input, staged);
   t.deepEqual(params(undefined), {
+    source: 'snapshot',
     snapshot: 'latest',
     media: false,
     anonymize: false,
@@ -62,7 +63,11 @@ test('staging-sync parameters: refused while Staging is not configured; defaults
   });
   t.deepEqual(params({ strip: ['@trade', 'my_log'], dryRun: true }).strip, ['@trade', 'my_log']);
   t.throws(() => params({ strip: ['@nope'] }), { message: /^strip: unknown table group '@nope'/ });
-  t.throws(() => params({ source: 'live' }), { message: /'source' "live" is not supported/ });
+  t.is(params({ source: 'live' }).source, 'live');
+  t.throws(() => params({ source: 'mirror' }), { message: /'source' must be "snapshot" or "live", got "mirror"/ });
+  t.throws(() => params({ source: 'live', snapshot: 'latest' }), {
+    message: /'snapshot' names a snapshot, but 'source' is "live"/,
+  });
   t.throws(() => params({ include: ['media'] }), { message: /'include' must be \["db"\] or \["db", "media"\]/ });
   t.throws(() => params({ include: ['db', 'media'] }), { message: /names media, but staging.media is not configured/ });
   t.throws(() => params({ snapshot: '../x' }), { message: /'snapshot' must be a snapshot id or 'latest'/ });

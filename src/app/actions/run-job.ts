@@ -1,4 +1,5 @@
 import { JOBS, type JobName, type JobResult } from '../../../jobs/registry.js';
+import { heldElsewhere, withLease } from '../../coord/index.js';
 import type { SqlClient } from '../../galera/index.js';
 import type { CommandContext } from '../command-context.js';
 import { connectLocal, openRepository } from '../runtime.js';
@@ -19,23 +20,36 @@ export async function runJobHere<K extends JobName>(ctx: CommandContext, kind: K
     sql ??= connectLocal(config);
     return sql;
   };
-  try {
-    const result = await job.run(
+  const run = (signal: AbortSignal, beforeCommit: () => Promise<void>, underLease: boolean): Promise<unknown> =>
+    job.run(
       {
         config,
         repo,
         toolVersion: toolVersion(),
         useDatabase: async (fn) => fn(await database()),
-        underLease: false,
-        beforeCommit: async () => {},
+        underLease,
+        beforeCommit,
         logger: ctx.logger,
         progress: ctx.progress(),
       },
       // the definition of `kind` takes the parameters it parsed
       params as never,
-      ctx.signal,
+      signal,
     );
-    return result as JobResult<K>;
+  try {
+    if (!job.openLease) return (await run(ctx.signal, async () => {}, false)) as JobResult<K>;
+    // a kind with a lease of its own (not the cluster's) takes it here too: a CLI run and a daemon's exclude each other
+    const lease = await job.openLease(config);
+    try {
+      const held = await withLease(lease, `cli-${process.pid}`, (signal, beforeCommit) => run(signal, beforeCommit, true), {
+        signal: ctx.signal,
+        logger: ctx.logger,
+      });
+      if (!held.acquired) throw await heldElsewhere(kind, lease);
+      return held.value as JobResult<K>;
+    } finally {
+      await lease.close().catch(() => {});
+    }
   } finally {
     if (sql) await (await sql.catch(() => undefined))?.close();
   }

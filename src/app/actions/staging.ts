@@ -1,14 +1,18 @@
+import { type StagingSyncRecord, stagingSyncHistory } from '../../../jobs/staging-history.js';
 import type { StagingSyncPlan, StagingSyncReport } from '../../../jobs/staging-sync.js';
+import { UsageError } from '../../lib/errors.js';
 import type { CommandContext } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
+import { openRepository } from '../runtime.js';
 import { runJobHere } from './run-job.js';
 
 export async function runStagingSync(
   ctx: CommandContext,
-  flags: { snapshot?: string; strip?: string[]; anonymize?: boolean; dryRun?: boolean; media?: boolean },
+  flags: { source?: string; snapshot?: string; strip?: string[]; anonymize?: boolean; dryRun?: boolean; media?: boolean },
 ): Promise<number> {
   const result = await runJobHere(ctx, 'staging-sync', {
-    snapshot: flags.snapshot,
+    ...(flags.source ? { source: flags.source } : {}),
+    ...(flags.snapshot ? { snapshot: flags.snapshot } : {}),
     ...(flags.media ? { include: ['db', 'media'] } : {}),
     ...(flags.strip ? { strip: flags.strip } : {}),
     ...(flags.anonymize === false ? { anonymize: false } : {}),
@@ -21,7 +25,7 @@ export async function runStagingSync(
 function describe(r: StagingSyncReport | StagingSyncPlan): string {
   if ('dryRun' in r) {
     return [
-      `staging sync plan (dry run, nothing moved): snapshot ${r.snapshot}, schema '${r.source}' → Staging '${r.target}'`,
+      `staging sync plan (dry run, nothing moved): ${r.from}, schema '${r.database}' → Staging '${r.target}'`,
       `  strip (rows dropped, schema kept): ${r.strip.join(' ')}`,
       `  hosts: ${Object.entries(r.hosts)
         .map(([a, b]) => `${a} → ${b}`)
@@ -34,7 +38,7 @@ function describe(r: StagingSyncReport | StagingSyncPlan): string {
   }
   const t = r.transforms;
   return [
-    `Staging '${r.target}' refreshed from snapshot ${r.snapshot} (schema '${r.database}'): ${Object.keys(r.rows).length} tables, ${Object.values(
+    `Staging '${r.target}' refreshed from ${r.source} (schema '${r.database}'): ${Object.keys(r.rows).length} tables, ${Object.values(
       r.rows,
     ).reduce((a, b) => a + b, 0)} rows`,
     `  stripped: ${t.strip.tables.map((s) => `${s.table} (${s.rows})`).join(', ') || 'nothing'}`,
@@ -50,4 +54,24 @@ function describe(r: StagingSyncReport | StagingSyncPlan): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
   ].join('\n');
+}
+
+export async function runStagingStatus(ctx: CommandContext): Promise<number> {
+  const config = ctx.config();
+  if (!config.staging) throw new UsageError('staging: not configured (add a staging section to the config)');
+  const history = await stagingSyncHistory(await openRepository(config, ctx.logger), config.staging.target.database);
+  ctx.print(history, (h) => {
+    if (!h.last) return `Staging '${config.staging?.target.database}': never synced by Lifeboat`;
+    const line = (r: StagingSyncRecord): string =>
+      `${r.finishedAt} on ${r.node}, ${r.snapshot ? `snapshot ${r.snapshot}` : 'live or no snapshot chosen'}, ${Math.round(
+        (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000,
+      )} s`;
+    return [
+      ...(h.last.ok ? [] : [`last sync FAILED: ${line(h.last)}: ${h.last.error}`]),
+      h.lastSucceeded
+        ? `last successful sync: ${line(h.lastSucceeded)}\n${describe(h.lastSucceeded.report as StagingSyncReport)}`
+        : 'no successful sync yet',
+    ].join('\n');
+  });
+  return EXIT.ok;
 }

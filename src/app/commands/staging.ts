@@ -10,7 +10,11 @@ export function registerStagingCommands(program: Command, action: Action): void 
     .description(
       "copy a snapshot's shop database into Staging, Magento-aware (base URLs, side effects, PII, definers), and switch it in atomically",
     )
-    .option('--snapshot <id>', "snapshot id or 'latest'", 'latest')
+    .option(
+      '--source <source>',
+      "'snapshot' (default: no connection to Production) or 'live' (a consistent copy from this node, desynced while it is read)",
+    )
+    .option('--snapshot <id>', "snapshot id, or 'latest' (default): the newest one that verify found whole")
     .option(
       '--strip <list>',
       'comma-separated table groups, names or wildcards whose rows are dropped (default: staging.strip)',
@@ -20,4 +24,8 @@ export function registerStagingCommands(program: Command, action: Action): void 
     .option('--no-anonymize', 'keep personal data as it is (default: staging.anonymize.enabled)')
     .option('--dry-run', 'print the plan: tables stripped, config paths rewritten, columns anonymised; move nothing')
     .action(action(async () => (await import('../actions/staging.js')).runStagingSync));
+  staging
+    .command('status')
+    .description('the last Staging sync: when, from which snapshot, on which node, its report (and the last failure, if newer)')
+    .action(action(async () => (await import('../actions/staging.js')).runStagingStatus));
 }
