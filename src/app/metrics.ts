@@ -112,8 +112,8 @@ export class Metrics {
       registers,
       collect: (): void => {
         nodeState.reset();
+        // a stale heartbeat's verdict is old news (its writer may be the one gone): no series
         for (const row of this.cluster?.().nodes ?? [])
-          // a stale heartbeat's verdict is old news (its writer may be the one gone): no series
           for (const [observer, verdict] of Object.entries(row.observers))
             if (!verdict.stale) nodeState.set({ node: row.name, observer }, NODE_STATE_VALUES[verdict.state]);
       },
