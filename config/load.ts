@@ -114,6 +114,7 @@ export function parseConfig(text: string, source: string, options: LoadOptions =
   if (!parsed.api.token && !isLoopback(parsed.api.listen)) {
     issues.push({ path: 'api.token', message: `required when api.listen is not a loopback address ('${parsed.api.listen}')` });
   }
+  issues.push(...healthIssues(parsed.health));
   const isS3 = parsed.storage.url.startsWith('s3://');
   if (isS3 && !parsed.storage.accessKeyId) issues.push({ path: 'storage.accessKeyId', message: 'required for s3:// storage' });
   if (isS3 && !parsed.storage.secretAccessKey)
@@ -153,6 +154,27 @@ export function parseConfig(text: string, source: string, options: LoadOptions =
   }
   if (issues.length) throw new ConfigError(source, issues);
   return deepFreeze(config) as Config;
+}
+
+/** The thresholds that only make sense together. */
+function healthIssues(h: ParsedConfig['health']): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (h.probeTimeoutMs > h.intervalSeconds * 1000)
+    issues.push({
+      path: 'health.probeTimeoutMs',
+      message: `expected at most health.intervalSeconds (${h.intervalSeconds * 1000} ms), got ${h.probeTimeoutMs}`,
+    });
+  if (h.suspectAfterSeconds >= h.lostAfterSeconds)
+    issues.push({
+      path: 'health.suspectAfterSeconds',
+      message: `expected less than health.lostAfterSeconds (${h.lostAfterSeconds}), got ${h.suspectAfterSeconds}`,
+    });
+  if (h.witnessStaleSeconds < 2 * h.witnessIntervalSeconds)
+    issues.push({
+      path: 'health.witnessStaleSeconds',
+      message: `expected at least twice health.witnessIntervalSeconds (${2 * h.witnessIntervalSeconds}), got ${h.witnessStaleSeconds}`,
+    });
+  return issues;
 }
 
 function resolveSecret(value: SecretInput, path: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): Secret | undefined {

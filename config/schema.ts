@@ -69,6 +69,10 @@ const node = z.strictObject({
   socket: absolutePath.optional(),
   /** this node's datadir when it differs from database.datadir */
   datadir: absolutePath.optional(),
+  /** the TCP port of this node's GlusterFS brick (`gluster volume status`), probed by its peers; no brick probe without it */
+  brickPort: integer(1, 65535).optional(),
+  /** `host:port` where this node's daemon API answers its peers (`GET /v1/health`); no daemon probe without it */
+  api: listen.optional(),
 });
 
 const area = z.strictObject({
@@ -287,6 +291,26 @@ export const configSchema = z.strictObject({
       /** a non-loopback address needs a token */
       listen: listen.default('127.0.0.1:8470'),
       token: secretInput.optional(),
+    })
+    .prefault({}),
+  /** loss detection (issue #16): probes of every peer, the witness heartbeats, the detector's thresholds */
+  health: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** every peer is probed this often (a round never starts while the previous one runs) */
+      intervalSeconds: z.number().min(0.1).max(60).default(1),
+      /** deadline of each probe; at most intervalSeconds */
+      probeTimeoutMs: integer(50, 60_000).default(800),
+      /** how long every probe of a peer must fail before it is suspect (0: the first failed round) */
+      suspectAfterSeconds: z.number().min(0).max(3600).default(0),
+      /** how long every probe must fail before a verdict (lost or partitioned) */
+      lostAfterSeconds: z.number().min(1).max(3600).default(5),
+      /** how long every probe must answer again before a lost or partitioned peer is healthy */
+      recoverAfterSeconds: z.number().min(0).max(3600).default(10),
+      /** this node's witness heartbeat is written (and the others' read) this often */
+      witnessIntervalSeconds: z.number().min(0.5).max(300).default(2),
+      /** a witness heartbeat unchanged for this long is stale; at least twice witnessIntervalSeconds */
+      witnessStaleSeconds: z.number().min(1).max(3600).default(8),
     })
     .prefault({}),
   log: z

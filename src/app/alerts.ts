@@ -4,7 +4,9 @@ import { Secret } from '../lib/secret.js';
 
 /**
  * What the daemon reports. `rpo-recovered` only sends when a breach was alerted before, and
- * `database-up` only when `database-down` was.
+ * `database-up` only when `database-down` was. A peer's verdict (`node-lost`, `node-partitioned`)
+ * sends once per verdict (not again when a recovering peer falls back to it), `node-healthy` only
+ * after a verdict was alerted; `node-minority-resolved` only after `node-minority`.
  */
 export type AlertEvent =
   | { readonly kind: 'job-failed'; readonly job: string; readonly runId: string; readonly error: string }
@@ -16,7 +18,12 @@ export type AlertEvent =
       readonly ageSeconds: number;
       readonly limitSeconds: number;
       readonly newest: string | null;
-    };
+    }
+  | { readonly kind: 'node-lost'; readonly peer: string; readonly since: string; readonly evidence: string }
+  | { readonly kind: 'node-partitioned'; readonly peer: string; readonly since: string; readonly evidence: string }
+  | { readonly kind: 'node-healthy'; readonly peer: string; readonly was: 'lost' | 'partitioned'; readonly evidence: string }
+  | { readonly kind: 'node-minority'; readonly since: string; readonly evidence: string }
+  | { readonly kind: 'node-minority-resolved'; readonly evidence: string };
 
 /**
  * The JSON body POSTed to the webhook: the event's fields, who sends it, when, and a one-line
@@ -74,6 +81,9 @@ export function createAlerter(options: AlerterOptions): Alerter {
   /** when the current breach was last alerted; undefined while there is no alerted breach */
   let rpoAlertedAt: number | undefined;
   let databaseDownAlerted = false;
+  /** the verdict alerted for each peer, until it is healthy again */
+  const verdictAlerted = new Map<string, 'lost' | 'partitioned'>();
+  let minorityAlerted = false;
 
   const deliver = async (payload: AlertPayload): Promise<boolean> => {
     if (url === undefined) return false;
@@ -123,6 +133,28 @@ export function createAlerter(options: AlerterOptions): Alerter {
     if (event.kind === 'database-up') {
       if (!databaseDownAlerted) return;
       databaseDownAlerted = false;
+      await deliver(payload);
+      return;
+    }
+    if (event.kind === 'node-lost' || event.kind === 'node-partitioned') {
+      const verdict = event.kind === 'node-lost' ? 'lost' : 'partitioned';
+      if (verdictAlerted.get(event.peer) === verdict) return;
+      if (await deliver(payload)) verdictAlerted.set(event.peer, verdict);
+      return;
+    }
+    if (event.kind === 'node-healthy') {
+      if (!verdictAlerted.has(event.peer)) return;
+      verdictAlerted.delete(event.peer);
+      await deliver(payload);
+      return;
+    }
+    if (event.kind === 'node-minority') {
+      minorityAlerted = (await deliver(payload)) || minorityAlerted;
+      return;
+    }
+    if (event.kind === 'node-minority-resolved') {
+      if (!minorityAlerted) return;
+      minorityAlerted = false;
       await deliver(payload);
       return;
     }
@@ -176,6 +208,28 @@ function compose(event: AlertEvent, cluster: string | null, node: string | null,
             ? `${where}: no complete snapshot exists (RPO limit ${hours(event.limitSeconds)})`
             : `${where}: newest snapshot ${event.newest} is ${hours(event.ageSeconds)} old, over the RPO limit of ${hours(event.limitSeconds)}`,
       };
+    case 'node-lost':
+      return { ...event, ...envelope, text: `${where}: node ${event.peer} is LOST since ${event.since}: ${event.evidence}` };
+    case 'node-partitioned':
+      return {
+        ...event,
+        ...envelope,
+        text: `${where}: node ${event.peer} is PARTITIONED (alive, cut off from this node) since ${event.since}: ${event.evidence}`,
+      };
+    case 'node-healthy':
+      return {
+        ...event,
+        ...envelope,
+        text: `${where}: node ${event.peer} is healthy again (was ${event.was}): ${event.evidence}`,
+      };
+    case 'node-minority':
+      return {
+        ...event,
+        ...envelope,
+        text: `${where}: this node is the MINORITY of a partition since ${event.since}: ${event.evidence}`,
+      };
+    case 'node-minority-resolved':
+      return { ...event, ...envelope, text: `${where}: this node is no longer the minority of a partition: ${event.evidence}` };
     case 'rpo-recovered':
       return {
         ...event,

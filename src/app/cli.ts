@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { Config } from '../../config/load.js';
 import { LifeboatError } from '../lib/errors.js';
 import { type Action, type CliIo, type CommandContext, DEFAULT_CONFIG, type GlobalOptions } from './command-context.js';
+import { registerClusterCommands } from './commands/cluster.js';
 import { registerDaemonCommand } from './commands/daemon.js';
 import { registerMaintenanceCommands } from './commands/maintenance.js';
 import { registerRestoreCommands } from './commands/restore.js';
@@ -75,6 +76,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   registerRestoreCommands(program, action);
   registerMaintenanceCommands(program, action);
   registerStagingCommands(program, action);
+  registerClusterCommands(program, action);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -2,6 +2,7 @@ import type { Config } from '../../config/load.js';
 import { nodeEndpoint } from '../../jobs/settings.js';
 import { Lease } from '../coord/index.js';
 import { connect, wsrepStatus } from '../galera/index.js';
+import type { HealthMonitor } from '../health/monitor.js';
 import { errorMessage, IntegrityError } from '../lib/errors.js';
 import type { Repository } from '../repo/repository.js';
 import { snapshotTime } from '../repo/snapshot-id.js';
@@ -74,6 +75,8 @@ export interface StatusSources {
   readonly scheduler: Scheduler;
   readonly rpo: RpoWatch;
   readonly kinds: readonly string[];
+  /** the loss monitor; absent while health.enabled is false */
+  readonly health?: HealthMonitor | undefined;
 }
 
 /** The `GET /v1/status` document (docs/openapi.yaml, `Status`). */
@@ -93,6 +96,8 @@ export async function statusDocument(s: StatusSources): Promise<Record<string, u
     lease: database.status().state === 'up' ? await snapshotLease(config, database).catch(() => null) : null,
     nodes: await Promise.all(config.cluster.nodes.map((n) => nodeState(config, n))),
     schedules: s.scheduler.next(),
+    // `cluster` names the cluster: the loss monitor's view is `clusterHealth` (GET /v1/cluster)
+    clusterHealth: s.health?.view() ?? null,
   };
 }
 

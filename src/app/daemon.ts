@@ -5,18 +5,20 @@ import { JOBS, jobKinds } from '../../jobs/registry.js';
 import { localServer } from '../../jobs/settings.js';
 import { Lease } from '../coord/index.js';
 import { recoverDesync } from '../galera/index.js';
+import { HEARTBEAT_TABLE } from '../health/probes.js';
 import { errorMessage, PermanentError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Repository } from '../repo/repository.js';
 import { type JobRecord, JobRunner } from '../scheduler/job-runner.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { type Alerter, createAlerter } from './alerts.js';
+import { type ClusterHealth, clusterHealth } from './cluster-health.js';
 import { DaemonJobs } from './daemon-jobs.js';
 import { RpoWatch, refreshVerifiedAge, snapshotListing, statusDocument } from './daemon-status.js';
 import { type ApiDeps, createApiServer } from './http-api.js';
 import { LocalDatabase } from './local-database.js';
 import { Metrics } from './metrics.js';
-import { connectLocal, openRepository } from './runtime.js';
+import { connectLocal, openRepository, openWitnessStore } from './runtime.js';
 
 export interface DaemonHandle {
   readonly runner: JobRunner;
@@ -24,6 +26,8 @@ export interface DaemonHandle {
   readonly repo: Repository;
   readonly metrics: Metrics;
   readonly database: LocalDatabase;
+  /** the loss monitor; undefined while health.enabled is false */
+  readonly health: ClusterHealth | undefined;
   /** the HTTP API, listening on config.api.listen */
   readonly server: Server;
   /** starts a run of a job kind on this node (UsageError for an unknown kind or bad params, ConflictError while one runs) */
@@ -39,7 +43,7 @@ export interface DaemonHandle {
  * first, and another takes over if the holder dies.
  *
  * Start-up either completes or fails with nothing left running: everything is checked first, the
- * API is bound next, and only then do schedules, timers and database checks start. The local
+ * API is bound next, and only then do schedules, timers, database checks and the loss monitor start. The local
  * database need not be up: the daemon serves its API and alerts while it is down, reconnects with
  * backoff, and prepares it (lease schema, recovery of an interrupted desync) once it answers.
  */
@@ -61,6 +65,9 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     logger: log,
   });
   const database = localDatabase(config, metrics, alerter, log);
+  const health = config.health.enabled
+    ? clusterHealth({ config, store: openWitnessStore(config), database, metrics, alerter, logger: log })
+    : undefined;
   const rpo = new RpoWatch(repo, config, metrics, alerter);
   const runner = new JobRunner({
     logger: log,
@@ -87,12 +94,14 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     metrics,
     logger: log,
     startJob: (kind, params) => jobs.start(kind, 'api', params),
-    status: () => statusDocument({ config, runner, database, scheduler, rpo, kinds: jobKinds }),
+    status: () => statusDocument({ config, runner, database, scheduler, rpo, kinds: jobKinds, health: health?.monitor }),
     snapshots: () => snapshotListing(repo),
+    ...(health ? { cluster: () => health.monitor.view() } : {}),
   });
 
   // From here on things run; nothing below can fail on the config.
   database.start();
+  health?.start();
   jobs.schedule(scheduler);
   const rpoTimer = setInterval(
     () => void rpo.check().catch((err: unknown) => log.warn('rpo check failed', { error: errorMessage(err) })),
@@ -107,11 +116,13 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     repo,
     metrics,
     database,
+    health,
     server,
     startJob: (kind, params) => jobs.start(kind, 'api', params),
     stop: async (timeoutMs) => {
       const deadline = Date.now() + timeoutMs;
       clearInterval(rpoTimer);
+      health?.stop();
       database.stop();
       await scheduler.stop();
       server.close();
@@ -140,6 +151,8 @@ function localDatabase(config: Config, metrics: Metrics, alerter: Alerter, log: 
     // Crash recovery first: a desync left by a killed process on this node is undone now.
     prepare: async (sql) => {
       await Lease.ensureSchema(sql);
+      // the table the peers' write probes commit to (through this node among others)
+      if (config.health.enabled) await sql.execute(HEARTBEAT_TABLE);
       if (await recoverDesync(sql, desync)) log.warn('recovered from an interrupted snapshot: node resynced');
     },
     onChange: (current, previous) => {

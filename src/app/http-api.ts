@@ -25,6 +25,8 @@ export interface ApiDeps {
   status(): Promise<unknown>;
   /** committed snapshots, newest first */
   snapshots(): Promise<unknown[]>;
+  /** the loss monitor's view (every node × every observer); absent while health.enabled is false: 404 */
+  cluster?(): unknown;
   readonly metrics: Metrics;
   readonly logger?: Logger;
   /** largest accepted request body (default 64 KiB) */
@@ -100,6 +102,15 @@ export function createApiServer(deps: ApiDeps): Server {
   const routes: readonly Route[] = [
     { pattern: /^\/v1\/health$/, public: true, methods: { GET: () => json(200, { ok: true }) } },
     { pattern: /^\/v1\/status$/, methods: { GET: async () => json(200, await deps.status()) } },
+    {
+      pattern: /^\/v1\/cluster$/,
+      methods: {
+        GET: () => {
+          if (!deps.cluster) throw new NotFoundError('loss detection is off (health.enabled: false): no cluster view');
+          return json(200, deps.cluster());
+        },
+      },
+    },
     {
       pattern: /^\/v1\/snapshots$/,
       methods: {

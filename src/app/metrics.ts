@@ -1,5 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { jobKinds } from '../../jobs/registry.js';
+import type { PeerState } from '../health/detector.js';
+import type { ClusterView } from '../health/monitor.js';
 import type { JobRecord, JobState } from '../scheduler/job-runner.js';
 
 /**
@@ -19,6 +21,15 @@ export interface MetricsOptions {
   readonly now?: () => number;
 }
 
+/** `lifeboat_node_state` values: higher is worse */
+export const NODE_STATE_VALUES: Readonly<Record<PeerState, number>> = {
+  healthy: 0,
+  recovering: 1,
+  suspect: 2,
+  partitioned: 3,
+  lost: 4,
+};
+
 const FINISHED = Object.keys({ succeeded: true, failed: true, cancelled: true } satisfies Record<
   Exclude<JobState, 'running'>,
   true
@@ -35,6 +46,8 @@ export class Metrics {
   private readonly rpoAge: AgeGauge;
   private readonly verifiedAge: AgeGauge;
   private readonly databaseUp: Gauge;
+  private readonly transitions: Counter<'node' | 'from' | 'to'>;
+  private cluster: (() => ClusterView) | undefined;
 
   constructor(options: MetricsOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -82,6 +95,43 @@ export class Metrics {
       help: "1 while this daemon can use its node's database, 0 while it cannot",
       registers: [],
     });
+    this.transitions = new Counter({
+      name: 'lifeboat_node_transitions_total',
+      help: "Changes of a node's state in this daemon's detector, by the state left and the state entered",
+      labelNames: ['node', 'from', 'to'],
+      registers,
+    });
+    const nodeState: Gauge<'node' | 'observer'> = new Gauge({
+      name: 'lifeboat_node_state',
+      help: `State of a node as an observer sees it (this daemon's own verdicts, and the others' from their witness heartbeats): ${Object.entries(
+        NODE_STATE_VALUES,
+      )
+        .map(([state, value]) => `${value} ${state}`)
+        .join(', ')}`,
+      labelNames: ['node', 'observer'],
+      registers,
+      collect: (): void => {
+        nodeState.reset();
+        // a stale heartbeat's verdict is old news (its writer may be the one gone): no series
+        for (const row of this.cluster?.().nodes ?? [])
+          for (const [observer, verdict] of Object.entries(row.observers))
+            if (!verdict.stale) nodeState.set({ node: row.name, observer }, NODE_STATE_VALUES[verdict.state]);
+      },
+    });
+    const probeSeconds: Gauge<'node' | 'probe'> = new Gauge({
+      name: 'lifeboat_node_probe_seconds',
+      help: "Duration of this daemon's last probe of a node (a failed probe: until it failed)",
+      labelNames: ['node', 'probe'],
+      registers,
+      collect: (): void => this.probeSeries(probeSeconds, (r) => r.ms / 1000),
+    });
+    const probeUp: Gauge<'node' | 'probe'> = new Gauge({
+      name: 'lifeboat_node_probe_up',
+      help: "1 when this daemon's last probe of a node answered, 0 when it failed",
+      labelNames: ['node', 'probe'],
+      registers,
+      collect: (): void => this.probeSeries(probeUp, (r) => (r.ok ? 1 : 0)),
+    });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -118,6 +168,25 @@ export class Metrics {
   setDatabaseUp(up: boolean): void {
     if (!this.registry.getSingleMetric('lifeboat_database_up')) this.registry.registerMetric(this.databaseUp);
     this.databaseUp.set(up ? 1 : 0);
+  }
+
+  /** The node series read this view at each scrape (the loss monitor's). */
+  watchCluster(view: () => ClusterView): void {
+    this.cluster = view;
+  }
+
+  /** Accounts one change of a node's state in this daemon's detector. */
+  recordTransition(node: string, from: PeerState, to: PeerState): void {
+    this.transitions.inc({ node, from, to });
+  }
+
+  private probeSeries(
+    gauge: Gauge<'node' | 'probe'>,
+    value: (r: NonNullable<ClusterView['nodes'][number]['probes']>[number]) => number,
+  ): void {
+    gauge.reset();
+    for (const row of this.cluster?.().nodes ?? [])
+      for (const r of row.probes ?? []) gauge.set({ node: row.name, probe: r.probe }, value(r));
   }
 
   /** The exposition text for a scrape. */

@@ -2,16 +2,29 @@ import type { Config } from '../../config/load.js';
 import { localServer } from '../../jobs/settings.js';
 import { detectCodec } from '../codec/zstd.js';
 import { connect, type SqlClient } from '../galera/index.js';
-import type { Logger } from '../lib/logger.js';
+import { type Logger, nullLogger } from '../lib/logger.js';
 import { Repository } from '../repo/repository.js';
-import { openStore } from '../storage/open-store.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { type OpenStoreOptions, openStore } from '../storage/open-store.js';
 
 /** Builds the repository a config points at (store → decorators → codec → cluster folder). */
 export async function openRepository(config: Config, logger: Logger): Promise<Repository> {
+  return new Repository(openObjectStore(config, logger), config.cluster.name, await detectCodec(), {
+    conditionalWrites: config.storage.conditionalWrites,
+  });
+}
+
+/** The object store a config points at, with its decorators (the repository and the witness live in it). */
+export function openObjectStore(
+  config: Config,
+  logger: Logger,
+  overrides: Pick<OpenStoreOptions, 'retry' | 'concurrency'> = {},
+): ObjectStore {
   const s = config.storage;
-  const store = openStore(s.url, {
+  return openStore(s.url, {
     concurrency: s.concurrency,
     logger,
+    ...overrides,
     ...(s.accessKeyId && s.secretAccessKey
       ? {
           s3: {
@@ -24,7 +37,15 @@ export async function openRepository(config: Config, logger: Logger): Promise<Re
         }
       : {}),
   });
-  return new Repository(store, config.cluster.name, await detectCodec(), { conditionalWrites: s.conditionalWrites });
+}
+
+/**
+ * The object store as the witness uses it: its own connections and limit (a snapshot's uploads
+ * never hold a heartbeat back), no retries (the next round is the retry) and no log per operation
+ * (a missing heartbeat is an answer; the monitor logs a failing witness once per change).
+ */
+export function openWitnessStore(config: Config): ObjectStore {
+  return openObjectStore(config, nullLogger, { retry: { attempts: 1 }, concurrency: 2 });
 }
 
 export function connectLocal(config: Config): Promise<SqlClient> {

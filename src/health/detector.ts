@@ -3,13 +3,16 @@
  * injected clock. It decides nothing on one observation: a peer is `lost` only when every probe
  * of it has failed for longer than `lostAfterMs`, every other observer that is still reachable
  * agrees, and the peer's own witness heartbeat (in the object store) has gone stale. A peer that
- * does not answer but keeps writing its witness heartbeat is `partitioned`, never `lost`. A
+ * does not answer but keeps writing its witness heartbeat is `partitioned`, never `lost`; while
+ * this observer cannot read the witness at all, no verdict is reached. A
  * verdict is kept while the peer is `recovering` (`verdict`): one good round never reverses it.
  */
 
 export type PeerState = 'healthy' | 'suspect' | 'lost' | 'partitioned' | 'recovering';
 
 export interface DetectorConfig {
+  /** how long every probe must fail before a healthy peer is suspect (default 0: the first failed round) */
+  readonly suspectAfterMs?: number;
   /** how long every probe must fail before a verdict (lost or partitioned) */
   readonly lostAfterMs: number;
   /** how long every probe must succeed before a lost or partitioned peer is healthy again */
@@ -25,6 +28,11 @@ export interface Round {
   readonly reachable: boolean;
   /** age of the peer's newest witness heartbeat, or null when it never wrote one */
   readonly witnessAgeMs: number | null;
+  /**
+   * false when this observer cannot read the witness now (the object store does not answer):
+   * staleness is then unknown, and no verdict is reached or changed (default true)
+   */
+  readonly witnessKnown?: boolean;
   /**
    * What the other observers that this one can still reach (directly or through their fresh
    * witness heartbeats) report of the peer: for how long they have not reached it (0: they reach
@@ -72,7 +80,7 @@ export function step(view: PeerView, round: Round, config: DetectorConfig): { vi
   const stay = (extra: Partial<PeerView> = {}): { view: PeerView } => ({ view: { ...view, failingSince, ...extra } });
   // a verdict once every probe has failed long enough: lost only when the witness and the other observers agree
   const verdict = (): 'lost' | 'partitioned' | undefined => {
-    if (failingMs < config.lostAfterMs) return undefined;
+    if (failingMs < config.lostAfterMs || round.witnessKnown === false) return undefined;
     if (witnessFresh) return 'partitioned';
     return doubters.length === 0 ? 'lost' : undefined;
   };
@@ -83,7 +91,8 @@ export function step(view: PeerView, round: Round, config: DetectorConfig): { vi
 
   switch (view.state) {
     case 'healthy':
-      return round.reachable ? stay() : go('suspect', 'a probe round failed');
+      if (round.reachable || failingMs < (config.suspectAfterMs ?? 0)) return stay();
+      return go('suspect', failingMs === 0 ? 'a probe round failed' : `every probe failed for ${failingMs} ms`);
     case 'suspect': {
       if (round.reachable) return go('healthy', `answered again after ${failingMs} ms`);
       const to = verdict();

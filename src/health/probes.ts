@@ -100,10 +100,11 @@ export function galeraProbe(sql: () => Promise<SqlClient>): Probe {
 }
 
 export const HEARTBEAT_TABLE =
-  'CREATE TABLE IF NOT EXISTS lifeboat.heartbeat (node VARCHAR(64) PRIMARY KEY, seq BIGINT NOT NULL, at TIMESTAMP(3) NOT NULL)';
+  'CREATE TABLE IF NOT EXISTS lifeboat.heartbeat (node VARCHAR(128) PRIMARY KEY, seq BIGINT NOT NULL, at TIMESTAMP(3) NOT NULL)';
 
 /**
- * A write committed through the cluster: one row per node in `lifeboat.heartbeat`. Its latency
+ * A write committed through the cluster: one row per `node` key in `lifeboat.heartbeat` (the
+ * monitor writes `<observer>><peer>` through each peer, so no two writers share a row). Its latency
  * shows a cluster whose status still says Synced while commits block (flow control, a lost
  * peer not yet evicted).
  */
@@ -118,4 +119,41 @@ export function writeProbe(sql: () => Promise<SqlClient>, node: string): Probe {
     );
     return `heartbeat ${seq} committed`;
   };
+}
+
+/**
+ * One SQL connection to a peer for one probe: opened on first use, dropped (and opened again on
+ * the next round) when a probe on it fails, so a hung or broken connection never outlives its round.
+ */
+export class PeerConnection {
+  private client: Promise<SqlClient> | undefined;
+
+  constructor(private readonly open: () => Promise<SqlClient>) {}
+
+  readonly get = (): Promise<SqlClient> => {
+    this.client ??= this.open();
+    return this.client;
+  };
+
+  /** `probe` over this connection, which is dropped when the probe fails. */
+  guard(probe: Probe): Probe {
+    return async (signal) => {
+      try {
+        return await probe(signal);
+      } catch (err) {
+        this.drop();
+        throw err;
+      }
+    };
+  }
+
+  /** Forgets the connection and closes it in the background (closing a dead peer's socket may hang). */
+  drop(): void {
+    const client = this.client;
+    this.client = undefined;
+    void client?.then(
+      (c) => c.close(),
+      () => {},
+    );
+  }
 }

@@ -15,6 +15,23 @@ export interface Heartbeat {
   readonly galera: { readonly state: string; readonly uuid: string | null; readonly seqno: number | null } | null;
   /** what this node sees of each peer */
   readonly sees: Readonly<Record<string, PeerState>>;
+  /** the same, with since when and on what evidence (what other observers show and weigh) */
+  readonly reports?: Readonly<Record<string, PeerReport>>;
+  /** the writer reaches none of its peers while their heartbeats are fresh */
+  readonly minority?: boolean;
+}
+
+/** One observer's verdict on one peer, as its heartbeat carries it. */
+export interface PeerReport {
+  readonly state: PeerState;
+  /** ISO time the state began, on the writer's clock */
+  readonly since: string;
+  /** for how long every probe has failed when the heartbeat was written (0: the peer answers) */
+  readonly failingForMs: number;
+  /** why it is in this state */
+  readonly reason: string;
+  /** the last probe round, in words */
+  readonly evidence: string;
 }
 
 /** The object store as the witness needs it (the app adapts an ObjectStore). */

@@ -218,3 +218,33 @@ test('the database going down is sent; coming back is sent only after a sent dow
     ],
   );
 });
+
+test.serial(
+  'node verdicts: once per verdict, a new verdict sends again, resolved only after an alerted verdict; minority likewise',
+  async (t) => {
+    const hook = await webhook(t);
+    const alerter = createAlerter({ url: hook.url, cluster: 'shop', node: 'n1' });
+    const since = '2026-01-01T06:00:00.000Z';
+    await alerter.alert({ kind: 'node-healthy', peer: 'n3', was: 'lost', evidence: 'never alerted' });
+    await alerter.alert({ kind: 'node-partitioned', peer: 'n2', since, evidence: 'every probe failed for 5000 ms' });
+    await alerter.alert({ kind: 'node-partitioned', peer: 'n2', since, evidence: 'back from recovering: not again' });
+    await alerter.alert({ kind: 'node-lost', peer: 'n2', since, evidence: 'witness heartbeat 9000 ms old' });
+    await alerter.alert({ kind: 'node-lost', peer: 'n2', since, evidence: 'not again' });
+    await alerter.alert({ kind: 'node-healthy', peer: 'n2', was: 'lost', evidence: 'every probe answered for 10000 ms' });
+    await alerter.alert({ kind: 'node-healthy', peer: 'n2', was: 'lost', evidence: 'not again' });
+    await alerter.alert({ kind: 'node-minority-resolved', evidence: 'never alerted' });
+    await alerter.alert({ kind: 'node-minority', since, evidence: 'no peer answers' });
+    await alerter.alert({ kind: 'node-minority-resolved', evidence: 'a peer answers again' });
+    t.deepEqual(
+      hook.received.map((p) => p.text),
+      [
+        'lifeboat shop (n1): node n2 is PARTITIONED (alive, cut off from this node) since 2026-01-01T06:00:00.000Z: every probe failed for 5000 ms',
+        'lifeboat shop (n1): node n2 is LOST since 2026-01-01T06:00:00.000Z: witness heartbeat 9000 ms old',
+        'lifeboat shop (n1): node n2 is healthy again (was lost): every probe answered for 10000 ms',
+        'lifeboat shop (n1): this node is the MINORITY of a partition since 2026-01-01T06:00:00.000Z: no peer answers',
+        'lifeboat shop (n1): this node is no longer the minority of a partition: a peer answers again',
+      ],
+    );
+    t.like(hook.received[1], { kind: 'node-lost', peer: 'n2', node: 'n1', since });
+  },
+);

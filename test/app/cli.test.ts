@@ -45,6 +45,7 @@ test('--help lists every command', async (t) => {
     'prune',
     'verify-all',
     'staging',
+    'cluster',
     'help',
   ]);
   t.deepEqual(await listed(['config', '--help']), ['check', 'help']);

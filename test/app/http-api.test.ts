@@ -31,6 +31,7 @@ interface Options {
   readonly maxBodyBytes?: number;
   readonly status?: () => Promise<unknown>;
   readonly snapshots?: () => Promise<unknown[]>;
+  readonly cluster?: () => unknown;
 }
 
 /** A real server on 127.0.0.1 with a real JobRunner whose snapshot job waits for `release()`. */
@@ -57,6 +58,7 @@ async function serve(t: ExecutionContext, options: Options = {}): Promise<Fixtur
     },
     status: options.status ?? (async () => ({ rpo: { ageSeconds: 60 }, lease: { holder: 'n1' }, nodes: [] })),
     snapshots: options.snapshots ?? (async () => [{ id: '2026-01-01T00-00-00Z-abcd', node: 'n1' }]),
+    ...(options.cluster ? { cluster: options.cluster } : {}),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(async () => {
@@ -378,6 +380,20 @@ test('each request is logged at debug without the token', async (t) => {
   t.false(all.toLowerCase().includes('authorization'));
 });
 
+test("GET /v1/cluster: the loss monitor's view behind the token; 404 naming the setting while detection is off", async (t) => {
+  const view = { observer: 'n1', minority: false, nodes: [{ name: 'n2', observers: { n1: { state: 'healthy' } } }] };
+  const on = await serve(t, { cluster: () => view });
+  t.is((await fetch(`${on.base}/v1/cluster`)).status, 401);
+  const res = await fetch(`${on.base}/v1/cluster`, { headers: on.auth() });
+  t.is(res.status, 200);
+  t.deepEqual(await res.json(), view);
+  t.is((await fetch(`${on.base}/v1/cluster`, { method: 'POST', headers: on.auth() })).status, 405);
+  const off = await serve(t);
+  const missing = await fetch(`${off.base}/v1/cluster`, { headers: off.auth() });
+  t.is(missing.status, 404);
+  t.regex((await body(missing)).error.message, /health\.enabled: false/);
+});
+
 test('docs/openapi.yaml documents every route, method and status code the server answers', (t) => {
   const doc = parse(readFileSync(join(repoRoot, 'docs/openapi.yaml'), 'utf8')) as {
     openapi: string;
@@ -391,6 +407,7 @@ test('docs/openapi.yaml documents every route, method and status code the server
     '/v1/jobs': { post: ['202', '400', '401', '405', '409', '413', '500'] },
     '/v1/staging/sync': { post: ['202', '400', '401', '405', '409', '413', '500'] },
     '/v1/jobs/{id}': { get: ['200', '401', '404', '405', '500'] },
+    '/v1/cluster': { get: ['200', '401', '404', '405', '500'] },
     '/metrics': { get: ['200', '401', '405', '500'] },
   };
   t.deepEqual(Object.keys(doc.paths).sort(), Object.keys(answered).sort());

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { Metrics } from '../../src/app/metrics.js';
+import type { NodeRow } from '../../src/health/monitor.js';
 import type { JobRecord } from '../../src/scheduler/job-runner.js';
 
 function record(patch: Partial<JobRecord>): JobRecord {
@@ -114,4 +115,44 @@ test('database reachability is absent until known, then 1 or 0', async (t) => {
   t.is(value(await m.text(), 'lifeboat_database_up'), '0');
   m.setDatabaseUp(true);
   t.is(value(await m.text(), 'lifeboat_database_up'), '1');
+});
+
+test('node series: state per node and observer, last probe per node and probe, transitions counted', async (t) => {
+  const m = new Metrics({ processMetrics: false });
+  t.is(value(await m.text(), 'lifeboat_node_state{node="n2",observer="n1"}'), undefined);
+  const verdict = (state: 'healthy' | 'lost', source: 'probes' | 'witness') =>
+    ({ state, since: '', reason: '', evidence: '', source }) as const;
+  m.watchCluster(() => ({
+    observer: 'n1',
+    at: '',
+    minority: false,
+    witness: { writtenAt: null, writeError: null, readAt: null, readError: null },
+    nodes: <NodeRow[]>[
+      {
+        name: 'n1',
+        observers: { n3: verdict('healthy', 'witness'), n2: { ...verdict('healthy', 'witness'), stale: true } },
+        heartbeat: null,
+      },
+      {
+        name: 'n2',
+        observers: { n1: verdict('lost', 'probes'), n3: verdict('lost', 'witness') },
+        probes: [
+          { probe: 'tcp', ok: false, ms: 800, detail: 'no answer within 800 ms' },
+          { probe: 'galera', ok: true, ms: 12, detail: 'Primary, Synced, size 3' },
+        ],
+        heartbeat: null,
+      },
+    ],
+  }));
+  m.recordTransition('n2', 'healthy', 'suspect');
+  m.recordTransition('n2', 'suspect', 'lost');
+  const text = await m.text();
+  t.is(value(text, 'lifeboat_node_state{node="n1",observer="n3"}'), '0');
+  t.is(value(text, 'lifeboat_node_state{node="n1",observer="n2"}'), undefined, 'a stale heartbeat exports nothing');
+  t.is(value(text, 'lifeboat_node_state{node="n2",observer="n1"}'), '4');
+  t.is(value(text, 'lifeboat_node_state{node="n2",observer="n3"}'), '4');
+  t.is(value(text, 'lifeboat_node_probe_seconds{node="n2",probe="tcp"}'), '0.8');
+  t.is(value(text, 'lifeboat_node_probe_up{node="n2",probe="tcp"}'), '0');
+  t.is(value(text, 'lifeboat_node_probe_up{node="n2",probe="galera"}'), '1');
+  t.is(value(text, 'lifeboat_node_transitions_total{node="n2",from="suspect",to="lost"}'), '1');
 });

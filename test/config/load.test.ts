@@ -290,3 +290,71 @@ test('a secret file readable by group or others is refused', (t) => {
   chmodSync(open, 0o600);
   t.is(parseConfig(withExtra(`database: { password: { file: ${open} } }`), 'x').database.password?.reveal(), 'pw');
 });
+
+test('health: defaults, per-node brick port and daemon address, every problem named by its field', (t) => {
+  const config = parseConfig(minimal, 'minimal', { env });
+  t.deepEqual(config.health, {
+    enabled: true,
+    intervalSeconds: 1,
+    probeTimeoutMs: 800,
+    suspectAfterSeconds: 0,
+    lostAfterSeconds: 5,
+    recoverAfterSeconds: 10,
+    witnessIntervalSeconds: 2,
+    witnessStaleSeconds: 8,
+  });
+  const nodes = parseConfig(
+    `cluster: { name: shop, node: n1, nodes: [{ name: n1, host: a, brickPort: 49152, api: "10.0.0.11:8470" }, { name: n2, host: b }] }
+storage: { url: "file:///var/backups/lifeboat" }
+`,
+    'nodes',
+    { env },
+  ).cluster.nodes;
+  t.like(nodes[0], { brickPort: 49152, api: '10.0.0.11:8470' });
+  t.is(nodes[1]?.brickPort, undefined);
+  t.deepEqual(
+    issuesOf(() =>
+      parseConfig(
+        `${minimal}health: { enabled: "yes", intervalSeconds: 0, probeTimeoutMs: 10, lostAfterSeconds: 99999, bogus: 1 }\n`,
+        'x',
+        { env },
+      ),
+    ),
+    [
+      'health.enabled: expected true or false, got the string "yes"',
+      'health.intervalSeconds: expected at least 0.1, got the number 0',
+      'health.probeTimeoutMs: expected at least 50, got the number 10',
+      'health.lostAfterSeconds: expected at most 3600, got the number 99999',
+      'health.bogus: unknown key',
+    ],
+  );
+  t.deepEqual(
+    issuesOf(() =>
+      parseConfig(
+        `${minimal}health: { intervalSeconds: 1, probeTimeoutMs: 1500, suspectAfterSeconds: 5, lostAfterSeconds: 5, witnessIntervalSeconds: 5, witnessStaleSeconds: 6 }\n`,
+        'x',
+        { env },
+      ),
+    ),
+    [
+      'health.probeTimeoutMs: expected at most health.intervalSeconds (1000 ms), got 1500',
+      'health.suspectAfterSeconds: expected less than health.lostAfterSeconds (5), got 5',
+      'health.witnessStaleSeconds: expected at least twice health.witnessIntervalSeconds (10), got 6',
+    ],
+  );
+  t.deepEqual(
+    issuesOf(() =>
+      parseConfig(
+        `cluster: { name: shop, node: n1, nodes: [{ name: n1, host: a, brickPort: 0, api: "nope" }] }
+storage: { url: "file:///var/backups/lifeboat" }
+`,
+        'x',
+        { env },
+      ),
+    ),
+    [
+      'cluster.nodes.0.brickPort: expected at least 1, got the number 0',
+      "cluster.nodes.0.api: expected host:port, e.g. 127.0.0.1:8470, got 'nope'",
+    ],
+  );
+});

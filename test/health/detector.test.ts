@@ -111,3 +111,22 @@ test('an observer that reaches no peer while their witness heartbeats are fresh 
   t.false(isMinority([cutOff, { ...cutOff, reachable: true }], CONFIG));
   t.false(isMinority([], CONFIG));
 });
+
+test('suspectAfterMs: a failed round shorter than it leaves the peer healthy', (t) => {
+  let view = initialView(0);
+  const config = { ...CONFIG, suspectAfterMs: 2_000 };
+  const states: PeerState[] = [];
+  for (let at = 1000; at <= 5000; at += 1000) {
+    view = step(view, { at, ...gone(1000)(at) }, config).view;
+    states.push(view.state);
+  }
+  t.deepEqual(states, ['healthy', 'healthy', 'suspect', 'suspect', 'suspect']);
+});
+
+test('while the witness cannot be read, no verdict is reached, and a verdict reached stays', (t) => {
+  const unknown = (time: number) => ({ ...gone(0)(time), witnessKnown: false });
+  t.deepEqual([...new Set(run(60, unknown).states)], ['suspect']);
+  const { states } = run(60, (time) => (time <= 20_000 ? gone(0)(time) : unknown(time)));
+  t.is(states.at(-1), 'lost');
+  t.false(states.slice(20).includes('suspect'));
+});
