@@ -16,6 +16,11 @@ fi
 log=$(mktemp)
 status=0
 npx ava "$@" 2>&1 | tee "$log" || status=$?
+# The drills cut links, kill and partition Galera nodes: alone, after everything else (skipped
+# when the command names its own test files).
+if [ $# -eq 0 ]; then
+  npx ava --config ava-drills.config.mjs 2>&1 | tee -a "$log" || status=$?
+fi
 # ava prints one line per test: ✔ passed, ✘ [fail]: failed (its own totals omit passes when something fails).
 passed=$(grep -c '✔' "$log" || true)
 failed=$(grep -c '✘' "$log" || true)

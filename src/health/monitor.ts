@@ -181,8 +181,9 @@ export class HealthMonitor {
     const rounds = this.tracks.map((t) => this.roundOf(t, at));
     for (const [i, t] of this.tracks.entries()) this.advance(t, rounds[i] as Round);
     const known = this.witnessKnown(at);
+    // the minority only once the verdict's threshold has passed for every peer (a link blip is not a partition)
     this.setMinority(
-      known && isMinority(rounds, this.options.detector),
+      known && isMinority(rounds, this.options.detector) && this.tracks.every((t) => t.view.state === 'partitioned'),
       `no peer answers (${this.tracks.map((t) => t.name).join(', ')}), yet their witness heartbeats are fresh`,
     );
   }

@@ -194,6 +194,21 @@ test('link blips shorter than the threshold: suspect at most, no verdict, no ale
   t.deepEqual(c.posted, []);
 });
 
+test('this node cut off briefly (both peers unreachable, shorter than the threshold): not the minority, no alert', async (t) => {
+  const c = cluster();
+  await c.run(4);
+  for (let i = 0; i < 5; i++) {
+    c.up.n2 = false;
+    c.up.n3 = false;
+    await c.run(2);
+    c.up.n2 = true;
+    c.up.n3 = true;
+    await c.run(2);
+  }
+  t.deepEqual(c.minority, [], 'a blip of its own link is not a partition');
+  t.deepEqual(c.posted, []);
+});
+
 test('partition: the peers, alive in the witness, are partitioned, and this node knows it is the minority', async (t) => {
   const c = cluster();
   await c.run(4);
