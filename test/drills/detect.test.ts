@@ -145,7 +145,8 @@ async function drill(t: import('ava').ExecutionContext): Promise<Drill> {
   await waitUntil('every daemon to see both peers healthy', async () => {
     views = await Promise.all(NODES.map(view));
     return views.every(
-      (v, i) => v && NODES.filter((m) => m !== i + 1).every((m) => state(v, m, (i + 1) as N) === 'healthy' && !witnessStale(v, m)),
+      (v, i) =>
+        v && NODES.filter((m) => m !== i + 1).every((m) => state(v, m, (i + 1) as N) === 'healthy' && !witnessStale(v, m)),
     );
   }).catch((err: unknown) => {
     const tails = [...daemons.entries()].map(([n, x]) => `--- n${n}\n${x.stderr().slice(-1500)}`).join('\n');
@@ -286,7 +287,7 @@ test.serial(
     const v1 = await d.view(1);
     t.true(v1 ? witnessStale(v1, 3) : false, "the witness agrees: n3's heartbeat is stale");
     // n2's verdict as n1 reads it from n2's heartbeat (a witness round or two behind)
-  await waitUntil("n2's verdict in its heartbeat", async () => state(await d.view(1), 3, 2) === 'lost', 10_000);
+    await waitUntil("n2's verdict in its heartbeat", async () => state(await d.view(1), 3, 2) === 'lost', 10_000);
     t.true((at[1] ?? 0) < 20_000 && (at[2] ?? 0) < 20_000);
     await waitUntil('the loss alerted', async () => d.alerts.some((a) => a.kind === 'node-lost'), 10_000);
     // the node returns: healthy again after the hysteresis
