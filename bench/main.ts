@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { benchDb } from './db.js';
+import { benchDetect } from './detect.js';
 import { benchFiles } from './files.js';
 import {
   type BenchOptions,
@@ -15,7 +16,7 @@ import {
 } from './rounds.js';
 import { benchStorage } from './storage.js';
 
-// `npm run bench [-- [--quick] [--rounds N] [--out FILE] [storage|db|files …]]` runs the named
+// `npm run bench [-- [--quick] [--rounds N] [--out FILE] [storage|db|files|detect …]]` runs the named
 // benchmarks (all of them by default) and writes every figure to one JSON file;
 // `npm run bench -- --compare A.json B.json` compares two such files.
 
@@ -23,6 +24,7 @@ const benches: Record<string, (options: BenchOptions) => Promise<BenchResult>> =
   storage: benchStorage,
   db: benchDb,
   files: benchFiles,
+  detect: benchDetect,
 };
 
 const { values, positionals } = parseArgs({

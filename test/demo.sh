@@ -91,6 +91,17 @@ for _ in $(seq 1 60); do
   [ "$now" -gt "$before" ] && break
 done
 curl -s -H "authorization: Bearer $LIFEBOAT_DEMO_API_TOKEN" http://127.0.0.1:18470/v1/status | head -c 600; echo
+echo "== lifeboat cluster status   (the daemon's probes of its peers and the witness heartbeats)"
+lifeboat cluster status
+echo "== a whole-server loss: node 3's link cut and every process of it SIGKILLed (testbed.sh node-kill 3)"
+bash test/testbed/testbed.sh node-kill 3
+for _ in $(seq 1 30); do
+  sleep 1
+  lifeboat --json cluster status | grep -Eq '"state": ?"lost"' && break
+done
+lifeboat cluster status
+echo "== node 3 returns (it rejoins by IST)"
+bash test/testbed/testbed.sh node-start 3
 kill -TERM $daemon
 wait $daemon || true
 trap - EXIT

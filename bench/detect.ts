@@ -1,0 +1,190 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Drill, type N, openDrill, state, testbed, waitUntil, watch } from '../test/helpers/drill.js';
+import { nodeClient } from '../test/helpers/galera.js';
+import { type BenchOptions, type BenchResult, median, pairResult, runRounds, type Sample } from './rounds.js';
+
+// `npm run bench detect`: whole-server losses (detection latency from each survivor), link blips
+// and partitions (false verdicts), and what the probes cost a writer on the cluster (write latency
+// and queries per second with the three daemons probing vs stopped, interleaved).
+
+const QUICK = { losses: 2, blips: 3, partitions: 1 };
+const FULL = { losses: 20, blips: 20, partitions: 5 };
+
+const timing = (seconds: number, extra?: Record<string, number>): Sample => ({
+  wallSeconds: seconds,
+  cpuSeconds: 0,
+  peakRss: 0,
+  readBytes: 0,
+  writtenBytes: 0,
+  diskReadBytes: 0,
+  diskWrittenBytes: 0,
+  ...(extra ? { extra } : {}),
+});
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+/** One loss of `victim`: seconds until each survivor's own verdict says lost; then the node returns. */
+async function loss(d: Drill, victim: N): Promise<number[]> {
+  const survivors = ([1, 2, 3] as const).filter((n) => n !== victim);
+  const killed = performance.now();
+  testbed('node-kill', victim);
+  const at = new Map<N, number>();
+  await waitUntil(
+    `n${victim} lost from both survivors`,
+    async () => {
+      for (const o of survivors)
+        if (!at.has(o) && state(await d.view(o), victim, o) === 'lost') at.set(o, (performance.now() - killed) / 1000);
+      return at.size === survivors.length;
+    },
+    60_000,
+  );
+  testbed('node-start', victim);
+  d.start(victim);
+  await waitUntil(
+    `n${victim} healthy again`,
+    async () => {
+      const views = await Promise.all(survivors.map((o) => d.view(o)));
+      return survivors.every((o, i) => state(views[i], victim, o) === 'healthy');
+    },
+    180_000,
+  );
+  return [...at.values()];
+}
+
+/** A writer on node 1 for `seconds`: commit latencies (ms) and the cluster's queries per second. */
+async function writer(seconds: number): Promise<{ p50: number; p99: number; qps: number }> {
+  const c = await nodeClient(1);
+  const questions = async (): Promise<number> => {
+    let total = 0;
+    for (const n of [1, 2, 3] as const) {
+      const s = await nodeClient(n);
+      try {
+        const [row] = await s.query<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'Questions'");
+        total += Number(row?.Value ?? 0);
+      } finally {
+        await s.close();
+      }
+    }
+    return total;
+  };
+  try {
+    await c.execute('CREATE DATABASE IF NOT EXISTS bench_detect');
+    await c.execute('CREATE TABLE IF NOT EXISTS bench_detect.w (id INT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB');
+    const q0 = await questions();
+    const started = performance.now();
+    const latencies: number[] = [];
+    while (performance.now() - started < seconds * 1000) {
+      const t0 = performance.now();
+      await c.execute('INSERT INTO bench_detect.w (v) VALUES (1)');
+      latencies.push(performance.now() - t0);
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    const q1 = await questions();
+    // the writer's own statements (and the 3 SHOW of the second reading) are not the probes'
+    const qps = (q1 - q0 - latencies.length - 3) / elapsed;
+    await c.execute('TRUNCATE TABLE bench_detect.w');
+    return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), qps };
+  } finally {
+    await c.close();
+  }
+}
+
+export async function benchDetect(options: BenchOptions): Promise<BenchResult> {
+  const plan = options.quick ? QUICK : FULL;
+  const d = await openDrill();
+  const notes: string[] = [];
+  try {
+    const latencies: number[] = [];
+    for (let i = 0; i < plan.losses; i++) {
+      const victim = (i % 2 === 0 ? 3 : 2) as N;
+      const got = await loss(d, victim);
+      latencies.push(...got);
+      process.stderr.write(`  loss ${i + 1}/${plan.losses} of n${victim}: ${got.map((s) => s.toFixed(1)).join(', ')} s\n`);
+    }
+    const blips = await watch(d, [1, 2], async () => {
+      for (let i = 0; i < plan.blips; i++) {
+        testbed('node-cut', 3);
+        await sleep(2000);
+        testbed('node-uncut', 3);
+        await sleep(2500);
+      }
+    });
+    const falseOnBlips = [...blips].filter((s) => /:(lost|partitioned)$/.test(s)).length;
+    let falseOnPartitions = 0;
+    for (let i = 0; i < plan.partitions; i++) {
+      const seen = await watch(d, [1, 2, 3], async () => {
+        testbed('node-isolate', 1);
+        await sleep(15_000);
+        testbed('node-heal', 1);
+      });
+      falseOnPartitions += [...seen].filter((s) => s.endsWith(':lost')).length;
+      await waitUntil(
+        'n1 healthy after the partition',
+        async () => state(await d.view(2), 1, 2) === 'healthy' && state(await d.view(3), 1, 3) === 'healthy',
+        120_000,
+      );
+    }
+    const alertsLost = d.alerts.filter((a) => a.kind === 'node-lost').length;
+    notes.push(
+      `detection latency over ${plan.losses} whole-server losses (${latencies.length} survivor verdicts): median ${median(latencies).toFixed(1)} s, p95 ${percentile(latencies, 95).toFixed(1)} s (goal: median <= 10 s; lostAfterSeconds 5, witnessStaleSeconds 4)`,
+      `false verdicts: ${falseOnBlips} over ${plan.blips} link blips of 2 s, ${falseOnPartitions} 'lost' over ${plan.partitions} partitions (goal 0); node-lost alerts ${alertsLost} for ${plan.losses} losses`,
+    );
+
+    // what probing costs a writer: the three daemons probing vs stopped, interleaved
+    const seconds = options.quick ? 5 : 15;
+    const running = (n: N): boolean => {
+      const child = d.daemons.get(n)?.child;
+      return !!child && child.exitCode === null && child.signalCode === null;
+    };
+    const stopAll = async (): Promise<void> => {
+      const stopping = ([1, 2, 3] as const).filter(running).map((n) => d.daemons.get(n)?.child);
+      await Promise.all(
+        stopping.map(
+          (child) =>
+            new Promise((resolve) => {
+              child?.once('exit', resolve);
+              child?.kill('SIGTERM');
+            }),
+        ),
+      );
+    };
+    const startAll = async (): Promise<void> => {
+      for (const n of [1, 2, 3] as const) if (!running(n)) d.start(n);
+      await sleep(3000);
+    };
+    const qps: Record<string, number[]> = { probing: [], 'no probes': [] };
+    const side = (label: 'probing' | 'no probes') => ({
+      label,
+      run: async (): Promise<Sample> => {
+        if (label === 'probing') await startAll();
+        else await stopAll();
+        const w = await writer(seconds);
+        qps[label]?.push(w.qps);
+        return timing(w.p99 / 1000, { 'p50 commit': w.p50 / 1000 });
+      },
+    });
+    const [overhead] = await runRounds(
+      { pairs: [{ name: 'writer p99 commit latency', ours: side('probing'), baseline: side('no probes') }] },
+      options.rounds,
+    );
+    await startAll();
+    if (overhead) {
+      const q = (label: string): string => median(qps[label] ?? []).toFixed(1);
+      notes.push(
+        `writer on n1 (${seconds} s per side): p99 ${(overhead.ours.wallSeconds.median * 1000).toFixed(1)} ms probing vs ${((overhead.baseline?.wallSeconds.median ?? Number.NaN) * 1000).toFixed(1)} ms without (ratio ${overhead.ratio?.median.toFixed(2)}); other queries on the cluster ${q('probing')}/s probing vs ${q('no probes')}/s`,
+      );
+    }
+    const detection = pairResult(
+      { name: 'detection latency (per survivor verdict)', ours: { label: 'lifeboat', run: async () => timing(0) } },
+      latencies.map((s) => timing(s)),
+      [],
+      [],
+    );
+    return { title: 'detect: whole-server loss, blips, partitions', pairs: [detection, ...(overhead ? [overhead] : [])], notes };
+  } finally {
+    await d.close();
+  }
+}

@@ -1,0 +1,210 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { connect, createServer, type Server as NetServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ClusterView } from '../../src/health/monitor.js';
+import { nodeClient } from '../helpers/galera.js';
+import { lifeboatBin, lifeboatEnv, removeRepo, type TestRepo, testRepo } from '../helpers/lifeboat.js';
+import { need, repoRoot, s3Facts, uniqueName } from '../helpers/testbed.js';
+
+// The drill harness (test/drills, bench/detect): one daemon per Galera node, each inside its
+// node's network namespace (what the node sees, its daemon sees), the object store reached through
+// a relay on the bridge (10.77.0.1), so a node cut off from its peers still reaches it. Drills cut
+// links, kill nodes and partition the cluster; `close` leaves the cluster whole again.
+
+const BRIDGE = '10.77.0.1';
+const API_PORT = 18491;
+const TOKEN = 'test-token-1';
+export const NODES = [1, 2, 3] as const;
+export type N = (typeof NODES)[number];
+
+export function testbed(cmd: string, n: N): void {
+  execFileSync('bash', [`${repoRoot}/test/testbed/testbed.sh`, cmd, String(n)], { stdio: 'ignore', timeout: 240_000 });
+}
+
+/** A TCP relay on the bridge to a service of the root namespace. */
+async function relay(port: number, to: { host: string; port: number }): Promise<NetServer> {
+  const server = createServer((socket) => {
+    const upstream = connect(to.port, to.host);
+    socket.pipe(upstream).pipe(socket);
+    const end = (): void => {
+      socket.destroy();
+      upstream.destroy();
+    };
+    socket.on('error', end);
+    upstream.on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(port, BRIDGE, resolve));
+  return server;
+}
+
+export interface Drill {
+  readonly repos: Record<N, TestRepo>;
+  readonly daemons: Map<N, { child: ChildProcess; stderr: () => string }>;
+  readonly alerts: { kind: string; node?: string; observer?: string }[];
+  start(n: N): void;
+  view(n: N): Promise<ClusterView | undefined>;
+  /** heals, restarts what was killed, waits for a whole cluster, stops the daemons */
+  close(): Promise<void>;
+}
+
+/** Starts the three daemons and waits until each sees both peers healthy. */
+export async function openDrill(): Promise<Drill> {
+  const s3 = s3Facts();
+  const s3Url = new URL(s3.endpoint);
+  const s3Relay = await relay(17480, { host: s3Url.hostname, port: Number(s3Url.port) });
+  const alerts: Drill['alerts'] = [];
+  const hook: Server = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => {
+      body += d.toString();
+    });
+    req.on('end', () => {
+      try {
+        alerts.push(JSON.parse(body) as Drill['alerts'][number]);
+      } catch {}
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => hook.listen(17481, BRIDGE, resolve));
+  const prefix = uniqueName('drill');
+  const nodes = NODES.map((n) => ({
+    name: `n${n}`,
+    host: need(`GALERA_NODE${n}_HOST`),
+    port: Number(need(`GALERA_NODE${n}_PORT`)),
+    socket: need(`GALERA_NODE${n}_SOCKET`),
+    datadir: need(`GALERA_NODE${n}_DATADIR`),
+    api: `${BRIDGE}${n}:${API_PORT}`,
+  }));
+  const repos = Object.fromEntries(
+    NODES.map((n) => [
+      n,
+      testRepo(`n${n}`, {
+        prefix,
+        extra: {
+          cluster: { name: 'testbed', node: `n${n}`, nodes },
+          storage: {
+            url: `s3://${s3.bucket}/${prefix}`,
+            endpoint: `http://${BRIDGE}:17480`,
+            region: s3.region,
+            accessKeyId: s3.accessKeyId,
+            secretAccessKey: { env: 'LIFEBOAT_TEST_S3_SECRET' },
+          },
+          schedules: { snapshot: '0 0 1 1 *', prune: '0 0 1 1 *', verify: '0 0 1 1 *' },
+          api: { listen: `${BRIDGE}${n}:${API_PORT}`, token: { env: 'LIFEBOAT_TEST_API_TOKEN' } },
+          daemon: { shutdownTimeoutSeconds: 5 },
+          health: {
+            intervalSeconds: 1,
+            lostAfterSeconds: 5,
+            recoverAfterSeconds: 5,
+            witnessIntervalSeconds: 1,
+            witnessStaleSeconds: 4,
+          },
+          alerts: { webhook: `http://${BRIDGE}:17481/` },
+          log: { level: 'info', format: 'json' },
+        },
+      }),
+    ]),
+  ) as Record<N, TestRepo>;
+  const daemons: Drill['daemons'] = new Map();
+  const start = (n: N): void => {
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', `lbt-n${n}`, process.execPath, lifeboatBin, '--config', repos[n].config, 'daemon'],
+      {
+        env: lifeboatEnv(),
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-200_000);
+    });
+    daemons.set(n, { child, stderr: () => stderr });
+  };
+  const view = async (n: N): Promise<ClusterView | undefined> => {
+    const r = await fetch(`http://${BRIDGE}${n}:${API_PORT}/v1/cluster`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+      signal: AbortSignal.timeout(2000),
+    }).catch(() => undefined);
+    return r?.ok ? ((await r.json()) as ClusterView) : undefined;
+  };
+  const close = async (): Promise<void> => {
+    for (const n of NODES) {
+      testbed('node-heal', n);
+      testbed('node-uncut', n);
+    }
+    for (const d of daemons.values()) d.child.kill('SIGKILL');
+    for (const n of NODES) testbed('node-start', n); // a no-op for a running node
+    await waitUntil('the cluster whole again', async () => (await clusterSize()) === 3, 180_000);
+    s3Relay.close();
+    hook.close();
+    await removeRepo(repos[1]);
+  };
+  for (const n of NODES) start(n);
+  let views: (ClusterView | undefined)[] = [];
+  await waitUntil('every daemon to see both peers healthy', async () => {
+    views = await Promise.all(NODES.map(view));
+    return views.every(
+      (v, i) =>
+        v && NODES.filter((m) => m !== i + 1).every((m) => state(v, m, (i + 1) as N) === 'healthy' && !witnessStale(v, m)),
+    );
+  }).catch(async (err: unknown) => {
+    const tails = [...daemons.entries()].map(([n, x]) => `--- n${n}\n${x.stderr().slice(-1500)}`).join('\n');
+    await close();
+    throw new Error(`${String(err)}\n${JSON.stringify(views).slice(0, 3000)}\n${tails}`);
+  });
+  return { repos, daemons, alerts, start, view, close };
+}
+
+export function state(v: ClusterView | undefined, node: N, observer: N): string | undefined {
+  return v?.nodes.find((r) => r.name === `n${node}`)?.observers[`n${observer}`]?.state;
+}
+
+/** The node's witness heartbeat has not moved for longer than the drills' witnessStaleSeconds (4). */
+export function witnessStale(v: ClusterView, node: N): boolean {
+  return (v.nodes.find((r) => r.name === `n${node}`)?.heartbeat?.ageMs ?? Number.POSITIVE_INFINITY) > 4000;
+}
+
+export async function clusterSize(): Promise<number> {
+  const c = await nodeClient(1).catch(() => undefined);
+  if (!c) return 0;
+  try {
+    const rows = await c.query<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'wsrep_cluster_size'");
+    return Number(rows[0]?.Value ?? 0);
+  } catch {
+    return 0;
+  } finally {
+    await c.close();
+  }
+}
+
+export async function waitUntil(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+/** Every state each observer's own view gave the watched nodes while `during` ran. */
+export async function watch(d: Drill, observers: readonly N[], during: () => Promise<void>): Promise<Set<string>> {
+  const seen = new Set<string>();
+  let going = true;
+  const poller = (async () => {
+    while (going) {
+      for (const o of observers) {
+        const v = await d.view(o);
+        for (const m of NODES) if (m !== o && v) seen.add(`n${m}@n${o}:${state(v, m, o)}`);
+      }
+      await sleep(200);
+    }
+  })();
+  try {
+    await during();
+  } finally {
+    going = false;
+    await poller;
+  }
+  return seen;
+}
