@@ -49,6 +49,15 @@ async function onProduction<T>(work: () => Promise<T>): Promise<{ result: T; que
   return { result, queries: after - before - (before - first) };
 }
 
+/** The `connect` calls of an strace log that reached a Production node (its socket or its address). */
+function productionConnects(trace: string): string[] {
+  const targets = [1, 2, 3].flatMap((n) => [
+    `sun_path="${need(`GALERA_NODE${n}_SOCKET`)}"`,
+    `inet_addr("${need(`GALERA_NODE${n}_HOST`)}")`,
+  ]);
+  return trace.split('\n').filter((line) => / connect\(/.test(line) && targets.some((t) => line.includes(t)));
+}
+
 /** Per-round figures that are not seconds (Production queries, our process's RSS), printed as their own lines. */
 type Figures = Record<string, { readonly perRound: readonly number[] } & Spread>;
 
@@ -91,33 +100,40 @@ export async function benchStaging(options: BenchOptions): Promise<BenchResult> 
       },
     },
   });
-  const env = lifeboatEnv();
-  const rssFile = `${repo.stateDir}.rss`;
+  const env = { ...lifeboatEnv(), LIFEBOAT_BENCH_RSS: `${repo.stateDir}.rss` };
+  // with the V8 flags the `lifeboat` executable runs with
+  const lifeboatArgs = (...args: string[]): string[] => [
+    ...HEAP_FLAGS,
+    '--import',
+    RSS_PROBE,
+    lifeboatBin,
+    '--config',
+    repo.config,
+    ...args,
+  ];
   const lifeboat = (...args: string[]): Promise<Measured> =>
-    // with the V8 flags the `lifeboat` executable runs with
-    measure(process.execPath, [...HEAP_FLAGS, '--import', RSS_PROBE, lifeboatBin, '--config', repo.config, ...args], {
-      env: { ...env, LIFEBOAT_BENCH_RSS: rssFile },
-      stdout: true,
-    });
+    measure(process.execPath, lifeboatArgs(...args), { env, stdout: true });
   const staging = await stagingClient();
   const queries = { ours: [] as number[], baseline: [] as number[] };
   const lifeboatRss: number[] = [];
   try {
     const snap = await withClusterLock(() => lifeboat('--json', 'snapshot', '--db-only'));
     const snapshot = (JSON.parse(snap.stdout) as { id: string }).id;
-    const sync = (): Promise<Measured> => lifeboat('--json', '--log-level', 'warn', 'staging', 'sync', '--snapshot', snapshot);
-    const [present] = await staging.query<{ n: number | string }>(
-      "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE'",
-      [live],
+    const syncArgs = ['--json', '--log-level', 'warn', 'staging', 'sync', '--snapshot', snapshot];
+    // Untimed, under strace: every round then replaces a Staging synced from the same snapshot, and
+    // the trace shows whether the sync's process tree connected to Production at all.
+    console.log(`bench staging: an untimed sync into Staging's ${live} (traced) before the rounds`);
+    const trace = `${repo.stateDir}.connect.trace`;
+    await measure(
+      'strace',
+      ['-f', '--seccomp-bpf', '-qq', '-e', 'trace=connect', '-o', trace, process.execPath, ...lifeboatArgs(...syncArgs)],
+      { env },
     );
-    if (Number(present?.n ?? 0) === 0) {
-      console.log(`bench staging: a warm-up sync makes Staging's ${live} (every round then replaces it)`);
-      await sync();
-    }
+    const connects = productionConnects(readFileSync(trace, 'utf8'));
     const ours = async (): Promise<Sample> => {
-      const { result: m, queries: q } = await onProduction(sync);
+      const { result: m, queries: q } = await onProduction(() => lifeboat(...syncArgs));
       queries.ours.push(q);
-      lifeboatRss.push(Number(readFileSync(rssFile, 'utf8')));
+      lifeboatRss.push(Number(readFileSync(env.LIFEBOAT_BENCH_RSS, 'utf8')));
       const report = JSON.parse(m.stdout) as SyncReport;
       return sample(m, {
         ...Object.fromEntries(Object.entries(report.phasesMs).map(([phase, ms]) => [`phase ${phase}`, ms / 1000])),
@@ -152,12 +168,16 @@ export async function benchStaging(options: BenchOptions): Promise<BenchResult> 
       'Production queries, lifeboat': figure(queries.ours),
       'Production queries, mariadb-dump | mariadb': figure(queries.baseline),
       'peak RSS of the lifeboat process, bytes': figure(lifeboatRss),
+      'connections to Production, untimed sync': figure([connects.length]),
     };
     return {
       title: `staging: ${(dataBytes / 2 ** 30).toFixed(2)} GiB of InnoDB data on the node, schema ${database} synced to the testbed's Staging (targets: ratio >= 1.0, stretch >= 2.0; Production queries 0; switch <= 2 s; peak RSS of Lifeboat < 250 MB)`,
       pairs,
       figures,
-      notes: notes(pairs, figures),
+      notes: [
+        ...notes(pairs, figures),
+        `connections to Production by the untimed sync before the rounds (strace of connect calls): ${connects.length}${connects.length ? `: ${connects.slice(0, 3).join('; ')}` : ''}`,
+      ],
     };
   } finally {
     await staging.execute(`DROP DATABASE IF EXISTS \`${hand}\``).catch(() => {});
