@@ -77,8 +77,8 @@ const RSS_PROBE = `data:text/javascript,${encodeURIComponent(
  * `mariadb-dump --single-transaction <node 1> <schema> | mariadb <staging> <schema>`, which loads
  * Production and transforms nothing. ≥ 1 GiB of generated Magento data (quick: ~50 MB), one
  * database snapshot per benchmark run. Each round, ours replaces the Staging schema the previous
- * sync left (a warm-up sync makes one before the first round); the baseline loads into a schema
- * dropped and re-created before it.
+ * sync of this run made from the same snapshot (an untimed one precedes the first round); the
+ * baseline loads into a schema dropped and re-created before it. The page cache is not dropped.
  */
 export async function benchStaging(options: BenchOptions): Promise<BenchResult> {
   const database = options.quick ? 'bench_magento_quick' : 'bench_magento';
@@ -174,10 +174,7 @@ export async function benchStaging(options: BenchOptions): Promise<BenchResult> 
       title: `staging: ${(dataBytes / 2 ** 30).toFixed(2)} GiB of InnoDB data on the node, schema ${database} synced to the testbed's Staging (targets: ratio >= 1.0, stretch >= 2.0; Production queries 0; switch <= 2 s; peak RSS of Lifeboat < 250 MB)`,
       pairs,
       figures,
-      notes: [
-        ...notes(pairs, figures),
-        `connections to Production by the untimed sync before the rounds (strace of connect calls): ${connects.length}${connects.length ? `: ${connects.slice(0, 3).join('; ')}` : ''}`,
-      ],
+      notes: notes(pairs, figures, connects),
     };
   } finally {
     await staging.execute(`DROP DATABASE IF EXISTS \`${hand}\``).catch(() => {});
@@ -186,7 +183,7 @@ export async function benchStaging(options: BenchOptions): Promise<BenchResult> 
   }
 }
 
-function notes(pairs: readonly PairResult[], figures: Figures): string[] {
+function notes(pairs: readonly PairResult[], figures: Figures, connects: readonly string[]): string[] {
   const pair = pairs[0];
   const count = (f: Figures[string] | undefined): string =>
     f ? `${f.median} (${f.min}–${f.max}; per round ${f.perRound.join(' ')})` : '-';
@@ -198,6 +195,8 @@ function notes(pairs: readonly PairResult[], figures: Figures): string[] {
   return [
     'ratio: baseline wall s / lifeboat wall s (the issue\'s "sync time <= 1.0x the baseline" is ratio >= 1.0); "of which" lines: the phases of our sync and the switch\'s unavailability, from its report',
     `Production queries during our sync (Questions over the 3 nodes, less the counters' own reads): ${count(queries)}; during the baseline: ${count(figures['Production queries, mariadb-dump | mariadb'])}`,
+    "  (Questions counts every client's statements: on a shared testbed other clients' land in the window too; the strace line below is the sync's own)",
+    `connections to Production by the untimed sync before the rounds (strace of its process tree's connect calls): ${connects.length}${connects.length ? `: ${connects.slice(0, 3).join('; ')}` : ''}`,
     `peak RSS of the lifeboat process alone: ${rss ? `${(rss.median / 1e6).toFixed(0)} MB (${(rss.min / 1e6).toFixed(0)}–${(rss.max / 1e6).toFixed(0)})` : '-'} (the table's peak RSS is the tree's largest process, e.g. the scratch mariadbd)`,
     `targets: ratio >= 1.0 ${met(ratio >= 1)} (stretch >= 2.0 ${met(ratio >= 2)}); Production queries 0 ${met(queries?.max === 0)}; switch <= 2 s ${met((unavailable?.max ?? Number.NaN) <= 2)}; peak RSS < 250 MB ${met((rss?.max ?? Number.NaN) < 250e6)}`,
     'not measured: a live-source sync (and Production write latency during it): that source is not built yet',
