@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { HEAP_FLAGS } from '../src/lib/heap.js';
 import { nodeClient, withClusterLock } from '../test/helpers/galera.js';
 import { lifeboatBin, lifeboatEnv, removeRepo, testRepo } from '../test/helpers/lifeboat.js';
@@ -57,6 +58,8 @@ function productionConnects(trace: string): string[] {
   ]);
   return trace.split('\n').filter((line) => / connect\(/.test(line) && targets.some((t) => line.includes(t)));
 }
+
+const IDLE_MS = 10_000;
 
 /** Per-round figures that are not seconds (Production queries, our process's RSS), printed as their own lines. */
 type Figures = Record<string, { readonly perRound: readonly number[] } & Spread>;
@@ -130,6 +133,9 @@ export async function benchStaging(options: BenchOptions): Promise<BenchResult> 
       { env },
     );
     const connects = productionConnects(readFileSync(trace, 'utf8'));
+    // what other clients of a shared testbed send meanwhile, for reading the Questions figures
+    const idle = await onProduction(() => sleep(IDLE_MS));
+    const background = idle.queries / (IDLE_MS / 1000);
     const ours = async (): Promise<Sample> => {
       const { result: m, queries: q } = await onProduction(() => lifeboat(...syncArgs));
       queries.ours.push(q);
@@ -169,12 +175,13 @@ export async function benchStaging(options: BenchOptions): Promise<BenchResult> 
       'Production queries, mariadb-dump | mariadb': figure(queries.baseline),
       'peak RSS of the lifeboat process, bytes': figure(lifeboatRss),
       'connections to Production, untimed sync': figure([connects.length]),
+      'Production queries per second while idle, before the rounds': figure([background]),
     };
     return {
       title: `staging: ${(dataBytes / 2 ** 30).toFixed(2)} GiB of InnoDB data on the node, schema ${database} synced to the testbed's Staging (targets: ratio >= 1.0, stretch >= 2.0; Production queries 0; switch <= 2 s; peak RSS of Lifeboat < 250 MB)`,
       pairs,
       figures,
-      notes: notes(pairs, figures, connects),
+      notes: notes(pairs, figures, connects, background),
     };
   } finally {
     await staging.execute(`DROP DATABASE IF EXISTS \`${hand}\``).catch(() => {});
@@ -183,7 +190,7 @@ export async function benchStaging(options: BenchOptions): Promise<BenchResult> 
   }
 }
 
-function notes(pairs: readonly PairResult[], figures: Figures, connects: readonly string[]): string[] {
+function notes(pairs: readonly PairResult[], figures: Figures, connects: readonly string[], background: number): string[] {
   const pair = pairs[0];
   const count = (f: Figures[string] | undefined): string =>
     f ? `${f.median} (${f.min}–${f.max}; per round ${f.perRound.join(' ')})` : '-';
@@ -195,7 +202,7 @@ function notes(pairs: readonly PairResult[], figures: Figures, connects: readonl
   return [
     'ratio: baseline wall s / lifeboat wall s (the issue\'s "sync time <= 1.0x the baseline" is ratio >= 1.0); "of which" lines: the phases of our sync and the switch\'s unavailability, from its report',
     `Production queries during our sync (Questions over the 3 nodes, less the counters' own reads): ${count(queries)}; during the baseline: ${count(figures['Production queries, mariadb-dump | mariadb'])}`,
-    "  (Questions counts every client's statements: on a shared testbed other clients' land in the window too; the strace line below is the sync's own)",
+    `  (Questions counts every client's statements: with nothing of the benchmark running, Production received ${background.toFixed(1)}/s over ${IDLE_MS / 1000} s before the rounds, ~${(background * (pair?.ours.wallSeconds.median ?? Number.NaN)).toFixed(0)} in our median wall time; the strace line below is the sync's own)`,
     `connections to Production by the untimed sync before the rounds (strace of its process tree's connect calls): ${connects.length}${connects.length ? `: ${connects.slice(0, 3).join('; ')}` : ''}`,
     `peak RSS of the lifeboat process alone: ${rss ? `${(rss.median / 1e6).toFixed(0)} MB (${(rss.min / 1e6).toFixed(0)}–${(rss.max / 1e6).toFixed(0)})` : '-'} (the table's peak RSS is the tree's largest process, e.g. the scratch mariadbd)`,
     `targets: ratio >= 1.0 ${met(ratio >= 1)} (stretch >= 2.0 ${met(ratio >= 2)}); Production queries 0 ${met(queries?.max === 0)}; switch <= 2 s ${met((unavailable?.max ?? Number.NaN) <= 2)}; peak RSS < 250 MB ${met((rss?.max ?? Number.NaN) < 250e6)}`,
