@@ -10,7 +10,7 @@ for arg in "$@"; do
   if [ "$arg" = --compare ]; then exec node dist/bench/main.js "$@"; fi
 done
 # GNU time measures CPU seconds and peak RSS of every side's process tree; restic is a baseline
-# of the files benchmark.
-dpkg -s time restic >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time restic >/dev/null; }
+# of the files benchmark; strace counts the staging sync's connections to Production.
+dpkg -s time restic strace >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time restic strace >/dev/null; }
 bash test/testbed/testbed.sh up
 node dist/bench/main.js "$@"
