@@ -21,7 +21,7 @@ async function innodbBytes(): Promise<number> {
 }
 
 /** Generates the benchmark database once (kept for later runs) and returns the node's InnoDB bytes. */
-async function ensureData(database: string, sizeMb: number): Promise<number> {
+export async function ensureData(database: string, sizeMb: number): Promise<number> {
   const c = await nodeClient(1);
   let bytes: number;
   try {
@@ -34,7 +34,7 @@ async function ensureData(database: string, sizeMb: number): Promise<number> {
     await c.close();
   }
   if (bytes < sizeMb * 0.9 * 2 ** 20) {
-    console.log(`bench db: generating ${sizeMb} MB of Magento-shaped data in ${database} (once; kept for later runs)`);
+    console.log(`bench: generating ${sizeMb} MB of Magento-shaped data in ${database} (once; kept for later runs)`);
     await generateDatabase({
       socket: need('GALERA_NODE1_SOCKET'),
       user: need('GALERA_USER'),

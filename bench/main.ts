@@ -14,9 +14,10 @@ import {
   reportComparison,
   reportPairs,
 } from './rounds.js';
+import { benchStaging } from './staging.js';
 import { benchStorage } from './storage.js';
 
-// `npm run bench [-- [--quick] [--rounds N] [--out FILE] [storage|db|files|detect …]]` runs the named
+// `npm run bench [-- [--quick] [--rounds N] [--out FILE] [storage|db|files|staging|detect …]]` runs the named
 // benchmarks (all of them by default) and writes every figure to one JSON file;
 // `npm run bench -- --compare A.json B.json` compares two such files.
 
@@ -24,6 +25,7 @@ const benches: Record<string, (options: BenchOptions) => Promise<BenchResult>> =
   storage: benchStorage,
   db: benchDb,
   files: benchFiles,
+  staging: benchStaging,
   detect: benchDetect,
 };
 

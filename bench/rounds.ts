@@ -249,6 +249,8 @@ export function reportPairs(title: string, pairs: readonly PairResult[], noisy: 
 export interface BenchResult {
   readonly title: string;
   readonly pairs: readonly PairResult[];
+  /** per-round figures that are not seconds (counts, bytes), with their spread; the notes print them */
+  readonly figures?: Readonly<Record<string, Spread & { readonly perRound: readonly number[] }>>;
   readonly notes?: readonly string[];
 }
 
