@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { chmod, copyFile, lchown, lutimes, mkdir, open, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Codec } from '../src/codec/zstd.js';
@@ -166,6 +167,7 @@ async function restoreTree(root: string, ctx: TreeContext): Promise<void> {
   // the first failure stops the other tasks, and the tree settles before the caller discards it
   const failed = new AbortController();
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, failed.signal]) : failed.signal;
+  setMaxListeners(256, signal); // every parallel write listens to it
   const all = <T>(tasks: Promise<T>[]): Promise<T[]> => settleAll(tasks, (err) => failed.abort(err));
   const abs = (path: string): string => join(root, ...path.split('/'));
 

@@ -59,6 +59,7 @@ staging:
     www.shop.example.test: www.staging.example.test
     eu.shop.example.test: eu.staging.example.test
     media.shop.example.test: media.staging.example.test
+    media-fr.shop.example.test: media-fr.staging.example.test
     static.shop.example.test: static.staging.example.test
     shop.example.test: staging.example.test
   anonymize: { salt: { env: LIFEBOAT_DEMO_SALT } }
@@ -80,11 +81,15 @@ lifeboat restore db --snapshot latest --to "$demo/restored-db"
 echo "== lifeboat restore files --snapshot latest --area pub/media --path catalog/product --to $demo/restored-media"
 lifeboat restore files --snapshot latest --area pub/media --path catalog/product --to "$demo/restored-media"
 
-echo "== lifeboat daemon   (schedule every 20 s; waiting for its scheduled snapshot)"
+echo "== lifeboat daemon on n2 and n1   (schedule every 20 s, one node takes each slot; waiting for a scheduled snapshot)"
 before=$(lifeboat --json snapshots | node -e 'process.stdin.on("data",d=>process.stdout.write(String(JSON.parse(d).length)))')
 node dist/bundle/main.js --config "$demo/lifeboat.yaml" daemon >"$demo/daemon.log" 2>&1 &
 daemon=$!
-trap 'kill $daemon 2>/dev/null || true' EXIT
+# a second daemon, as node n1 would run it: loss detection needs another observer to confirm
+sed -e 's/^  node: n2$/  node: n1/' -e 's/127.0.0.1:18470/127.0.0.1:18471/' -e "s|^stateDir: .*|stateDir: $demo/state-n1|" "$demo/lifeboat.yaml" >"$demo/lifeboat-n1.yaml"
+node dist/bundle/main.js --config "$demo/lifeboat-n1.yaml" daemon >"$demo/daemon-n1.log" 2>&1 &
+daemon1=$!
+trap 'kill $daemon $daemon1 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do
   sleep 2
   now=$(lifeboat --json snapshots | node -e 'process.stdin.on("data",d=>process.stdout.write(String(JSON.parse(d).length)))')
@@ -102,10 +107,10 @@ done
 lifeboat cluster status
 echo "== node 3 returns (it rejoins by IST)"
 bash test/testbed/testbed.sh node-start 3
-kill -TERM $daemon
-wait $daemon || true
+kill -TERM $daemon $daemon1
+wait $daemon $daemon1 || true
 trap - EXIT
-grep -E 'slot (taken|done)|snapshot committed' "$demo/daemon.log" | tail -3
+grep -hE 'slot (taken|done)|snapshot committed' "$demo/daemon.log" "$demo/daemon-n1.log" | tail -3 || true
 lifeboat snapshots
 [ "$now" -gt "$before" ] || { echo "demo: the daemon took no scheduled snapshot" >&2; exit 1; }
 

@@ -68,7 +68,7 @@ export function initialView(at: number): PeerView {
 /** The view after one round, and the transition it made, if any. */
 export function step(view: PeerView, round: Round, config: DetectorConfig): { view: PeerView; transition?: Transition } {
   const failingSince = round.reachable ? undefined : (view.failingSince ?? round.at);
-  const failingMs = failingSince === undefined ? 0 : round.at - failingSince;
+  const failingMs = failingSince === undefined ? 0 : Math.round(round.at - failingSince);
   const witnessFresh = round.witnessAgeMs !== null && round.witnessAgeMs < config.witnessStaleMs;
   const witness =
     round.witnessAgeMs === null ? 'no witness heartbeat' : `witness heartbeat ${Math.round(round.witnessAgeMs)} ms old`;
@@ -111,7 +111,7 @@ export function step(view: PeerView, round: Round, config: DetectorConfig): { vi
       if (!round.reachable) return go(back, `failed again while recovering: back to ${back}`, { verdict: back });
       const answeringSince = view.answeringSince ?? round.at;
       if (round.at - answeringSince >= config.recoverAfterMs)
-        return go('healthy', `every probe answered for ${round.at - answeringSince} ms`, {
+        return go('healthy', `every probe answered for ${Math.round(round.at - answeringSince)} ms`, {
           answeringSince: undefined,
           verdict: undefined,
         });
