@@ -19,6 +19,7 @@ const HOSTS: Readonly<Record<string, string>> = Object.fromEntries(
 interface SyncReport {
   readonly switch: { readonly unavailableMs: number };
   readonly phasesMs: Readonly<Record<string, number>>;
+  readonly transforms: { readonly durationsMs: Readonly<Record<string, number>> };
 }
 
 /** Statements Production's three nodes have been sent so far (`Questions`, summed). */
@@ -143,6 +144,10 @@ export async function benchStaging(options: BenchOptions): Promise<BenchResult> 
       const report = JSON.parse(m.stdout) as SyncReport;
       return sample(m, {
         ...Object.fromEntries(Object.entries(report.phasesMs).map(([phase, ms]) => [`phase ${phase}`, ms / 1000])),
+        // which transform the transform phase spends its time in
+        ...Object.fromEntries(
+          Object.entries(report.transforms.durationsMs).map(([step, ms]) => [`  transform ${step}`, ms / 1000]),
+        ),
         'Staging unavailable at the switch': report.switch.unavailableMs / 1000,
       });
     };
@@ -206,6 +211,6 @@ function notes(pairs: readonly PairResult[], figures: Figures, connects: readonl
     `connections to Production by the untimed sync before the rounds (strace of its process tree's connect calls): ${connects.length}${connects.length ? `: ${connects.slice(0, 3).join('; ')}` : ''}`,
     `peak RSS of the lifeboat process alone: ${rss ? `${(rss.median / 1e6).toFixed(0)} MB (${(rss.min / 1e6).toFixed(0)}–${(rss.max / 1e6).toFixed(0)})` : '-'} (the table's peak RSS is the tree's largest process, e.g. the scratch mariadbd)`,
     `targets: ratio >= 1.0 ${met(ratio >= 1)} (stretch >= 2.0 ${met(ratio >= 2)}); Production queries 0 ${met(queries?.max === 0)}; switch <= 2 s ${met((unavailable?.max ?? Number.NaN) <= 2)}; peak RSS < 250 MB ${met((rss?.max ?? Number.NaN) < 250e6)}`,
-    'not measured: a live-source sync (and Production write latency during it): that source is not built yet',
+    'not measured: a live-source sync (and Production write latency during it): not benchmarked yet',
   ];
 }
