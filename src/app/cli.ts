@@ -5,6 +5,7 @@ import { type Action, type CliIo, type CommandContext, DEFAULT_CONFIG, type Glob
 import { registerClusterCommands } from './commands/cluster.js';
 import { registerDaemonCommand } from './commands/daemon.js';
 import { registerMaintenanceCommands } from './commands/maintenance.js';
+import { registerRecoverCommands } from './commands/recover.js';
 import { registerRestoreCommands } from './commands/restore.js';
 import { registerSnapshotCommands } from './commands/snapshot.js';
 import { registerStagingCommands } from './commands/staging.js';
@@ -77,6 +78,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   registerMaintenanceCommands(program, action);
   registerStagingCommands(program, action);
   registerClusterCommands(program, action);
+  registerRecoverCommands(program, action);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -12,6 +12,14 @@ process.on('warning', (warning) => {
   if (!warning.message.startsWith('NodeVersionSupportWarning')) process.stderr.write(`${warning.name}: ${warning.message}\n`);
 });
 
+// A reader that goes away (`lifeboat … | head`, a restarted log collector) must not end a run
+// half-way (a node left desynced until the next run): what it can no longer read is dropped.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+  });
+}
+
 // First SIGINT/SIGTERM: abort running work cleanly (uploads aborted, desync undone).
 // A second one exits at once.
 const controller = new AbortController();

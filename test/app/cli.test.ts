@@ -46,6 +46,7 @@ test('--help lists every command', async (t) => {
     'verify-all',
     'staging',
     'cluster',
+    'recover',
     'help',
   ]);
   t.deepEqual(await listed(['config', '--help']), ['check', 'help']);

@@ -228,6 +228,23 @@ test.serial('SIGKILL mid-upload: nothing listed, the next run cleans up and undo
   }),
 );
 
+test.serial(
+  'its log reader going away mid-snapshot (lifeboat … | head) does not stop the run: committed, the node resynced',
+  (t) =>
+    withClusterLock(async () => {
+      const repo = testRepo('n3');
+      const run = startLifeboat(repo, ['--log-level', 'debug', 'snapshot', '--db-only']);
+      for (let i = 0; i < 600 && !run.stderr().includes('node desynced for snapshot'); i++) await sleep(20);
+      t.true(run.stderr().includes('node desynced for snapshot'));
+      run.child.stderr?.destroy(); // the reading end closes: every later write of the run gets EPIPE
+      run.child.stdout?.destroy();
+      const done = await run.done;
+      t.is(done.code, 0, 'the run went on to the end');
+      t.false(await desynced(3), 'the node is not left desynced');
+      t.is((await listed(repo)).length, 1, 'the snapshot committed');
+    }),
+);
+
 test.serial('a broken mariadb-backup invocation fails clearly, lists nothing, leaves the node synced', (t) =>
   withClusterLock(async () => {
     const wrongSocket = testRepo('n2', { socket: '/nonexistent/mariadbd.sock' });

@@ -35,7 +35,7 @@ export async function runClusterStatus(ctx: CommandContext): Promise<number> {
 }
 
 /** `GET /v1/cluster` of the daemon on api.listen (a wildcard address is asked on loopback). */
-async function askDaemon(config: Config): Promise<ClusterView> {
+export async function askDaemon(config: Config): Promise<ClusterView> {
   const { listen, token } = config.api;
   const at = listen.lastIndexOf(':');
   const host = listen.slice(0, at);

@@ -1,0 +1,90 @@
+import type { Config } from '../../../config/load.js';
+import { type NodeFacts, type Plan, type PlanInput, planRecovery } from '../../../restore/recovery-plan.js';
+import type { ClusterView, NodeRow } from '../../health/monitor.js';
+import { UsageError } from '../../lib/errors.js';
+import type { Repository } from '../../repo/repository.js';
+import { verificationStates } from '../../repo/verification.js';
+import type { CommandContext } from '../command-context.js';
+import { EXIT } from '../exit-codes.js';
+import { openRepository } from '../runtime.js';
+import { askDaemon } from './cluster.js';
+
+/** Galera states of a node inside a Primary component (anything else: not Primary). */
+const IN_PRIMARY = new Set(['Synced', 'Donor/Desynced', 'Joined']);
+
+/** What the planner needs of each node, from the local daemon's view (its verdicts, probes and the heartbeats). */
+export function nodeFacts(view: ClusterView, order: readonly string[]): NodeFacts[] {
+  const byName = new Map(view.nodes.map((r) => [r.name, r]));
+  return order.flatMap((name) => {
+    const row = byName.get(name);
+    return row ? [factsOf(row, view.observer)] : [];
+  });
+}
+
+function factsOf(row: NodeRow, observer: string): NodeFacts {
+  const galera = row.heartbeat?.galera ?? null;
+  const position = galera?.uuid && galera.seqno !== null ? { uuid: galera.uuid, seqno: galera.seqno } : null;
+  if (row.name === observer) {
+    const running = galera !== null && galera.state !== '';
+    return {
+      name: row.name,
+      verdict: 'healthy',
+      running,
+      ...(running ? { component: IN_PRIMARY.has(galera?.state ?? '') ? 'Primary' : 'non-Primary' } : {}),
+      position,
+    };
+  }
+  const probe = row.probes?.find((p) => p.probe === 'galera');
+  const running = probe?.ok === true;
+  return {
+    name: row.name,
+    verdict: row.observers[observer]?.state ?? 'suspect',
+    running,
+    ...(running ? { component: probe?.detail.startsWith('Primary') ? 'Primary' : 'non-Primary' } : {}),
+    position,
+  };
+}
+
+/** The newest snapshot `lifeboat verify` read back whole that has a Galera position. */
+async function newestVerified(repo: Repository): Promise<PlanInput['snapshot']> {
+  const ids = (await repo.snapshotIds()).slice(-50).reverse();
+  const states = await verificationStates(repo, ids);
+  for (const id of ids) {
+    if (!states.get(id)?.verified) continue;
+    const m = await repo.manifest(id);
+    const galera = m.parts.database?.galera;
+    if (galera) return { id, takenAt: m.parts.database?.finishedAt ?? m.finishedAt, uuid: galera.uuid, seqno: galera.seqno };
+  }
+  return null;
+}
+
+function preferredOrder(config: Config): string[] {
+  const preferred = config.database.preferredNodes;
+  return [...preferred, ...config.cluster.nodes.map((n) => n.name).filter((n) => !preferred.includes(n))];
+}
+
+/** `lifeboat recover --plan`: the decision for the cluster as the local daemon sees it; nothing is run. */
+export async function runRecover(ctx: CommandContext, flags: { plan?: boolean; execute?: boolean }): Promise<number> {
+  if (flags.execute) throw new UsageError('--execute: not built yet; --plan prints the decision and its steps');
+  if (!flags.plan) throw new UsageError('recover: say --plan (the decision and its steps; nothing is run)');
+  const config = ctx.config();
+  const view = await askDaemon(config);
+  const plan = planRecovery({
+    nodes: nodeFacts(view, preferredOrder(config)),
+    minority: view.minority,
+    snapshot: await newestVerified(await openRepository(config, ctx.logger)),
+  });
+  ctx.print(plan, describe);
+  return EXIT.ok;
+}
+
+function describe(plan: Plan): string {
+  return [
+    `decision: ${plan.playbook} — ${plan.decision}`,
+    ...(plan.steps.length ? ['steps:', ...plan.steps.map((s, i) => `  ${i + 1}. ${s.node}: ${s.action} (${s.why})`)] : []),
+    ...(plan.dataLoss ? [`DATA LOSS: ${plan.dataLoss}`] : []),
+    'facts:',
+    ...plan.facts.map((f) => `  ${f}`),
+    '(plan only: nothing was run)',
+  ].join('\n');
+}
