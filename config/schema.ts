@@ -278,6 +278,8 @@ export const configSchema = z.strictObject({
           target: absolutePath,
         })
         .optional(),
+      /** the deadline of each statement on Staging (a transform rewrites a whole table in one) */
+      statementTimeoutSeconds: integer(10, 24 * 3600).default(3600),
       /** caps the copy's flow into Staging (bytes of dump per second; default: no cap, only low CPU and I/O priority) */
       maxBytesPerSecond: integer(1024, 10 * 1024 ** 3).optional(),
       /** the Staging account that owns views, triggers and routines (default: target.user@localhost) */

@@ -19,6 +19,24 @@ export function localServer(config: Config): LocalServer {
   };
 }
 
+/** Every node's name, `database.preferredNodes` first (the order ties and turns are decided in). */
+export function preferredOrder(config: Config): string[] {
+  const preferred = config.database.preferredNodes;
+  return [...preferred, ...config.cluster.nodes.map((n) => n.name).filter((n) => !preferred.includes(n))];
+}
+
+/** The local node's server as a SQL client reaches it (its socket), with the configured statement deadline. */
+export function localEndpoint(config: Config): Endpoint {
+  const server = localServer(config);
+  return {
+    name: config.cluster.node,
+    socket: server.socket,
+    user: server.user,
+    ...(server.password === undefined ? {} : { password: server.password }),
+    statementTimeoutMs: config.database.statementTimeoutSeconds * 1000,
+  };
+}
+
 /** A cluster node over TCP with short deadlines: asked for its state, never waited on. */
 export function nodeEndpoint(config: Config, node: Config['cluster']['nodes'][number]): Endpoint {
   return {

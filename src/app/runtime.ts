@@ -1,5 +1,5 @@
 import type { Config } from '../../config/load.js';
-import { localServer } from '../../jobs/settings.js';
+import { localEndpoint } from '../../jobs/settings.js';
 import { detectCodec } from '../codec/zstd.js';
 import { connect, type SqlClient } from '../galera/index.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
@@ -49,12 +49,5 @@ export function openWitnessStore(config: Config): ObjectStore {
 }
 
 export function connectLocal(config: Config): Promise<SqlClient> {
-  const server = localServer(config);
-  return connect({
-    name: config.cluster.node,
-    socket: server.socket,
-    user: server.user,
-    ...(server.password === undefined ? {} : { password: server.password }),
-    statementTimeoutMs: config.database.statementTimeoutSeconds * 1000,
-  });
+  return connect(localEndpoint(config));
 }
