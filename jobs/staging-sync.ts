@@ -23,7 +23,7 @@ import { nullProgress, type Progress } from '../src/lib/progress.js';
 import type { Manifest } from '../src/repo/manifest.js';
 import type { Repository } from '../src/repo/repository.js';
 import { isSnapshotId } from '../src/repo/snapshot-id.js';
-import { verificationStates } from '../src/repo/verification.js';
+import { newestVerified, VERIFIED_LOOKBACK } from '../src/repo/verification.js';
 import {
   ADMIN_ANONYMIZE,
   applyStagingTransforms,
@@ -50,7 +50,7 @@ import {
   unqualifyViews,
 } from '../src/staging/index.js';
 import { booleanParam, type JobDefinition, paramsObject, type RunContext } from './job.js';
-import { localServer } from './settings.js';
+import { localEndpoint } from './settings.js';
 import { databaseOptions, whileDesynced } from './snapshot.js';
 import { recordStagingSync } from './staging-history.js';
 
@@ -235,38 +235,13 @@ export async function liveSource(ctx: RunContext, sql: SqlClient, signal?: Abort
   const { config } = ctx;
   const status = await wsrepStatus(sql);
   const node = config.cluster.node;
-  const server = localServer(config);
   const db = databaseOptions(config, sql, 'logical');
   return {
     name: `live node ${node}`,
     snapshot: null,
     cluster: status.stateUuid,
-    serve: (copy) =>
-      whileDesynced(node, db, ctx.logger, signal, () =>
-        copy({
-          name: node,
-          socket: server.socket,
-          user: server.user,
-          ...(server.password ? { password: server.password } : {}),
-        }),
-      ),
+    serve: (copy) => whileDesynced(node, db, ctx.logger, signal, () => copy(localEndpoint(config))),
   };
-}
-
-/** The former entry point, kept for callers that sync from a snapshot directly. */
-export async function syncStagingFromSnapshot(
-  options: Omit<StagingSyncOptions, 'source'> & {
-    readonly repo: Repository;
-    readonly snapshot: string;
-    readonly workDir: string;
-  },
-): Promise<StagingSyncReport> {
-  const { repo, snapshot, workDir, ...rest } = options;
-  refuseProductionEndpoint(options.target.endpoint, options.production); // before the snapshot is even looked up
-  return syncStaging({
-    ...rest,
-    source: await snapshotSource(repo, snapshot, workDir, options.logger, options.progress, options.signal),
-  });
 }
 
 /** `mariadb-dump` of one schema from `from` into `into` on Staging, niced and ionice'd (Staging shares the hardware). */
@@ -405,20 +380,24 @@ export interface StagingSyncPlan {
   readonly media: string | null;
 }
 
-/** Staging's server as the config names it (its own account, never Production's). */
+/**
+ * Staging's server as the config names it (its own account, never Production's), with the
+ * deadline of `staging.statementTimeoutSeconds` on every statement (a transform rewrites whole
+ * tables in one statement).
+ */
 function stagingEndpoint(config: Config): Endpoint {
-  const t = (config.staging as NonNullable<Config['staging']>).target;
+  const s = config.staging as NonNullable<Config['staging']>;
+  const t = s.target;
   return {
     name: 'staging',
     ...(t.socket ? { socket: t.socket } : { host: t.host, port: t.port }),
     user: t.user,
     ...(t.password ? { password: t.password.reveal() } : {}),
+    statementTimeoutMs: s.statementTimeoutSeconds * 1000,
   };
 }
 
 /** How far back `latest` looks for a verified snapshot that has what a sync needs. */
-const VERIFIED_LOOKBACK = 50;
-
 /**
  * The snapshot a sync copies: a given id as it is (it must have what the sync needs), or for
  * `latest` the newest complete snapshot that `lifeboat verify` found whole (a sync into Staging
@@ -437,15 +416,10 @@ async function chooseSnapshot(repo: Repository, requested: string, mediaArea: st
     if (why) throw new UsageError(`snapshot '${manifest.id}': ${why} to sync Staging from`);
     return manifest;
   }
-  const ids = (await repo.snapshotIds()).slice(-VERIFIED_LOOKBACK).reverse();
-  const states = await verificationStates(repo, ids);
-  for (const id of ids) {
-    if (!states.get(id)?.verified) continue;
-    const manifest = await repo.manifest(id);
-    if (!lacks(manifest)) return manifest;
-  }
+  const manifest = await newestVerified(repo, (m) => !lacks(m));
+  if (manifest) return manifest;
   throw new NotFoundError(
-    `no verified snapshot with ${mediaArea ? `a physical database part and the area '${mediaArea}'` : 'a physical database part'} among the newest ${ids.length}: run 'lifeboat verify latest' or name one with --snapshot`,
+    `no verified snapshot with ${mediaArea ? `a physical database part and the area '${mediaArea}'` : 'a physical database part'} among the newest ${VERIFIED_LOOKBACK}: run 'lifeboat verify latest' or name one with --snapshot`,
   );
 }
 
@@ -520,8 +494,10 @@ export const stagingSyncJob: JobDefinition<StagingSyncParams, StagingSyncReport 
   // or the CLI, with no connection to Production
   async openLease(config) {
     const s = config.staging as NonNullable<Config['staging']>;
-    const sql = await connect(stagingEndpoint(config));
-    return new NamedLock(sql, `lifeboat.staging-sync.${s.target.database}`.slice(0, 64), config.daemon.leaseTtlSeconds);
+    const ttl = config.daemon.leaseTtlSeconds;
+    // the lock's statements are instant: a renewal that hangs longer than the lease fails
+    const sql = await connect({ ...stagingEndpoint(config), connectTimeoutMs: ttl * 1000, statementTimeoutMs: ttl * 1000 });
+    return new NamedLock(sql, `lifeboat.staging-sync.${s.target.database}`.slice(0, 64), ttl);
   },
   params(input, config) {
     const p = paramsObject(input, ['source', 'snapshot', 'include', 'anonymize', 'strip', 'dryRun']);

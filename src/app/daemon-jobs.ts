@@ -3,6 +3,7 @@ import type { Config } from '../../config/load.js';
 import { runClusterSlot } from '../../jobs/cluster-slot.js';
 import type { JobDefinition, RunContext } from '../../jobs/job.js';
 import { JOBS, jobOf } from '../../jobs/registry.js';
+import { preferredOrder } from '../../jobs/settings.js';
 import { type CoordSql, heldElsewhere, holdLease, Lease, type OpenLease, SlotBook } from '../coord/index.js';
 import { ConflictError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -35,12 +36,7 @@ export class DaemonJobs {
   private readonly rank: number;
 
   constructor(private readonly o: DaemonJobsOptions) {
-    const { cluster, database } = o.config;
-    const order = [
-      ...database.preferredNodes,
-      ...cluster.nodes.map((n) => n.name).filter((n) => !database.preferredNodes.includes(n)),
-    ];
-    this.rank = Math.max(0, order.indexOf(cluster.node));
+    this.rank = Math.max(0, preferredOrder(o.config).indexOf(o.config.cluster.node));
   }
 
   /**
@@ -175,20 +171,7 @@ export class DaemonJobs {
   private async openLease(job: JobDefinition): Promise<OpenLease> {
     if (job.openLease) return job.openLease(this.o.config);
     const sql = await this.o.database.connect();
-    const lease = this.lease(sql, job.kind);
-    return {
-      name: lease.name,
-      ttlSeconds: lease.ttlSeconds,
-      tryAcquire: (slot) => lease.tryAcquire(slot),
-      renew: (token) => lease.renew(token),
-      confirm: (token) => lease.confirm(token),
-      release: (token) => lease.release(token),
-      holder: async () => {
-        const current = await lease.current();
-        return current ? `node '${current.holder}'` : null;
-      },
-      close: () => sql.close(),
-    };
+    return Object.assign(this.lease(sql, job.kind), { close: () => sql.close() });
   }
 
   private lease(sql: CoordSql, kind: string): Lease {

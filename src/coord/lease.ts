@@ -106,6 +106,12 @@ export class Lease {
     );
   }
 
+  /** Who holds the lease, in words for a 409 (`node 'n2'`); null when it is free. */
+  async heldBy(): Promise<string | null> {
+    const current = await this.current();
+    return current ? `node '${current.holder}'` : null;
+  }
+
   /** Who holds the lease now, if anyone. */
   async current(): Promise<{ holder: string; token: number; slot: string; expiresInMs: number } | null> {
     const [row] = await this.sql.query<{ holder: string; token: string; slot: string; ms: string }>(

@@ -52,7 +52,7 @@ export class NamedLock implements OpenLease {
   }
 
   /** Who holds the lock: its connection, account and client host (null when free). */
-  async holder(): Promise<string | null> {
+  async heldBy(): Promise<string | null> {
     const [row] = await this.sql.query<{ id: number | string | null }>('SELECT IS_USED_LOCK(?) AS id', [this.name]);
     if (row?.id === null || row?.id === undefined) return null;
     const [who] = await this.sql

@@ -5,9 +5,9 @@ import type { Lease } from './lease.js';
 /** What `withLease` uses of a lease (`Lease` fits). */
 export type LeaseHandle = Pick<Lease, 'name' | 'ttlSeconds' | 'tryAcquire' | 'renew' | 'confirm' | 'release'>;
 
-/** A lease on a connection of its own: `close` ends the connection; `holder` describes who has it, for a 409. */
+/** A lease on a connection of its own: `close` ends the connection; `heldBy` describes who has it, for a 409. */
 export interface OpenLease extends LeaseHandle {
-  holder(): Promise<string | null>;
+  heldBy(): Promise<string | null>;
   close(): Promise<void>;
 }
 
@@ -121,6 +121,6 @@ function startHeartbeat(
 
 /** The error for `what` finding `lease` held by another: names the holder when it can be told. */
 export async function heldElsewhere(what: string, lease: OpenLease): Promise<ConflictError> {
-  const holder = await lease.holder().catch(() => null);
+  const holder = await lease.heldBy().catch(() => null);
   return new ConflictError(`${what}: another run holds the ${lease.name} lease${holder ? ` (${holder})` : ''}`);
 }

@@ -1,5 +1,6 @@
 import { IntegrityError, NotFoundError, UsageError } from '../lib/errors.js';
 import { getBuffer, type ObjectStore } from '../storage/object-store.js';
+import type { Manifest } from './manifest.js';
 import { isSnapshotId } from './snapshot-id.js';
 
 /**
@@ -50,6 +51,28 @@ export interface VerificationRepo {
 }
 
 const PREFIX = 'verify-';
+
+/** How far back `newestVerified` looks (each snapshot looked at costs a manifest read). */
+export const VERIFIED_LOOKBACK = 50;
+
+/**
+ * The newest of the last `VERIFIED_LOOKBACK` snapshots that `lifeboat verify` read back whole and
+ * that `accept`s; null when there is none. What a restore-like operation (a Staging sync, a
+ * recovery) should start from by default: the newest snapshot may be the damaged one.
+ */
+export async function newestVerified(
+  repo: VerificationRepo & { snapshotIds(): Promise<string[]>; manifest(id: string): Promise<Manifest> },
+  accept: (manifest: Manifest) => boolean = () => true,
+): Promise<Manifest | null> {
+  const ids = (await repo.snapshotIds()).slice(-VERIFIED_LOOKBACK).reverse();
+  const states = await verificationStates(repo, ids);
+  for (const id of ids) {
+    if (!states.get(id)?.verified) continue;
+    const manifest = await repo.manifest(id);
+    if (accept(manifest)) return manifest;
+  }
+  return null;
+}
 
 /** Key of the record of a check of snapshot `id` made at `at`. */
 export function verificationKey(id: string, at: Date): string {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import { loadConfig } from '../../config/load.js';
-import { syncStagingFromSnapshot } from '../../jobs/staging-sync.js';
+import { type StagingSource, snapshotSource, syncStaging } from '../../jobs/staging-sync.js';
 import { openRepository } from '../../src/app/runtime.js';
 import { PermanentError } from '../../src/lib/errors.js';
 import { nullLogger } from '../../src/lib/logger.js';
@@ -77,14 +77,13 @@ test.serial(
       const prodRows = await counts(prod, shop);
 
       const workDir = mkdtempSync(join(tmpdir(), 'lifeboat-sync-'));
-      const report = await syncStagingFromSnapshot({
-        repo: await openRepository(loadConfig(repo.config, { env: lifeboatEnv() }), nullLogger),
-        snapshot: 'latest',
+      const snapshots = await openRepository(loadConfig(repo.config, { env: lifeboatEnv() }), nullLogger);
+      const report = await syncStaging({
+        source: await snapshotSource(snapshots, 'latest', workDir),
         database: shop,
         target: target(live),
         production: PRODUCTION,
         transforms,
-        workDir,
       });
       t.log(
         `phases ms ${JSON.stringify(report.phasesMs)}; switch: ${report.switch.tables} tables, Staging without its views for ${report.switch.unavailableMs} ms`,
@@ -121,17 +120,19 @@ test.serial(
 );
 
 test.serial('a Staging target that is a Production node is refused before anything moves', async (t) => {
-  const repo = testRepo('n2');
-  t.teardown(() => removeRepo(repo));
+  const untouched: StagingSource = {
+    name: 'snapshot (never read)',
+    snapshot: null,
+    cluster: 'none',
+    serve: () => Promise.reject(new Error('the source was read: the target was not refused first')),
+  };
   const err = await t.throwsAsync(
-    syncStagingFromSnapshot({
-      repo: await openRepository(loadConfig(repo.config, { env: lifeboatEnv() }), nullLogger),
-      snapshot: 'latest',
+    syncStaging({
+      source: untouched,
       database: 'shop',
       target: { endpoint: { name: 'staging', socket: need('GALERA_NODE1_SOCKET'), user: 'x' }, database: 'shop' },
       production: PRODUCTION,
       transforms,
-      workDir: join(tmpdir(), 'never-made'),
     }),
     { instanceOf: PermanentError },
   );

@@ -1,9 +1,9 @@
-import type { Config } from '../../../config/load.js';
+import { preferredOrder } from '../../../jobs/settings.js';
 import { type NodeFacts, type Plan, type PlanInput, planRecovery } from '../../../restore/recovery-plan.js';
 import type { ClusterView, NodeRow } from '../../health/monitor.js';
 import { UsageError } from '../../lib/errors.js';
 import type { Repository } from '../../repo/repository.js';
-import { verificationStates } from '../../repo/verification.js';
+import { newestVerified } from '../../repo/verification.js';
 import type { CommandContext } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
 import { openRepository } from '../runtime.js';
@@ -46,21 +46,11 @@ function factsOf(row: NodeRow, observer: string): NodeFacts {
 }
 
 /** The newest snapshot `lifeboat verify` read back whole that has a Galera position. */
-async function newestVerified(repo: Repository): Promise<PlanInput['snapshot']> {
-  const ids = (await repo.snapshotIds()).slice(-50).reverse();
-  const states = await verificationStates(repo, ids);
-  for (const id of ids) {
-    if (!states.get(id)?.verified) continue;
-    const m = await repo.manifest(id);
-    const galera = m.parts.database?.galera;
-    if (galera) return { id, takenAt: m.parts.database?.finishedAt ?? m.finishedAt, uuid: galera.uuid, seqno: galera.seqno };
-  }
-  return null;
-}
-
-function preferredOrder(config: Config): string[] {
-  const preferred = config.database.preferredNodes;
-  return [...preferred, ...config.cluster.nodes.map((n) => n.name).filter((n) => !preferred.includes(n))];
+async function seedSnapshot(repo: Repository): Promise<PlanInput['snapshot']> {
+  const m = await newestVerified(repo, (x) => !!x.parts.database?.galera);
+  const part = m?.parts.database;
+  if (!m || !part?.galera) return null;
+  return { id: m.id, takenAt: part.finishedAt, uuid: part.galera.uuid, seqno: part.galera.seqno };
 }
 
 /** `lifeboat recover --plan`: the decision for the cluster as the local daemon sees it; nothing is run. */
@@ -72,7 +62,7 @@ export async function runRecover(ctx: CommandContext, flags: { plan?: boolean; e
   const plan = planRecovery({
     nodes: nodeFacts(view, preferredOrder(config)),
     minority: view.minority,
-    snapshot: await newestVerified(await openRepository(config, ctx.logger)),
+    snapshot: await seedSnapshot(await openRepository(config, ctx.logger)),
   });
   ctx.print(plan, describe);
   return EXIT.ok;
