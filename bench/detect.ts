@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Drill, type N, openDrill, state, testbed, waitUntil, watch } from '../test/helpers/drill.js';
 import { nodeClient } from '../test/helpers/galera.js';
-import { type BenchOptions, type BenchResult, median, pairResult, runRounds, type Sample } from './rounds.js';
+import { onProduction } from './measure.js';
+import { type BenchOptions, type BenchResult, median, runRounds, type Sample, spread } from './rounds.js';
 
 // `npm run bench detect`: whole-server losses (detection latency from each survivor), link blips
 // and partitions (false verdicts), and what the probes cost a writer on the cluster (write latency
@@ -54,39 +55,25 @@ async function loss(d: Drill, victim: N): Promise<number[]> {
   return [...at.values()];
 }
 
-/** A writer on node 1 for `seconds`: commit latencies (ms) and the cluster's queries per second. */
+/** A writer on node 1 for `seconds`: commit latencies (ms) and the other statements the cluster received per second. */
 async function writer(seconds: number): Promise<{ p50: number; p99: number; qps: number }> {
   const c = await nodeClient(1);
-  const questions = async (): Promise<number> => {
-    let total = 0;
-    for (const n of [1, 2, 3] as const) {
-      const s = await nodeClient(n);
-      try {
-        const [row] = await s.query<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'Questions'");
-        total += Number(row?.Value ?? 0);
-      } finally {
-        await s.close();
-      }
-    }
-    return total;
-  };
   try {
     await c.execute('CREATE DATABASE IF NOT EXISTS bench_detect');
     await c.execute('CREATE TABLE IF NOT EXISTS bench_detect.w (id INT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB');
-    const q0 = await questions();
-    const started = performance.now();
     const latencies: number[] = [];
-    while (performance.now() - started < seconds * 1000) {
-      const t0 = performance.now();
-      await c.execute('INSERT INTO bench_detect.w (v) VALUES (1)');
-      latencies.push(performance.now() - t0);
-    }
+    const started = performance.now();
+    const { queries } = await onProduction(async () => {
+      while (performance.now() - started < seconds * 1000) {
+        const t0 = performance.now();
+        await c.execute('INSERT INTO bench_detect.w (v) VALUES (1)');
+        latencies.push(performance.now() - t0);
+      }
+    });
     const elapsed = (performance.now() - started) / 1000;
-    const q1 = await questions();
-    // the writer's own statements (and the 3 SHOW of the second reading) are not the probes'
-    const qps = (q1 - q0 - latencies.length - 3) / elapsed;
     await c.execute('TRUNCATE TABLE bench_detect.w');
-    return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), qps };
+    // the writer's own statements are not the probes'
+    return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), qps: (queries - latencies.length) / elapsed };
   } finally {
     await c.close();
   }
@@ -177,13 +164,8 @@ export async function benchDetect(options: BenchOptions): Promise<BenchResult> {
         `writer on n1 (${seconds} s per side): p99 ${(overhead.ours.wallSeconds.median * 1000).toFixed(1)} ms probing vs ${((overhead.baseline?.wallSeconds.median ?? Number.NaN) * 1000).toFixed(1)} ms without (ratio ${overhead.ratio?.median.toFixed(2)}); other queries on the cluster ${q('probing')}/s probing vs ${q('no probes')}/s`,
       );
     }
-    const detection = pairResult(
-      { name: 'detection latency (per survivor verdict)', ours: { label: 'lifeboat', run: async () => timing(0) } },
-      latencies.map((s) => timing(s)),
-      [],
-      [],
-    );
-    return { title: 'detect: whole-server loss, blips, partitions', pairs: [detection, ...(overhead ? [overhead] : [])], notes };
+    const figures = { 'detection latency (s, per survivor verdict)': { ...spread(latencies), perRound: latencies } };
+    return { title: 'detect: whole-server loss, blips, partitions', pairs: overhead ? [overhead] : [], figures, notes };
   } finally {
     await d.close();
   }

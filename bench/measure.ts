@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nodeClient } from '../test/helpers/galera.js';
 import type { Sample } from './rounds.js';
 
 export interface MeasureOptions {
@@ -90,4 +91,33 @@ export function dropCaches(): void {
   } catch {
     // not root: measurements then include whatever is cached
   }
+}
+
+/** Statements Production's three nodes have been sent so far (`Questions`, summed). */
+async function productionQuestions(): Promise<number> {
+  let sum = 0;
+  for (const n of [1, 2, 3] as const) {
+    const c = await nodeClient(n);
+    try {
+      const [row] = await c.query<{ v: string }>(
+        "SELECT variable_value AS v FROM information_schema.global_status WHERE variable_name = 'QUESTIONS'",
+      );
+      sum += Number(row?.v ?? Number.NaN);
+    } finally {
+      await c.close();
+    }
+  }
+  return sum;
+}
+
+/**
+ * Runs `work` and returns the statements Production received meanwhile, less what reading the
+ * counters costs (taken from two reads back to back just before).
+ */
+export async function onProduction<T>(work: () => Promise<T>): Promise<{ result: T; queries: number }> {
+  const first = await productionQuestions();
+  const before = await productionQuestions();
+  const result = await work();
+  const after = await productionQuestions();
+  return { result, queries: after - before - (before - first) };
 }

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HEAP_FLAGS } from '../src/lib/heap.js';
-import { nodeClient, withClusterLock } from '../test/helpers/galera.js';
+import { withClusterLock } from '../test/helpers/galera.js';
 import { lifeboatBin, lifeboatEnv, removeRepo, testRepo } from '../test/helpers/lifeboat.js';
 import { stagingClient } from '../test/helpers/staging.js';
 import { need } from '../test/helpers/testbed.js';
 import { BASE_DOMAIN } from '../test/testbed/datagen/db-reference.js';
 import { ensureData } from './db.js';
-import { type Measured, measure, measureShell, sample } from './measure.js';
+import { type Measured, measure, measureShell, onProduction, sample } from './measure.js';
 import { type BenchOptions, type BenchResult, type PairResult, runRounds, type Sample, type Spread, spread } from './rounds.js';
 
 /** Every host of the generated shop's base URLs and cookie domains, to its Staging host. */
@@ -20,35 +20,6 @@ interface SyncReport {
   readonly switch: { readonly unavailableMs: number };
   readonly phasesMs: Readonly<Record<string, number>>;
   readonly transforms: { readonly durationsMs: Readonly<Record<string, number>> };
-}
-
-/** Statements Production's three nodes have been sent so far (`Questions`, summed). */
-async function productionQuestions(): Promise<number> {
-  let sum = 0;
-  for (const n of [1, 2, 3] as const) {
-    const c = await nodeClient(n);
-    try {
-      const [row] = await c.query<{ v: string }>(
-        "SELECT variable_value AS v FROM information_schema.global_status WHERE variable_name = 'QUESTIONS'",
-      );
-      sum += Number(row?.v ?? Number.NaN);
-    } finally {
-      await c.close();
-    }
-  }
-  return sum;
-}
-
-/**
- * Runs `work` and returns the statements Production received meanwhile, less what reading the
- * counters costs (taken from two reads back to back just before).
- */
-async function onProduction<T>(work: () => Promise<T>): Promise<{ result: T; queries: number }> {
-  const first = await productionQuestions();
-  const before = await productionQuestions();
-  const result = await work();
-  const after = await productionQuestions();
-  return { result, queries: after - before - (before - first) };
 }
 
 /** The `connect` calls of an strace log that reached a Production node (its socket or its address). */
