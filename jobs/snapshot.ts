@@ -197,10 +197,12 @@ async function snapshotDatabasePart(
   const sizeHint = server.sizeBytes;
   const { record, backup } = await whileDesynced(options.node, db, logger, options.signal, async () => {
     const backup = await openBackup(options.node, db, server.databases, options);
-    progress.phase('database', sizeHint, 'bytes');
+    // compressed by a child: the bytes seen are the stored ones, whose total is not known ahead
+    progress.phase('database', backup.compressed ? undefined : sizeHint, 'bytes');
     const key = `snapshots/${id}/${db.method === 'physical' ? 'db.xbstream.zst' : 'db.sql.zst'}`;
     const record = await options.repo.writeObject(key, backup.stream, {
       format: db.method === 'physical' ? 'xbstream' : 'sql',
+      ...(backup.compressed ? { compressed: true } : {}),
       sizeHint: Math.max(sizeHint * 2, 1024 ** 3),
       compressionLevel: options.compressionLevel,
       signal: options.signal,
@@ -265,7 +267,13 @@ async function openBackup(
     ...(db.backupTimeoutMs === undefined ? {} : { timeoutMs: db.backupTimeoutMs }),
   };
   if (db.method === 'physical') {
-    return physicalBackup(db.server, { ...common, ...(db.tools?.backup ? { binary: db.tools.backup } : {}) });
+    // piped straight into the zstd command when the repository's codec is one
+    const compressWith = options.repo.codec.compressCommand?.({ level: options.compressionLevel ?? 3 });
+    return physicalBackup(db.server, {
+      ...common,
+      ...(db.tools?.backup ? { binary: db.tools.backup } : {}),
+      ...(compressWith ? { compressWith } : {}),
+    });
   }
   if (databases.length === 0) throw new PermanentError(`node '${node}': no databases to export`);
   const logger = options.logger ?? nullLogger;

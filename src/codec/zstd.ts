@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { type Duplex, Transform, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { resolveCommand, spawnTransform } from '../lib/child-process.js';
+import { type PipelineStage, resolveCommand, spawnTransform } from '../lib/child-process.js';
 import { errorMessage, IntegrityError, PermanentError } from '../lib/errors.js';
 import { FrameTracker } from './frame-tracker.js';
 
@@ -21,6 +21,11 @@ export interface Codec {
   readonly name: 'node' | 'binary' | 'wasm';
   compress(options?: CompressOptions): Duplex;
   decompress(): Duplex;
+  /**
+   * The command that compresses its stdin to its stdout as `compress` does, when this codec is
+   * one: a producer that is itself a child process is then piped into it directly.
+   */
+  readonly compressCommand?: (options?: CompressOptions) => PipelineStage;
 }
 
 const DEFAULT_LEVEL = 3;
@@ -54,10 +59,18 @@ export function nodeCodec(): Codec | undefined {
  */
 export function binaryCodec(command = 'zstd'): Codec | undefined {
   if (!resolveCommand(command, process.env)) return undefined;
+  const compressCommand = (options: CompressOptions = {}): PipelineStage => ({
+    command,
+    args: ['-q', '-c', `-${options.level ?? DEFAULT_LEVEL}`, `-T${options.threads ?? 0}`],
+    opts: { name: 'zstd' },
+  });
   return {
     name: 'binary',
-    compress: (options = {}) =>
-      spawnTransform(command, ['-q', '-c', `-${options.level ?? DEFAULT_LEVEL}`, `-T${options.threads ?? 0}`], { name: 'zstd' }),
+    compressCommand,
+    compress: (options = {}) => {
+      const stage = compressCommand(options);
+      return spawnTransform(stage.command, stage.args, stage.opts);
+    },
     decompress: () =>
       spawnTransform(command, ['-q', '-d', '-c'], {
         name: 'zstd',

@@ -59,7 +59,7 @@ export async function readPackIndex(store: ObjectStore, codec: Codec, key: strin
     !Number.isSafeInteger(pack.stored?.size) ||
     typeof pack.stored.sha256 !== 'string' ||
     !Number.isSafeInteger(pack.raw?.size) ||
-    typeof pack.raw.sha256 !== 'string'
+    typeof pack.raw?.sha256 !== 'string'
   )
     throw bad('malformed pack record');
   if (!Array.isArray(v.blobs)) throw bad('no blobs');

@@ -1,10 +1,9 @@
 import { type Readable, Transform } from 'node:stream';
-import { spawnSource } from '../lib/child-process.js';
+import { type PipelineStage, spawnPipeline, spawnSource } from '../lib/child-process.js';
 import { PermanentError } from '../lib/errors.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
-import { parseBinlogInfo, parseDumpPositions, parseGaleraInfo } from './positions.js';
+import { parseBackupLog, parseDumpPositions } from './positions.js';
 import type { GaleraPositionInfo } from './types.js';
-import { XbstreamInspector } from './xbstream-inspector.js';
 
 export interface LocalServer {
   readonly socket: string;
@@ -17,6 +16,8 @@ export interface LocalServer {
 export interface BackupStream {
   /** the archive bytes; errors if the tool fails in any way */
   readonly stream: Readable;
+  /** the bytes are the archive compressed by the `compressWith` command */
+  readonly compressed?: boolean;
   /** positions captured from the stream; valid once it has ended */
   position(): GaleraPositionInfo;
 }
@@ -35,11 +36,16 @@ function clientEnv(server: LocalServer): NodeJS.ProcessEnv {
 }
 
 /**
- * `mariadb-backup --backup --galera-info --stream=xbstream` of the local server. Any failure
- * (exit code, signal, `[ERROR]` lines) fails the stream. The Galera and binlog positions are read
- * from the archive as it streams.
+ * `mariadb-backup --backup --galera-info --stream=xbstream` of the local server, piped straight
+ * into `compressWith` when given (the archive then never passes through this process). Any
+ * failure of either (exit code, signal, `[ERROR]` lines) fails the stream. The Galera and binlog
+ * positions are the ones the tool reports writing into the archive (`xtrabackup_galera_info`,
+ * `xtrabackup_binlog_info`), read from its log.
  */
-export function physicalBackup(server: LocalServer, options: BackupOptions & { tmpdir?: string } = {}): BackupStream {
+export function physicalBackup(
+  server: LocalServer,
+  options: BackupOptions & { tmpdir?: string; compressWith?: PipelineStage } = {},
+): BackupStream {
   const logger = options.logger ?? nullLogger;
   const args = [
     '--backup',
@@ -50,34 +56,29 @@ export function physicalBackup(server: LocalServer, options: BackupOptions & { t
     ...(server.datadir ? [`--datadir=${server.datadir}`] : []),
     ...(options.tmpdir ? [`--target-dir=${options.tmpdir}`, `--tmpdir=${options.tmpdir}`] : []),
   ];
-  const source = spawnSource(options.binary ?? 'mariadb-backup', args, {
-    name: 'mariadb-backup',
-    env: clientEnv(server),
-    failOn: /\[ERROR\]|\bFATAL\b/,
-    onStderrLine: (line) => logger.debug('mariadb-backup', { line }),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-  });
-  const inspector = new XbstreamInspector((path) => /(^|\/)(xtrabackup|mariadb_backup)_(galera|binlog)_info$/.test(path));
-  source.on('error', (err) => inspector.destroy(err));
-  inspector.on('close', () => source.destroy());
-  source.pipe(inspector);
+  const log: string[] = [];
+  const backup: PipelineStage = {
+    command: options.binary ?? 'mariadb-backup',
+    args,
+    opts: {
+      name: 'mariadb-backup',
+      env: clientEnv(server),
+      failOn: /\[ERROR\]|\bFATAL\b/,
+      onStderrLine: (line) => {
+        if (/Galera info|binlog position/.test(line)) log.push(line);
+        logger.debug('mariadb-backup', { line });
+      },
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    },
+  };
+  const stream = spawnPipeline(options.compressWith ? [backup, options.compressWith] : [backup], options.signal);
   return {
-    stream: inspector,
+    stream,
+    ...(options.compressWith ? { compressed: true } : {}),
     position: () => {
-      const file = (suffix: string): string | undefined => {
-        for (const [path, data] of inspector.files) if (path.endsWith(suffix)) return data.toString('utf8');
-        return undefined;
-      };
-      const galeraText = file('galera_info');
-      const galera = galeraText === undefined ? null : parseGaleraInfo(galeraText);
-      if (!galera) {
-        throw new PermanentError(
-          `mariadb-backup: the archive has no Galera position (galera_info ${galeraText === undefined ? 'missing' : 'unparsable'}${inspector.stopped ? `; ${inspector.stopped}` : ''})`,
-        );
-      }
-      const binlogText = file('binlog_info');
-      return { galera, ...(binlogText === undefined ? { binlog: null, gtid: null } : parseBinlogInfo(binlogText)) };
+      const position = parseBackupLog(log.join('\n'));
+      if (!position) throw new PermanentError('mariadb-backup: it reported no Galera position (no "Writing Galera info" line)');
+      return position;
     },
   };
 }

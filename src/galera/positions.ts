@@ -6,12 +6,21 @@ export function parseGaleraInfo(text: string): GaleraPositionInfo['galera'] {
   return m?.[1] && m[2] ? { uuid: m[1], seqno: Number(m[2]) } : null;
 }
 
-/** `file<TAB>position<TAB>gtid` as written by mariadb-backup (gtid may be absent). */
-export function parseBinlogInfo(text: string): Pick<GaleraPositionInfo, 'binlog' | 'gtid'> {
-  const [file, position, gtid] = text.trim().split(/\t/);
+/**
+ * The positions mariadb-backup (10.4+) reports writing into the archive, from its log: `Writing
+ * Galera info succeeded with <uuid>:<seqno> <domain>` and `MySQL binlog position: filename
+ * '<file>', position '<pos>', GTID of the last change '<gtid>'` (absent without a binlog).
+ * Undefined without a Galera position.
+ */
+export function parseBackupLog(log: string): GaleraPositionInfo | undefined {
+  const galera = /Writing Galera info succeeded with (\S+)/.exec(log)?.[1];
+  const position = galera === undefined ? null : parseGaleraInfo(galera);
+  if (!position) return undefined;
+  const m = /MySQL binlog position: filename '([^']+)', position '(\d+)'(?:, GTID of the last change '([^']*)')?/.exec(log);
   return {
-    binlog: file && position && /^\d+$/.test(position) ? { file, position: Number(position) } : null,
-    gtid: gtid?.trim() ? gtid.trim() : null,
+    galera: position,
+    binlog: m?.[1] && m[2] ? { file: m[1], position: Number(m[2]) } : null,
+    gtid: m?.[3] ? m[3] : null,
   };
 }
 

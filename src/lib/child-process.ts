@@ -87,10 +87,10 @@ function supervise(child: ChildProcess, command: string, opts: ChildOptions): Pr
  * PR_SET_PDEATHSIG, where util-linux has it): a child that is not writing would never notice its
  * closed pipes. A command that cannot be found is spawned unwrapped, so it fails as itself.
  */
-function start(name: string, argv: readonly string[], opts: ChildOptions, stdin: 'pipe' | 'ignore'): ChildProcess {
+function start(name: string, argv: readonly string[], opts: ChildOptions, stdin: 'pipe' | 'ignore' | Readable): ChildProcess {
   const [command, args] = opts.lowPriority ? ['nice', ['-n', '10', 'ionice', '-c', '3', name, ...argv]] : [name, argv];
   const options = {
-    stdio: [stdin, 'pipe', 'pipe'] as ['pipe' | 'ignore', 'pipe', 'pipe'],
+    stdio: [stdin, 'pipe', 'pipe'] as ['pipe' | 'ignore' | Readable, 'pipe', 'pipe'],
     env: opts.env ?? process.env,
     cwd: opts.cwd,
   };
@@ -162,20 +162,62 @@ function kill(child: ChildProcess): void {
 
 /** The stdout of a command as a Readable that errors when the command fails. */
 export function spawnSource(command: string, args: readonly string[], opts: ChildOptions = {}): Readable {
-  const child = start(command, args, opts, 'ignore');
-  const exited = supervise(child, command, opts);
+  return spawnPipeline([{ command, args, opts }], opts.signal);
+}
+
+export interface PipelineStage {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly opts?: ChildOptions;
+}
+
+/**
+ * The stdout of the last of `stages` run as a shell pipe (`a | b | c`): each stage's stdout is the
+ * next one's stdin directly, so the bytes between them never pass through this process. The
+ * stream ends only when every stage has exited cleanly and errors with the first failure seen
+ * otherwise (no pipefail hole: a first stage that fails after the last one read EOF still fails
+ * it). Destroying it kills them all. `signal` aborts the whole pipe.
+ */
+export function spawnPipeline(stages: readonly PipelineStage[], signal?: AbortSignal): Readable {
+  const children: ChildProcess[] = [];
+  const exits: Promise<void>[] = [];
+  try {
+    for (const stage of stages) {
+      const previous = children.at(-1);
+      const child = start(stage.command, stage.args, stage.opts ?? {}, previous?.stdout ?? 'ignore');
+      // The next stage holds the pipe now; this process keeping a read end would let the
+      // previous stage block on a full pipe instead of failing when the next one dies.
+      previous?.stdout?.destroy();
+      children.push(child);
+      exits.push(supervise(child, stage.command, stage.opts ?? {}));
+    }
+  } catch (err) {
+    for (const child of children) kill(child);
+    throw err;
+  }
+  const last = children.at(-1);
+  if (!last) throw new Error('spawnPipeline: no stages');
+  const killAll = (): void => {
+    for (const child of children) kill(child);
+  };
+  // The first failure seen is the error (the others it provokes are echoes), and ends them all.
+  const exited = new Promise<void>((resolve, reject) => {
+    for (const e of exits) e.catch(reject);
+    Promise.all(exits).then(() => resolve(), reject);
+  });
+  exited.catch(killAll);
   const source = new (class extends Readable {
     _resumeChild?: () => void;
     override _read(): void {
       this._resumeChild?.();
     }
     override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
-      kill(child);
+      killAll();
       cb(err);
     }
   })();
-  forwardOutput(child, exited, source);
-  bindAbort(opts.signal, source);
+  forwardOutput(last, exited, source);
+  bindAbort(signal, source);
   return source;
 }
 

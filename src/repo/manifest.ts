@@ -18,7 +18,12 @@ export interface ObjectRecord {
   /** `zstd` or `none` */
   readonly compression: 'zstd' | 'none';
   readonly stored: Checksum;
-  readonly raw: Checksum;
+  /**
+   * the decompressed content's checksum; absent when the content never passed through Lifeboat
+   * (a physical database archive goes from mariadb-backup straight into zstd): zstd's content
+   * checksum in every frame, which every decoder checks, then proves the content
+   */
+  readonly raw?: Checksum;
 }
 
 export interface GaleraPosition {

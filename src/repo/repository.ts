@@ -23,6 +23,8 @@ export interface WriteObjectOptions {
   readonly format: string;
   /** expected raw size, used to size multipart parts */
   readonly sizeHint?: number;
+  /** `source` is zstd already (compressed by a child process); the record then has no `raw` */
+  readonly compressed?: boolean;
   readonly compressionLevel?: number;
   readonly signal?: AbortSignal;
   readonly progress?: Progress;
@@ -78,14 +80,16 @@ export class Repository {
     const stored = new HashCounter();
     const body = new PassThrough();
     const progress = options.progress ?? nullProgress;
-    raw.on('data', (chunk: Buffer) => progress.advance(chunk.length));
+    (options.compressed ? stored : raw).on('data', (chunk: Buffer) => progress.advance(chunk.length));
     const failed = new AbortController();
     const onAbort = (): void => failed.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const piping = pipeline(source, raw, this.codec.compress({ level: options.compressionLevel ?? 3 }), stored, body, {
-        signal: failed.signal,
-      });
+      const piping = options.compressed
+        ? pipeline(source, stored, body, { signal: failed.signal })
+        : pipeline(source, raw, this.codec.compress({ level: options.compressionLevel ?? 3 }), stored, body, {
+            signal: failed.signal,
+          });
       const upload = this.store.put(key, body, {
         ...(options.sizeHint === undefined ? {} : { sizeHint: options.sizeHint }),
         ...(options.signal ? { signal: options.signal } : {}),
@@ -108,7 +112,7 @@ export class Repository {
         format: options.format,
         compression: 'zstd',
         stored: stored.digest(),
-        raw: raw.digest(),
+        ...(options.compressed ? {} : { raw: raw.digest() }),
       };
       if (put.size !== record.stored.size) {
         throw new IntegrityError(`object '${key}': store reports ${put.size} bytes, ${record.stored.size} were sent`);
@@ -318,7 +322,8 @@ class VerifyTail extends Transform {
 
   override _flush(cb: TransformCallback): void {
     const problem =
-      mismatch('stored', this.stored.digest(), this.record.stored) ?? mismatch('content', this.raw.digest(), this.record.raw);
+      mismatch('stored', this.stored.digest(), this.record.stored) ??
+      (this.record.raw ? mismatch('content', this.raw.digest(), this.record.raw) : undefined);
     if (!problem) {
       cb();
       return;

@@ -97,6 +97,9 @@ test.serial('the README stock-tool recipe restores a physical snapshot verbatim;
       }
       // what the recipe says the file holds is what it holds
       t.regex(recipe.output(), /[0-9a-f]{8}-[0-9a-f-]{27}:\d+ \d+/, 'xtrabackup_galera_info: uuid:seqno domain');
+      // the manifest's position (from mariadb-backup's log) is the one its archive holds
+      const recorded = `${result.database.galera?.uuid}:${result.database.galera?.seqno} `;
+      t.true(recipe.output().includes(recorded), `xtrabackup_galera_info holds ${recorded}`);
     } finally {
       // the recipe ends in mariadbd in the foreground: stopping the server ends it
       let pid = 0;

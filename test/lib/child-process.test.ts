@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { run, spawnSource } from '../../src/lib/child-process.js';
+import { run, spawnPipeline, spawnSource } from '../../src/lib/child-process.js';
 
 const childProcessModule = join(dirname(fileURLToPath(import.meta.url)), '../../src/lib/child-process.js');
 
@@ -71,3 +71,23 @@ function childrenOf(pid: number): number[] {
     .map(Number)
     .filter((p) => Number(/\) \S+ (\d+)/.exec(readStat(p))?.[1]) === pid);
 }
+
+async function collect(stream: NodeJS.ReadableStream): Promise<string> {
+  let out = '';
+  for await (const chunk of stream) out += String(chunk);
+  return out;
+}
+
+test('a pipeline passes bytes stage to stage and fails when any stage fails', async (t) => {
+  const sh = (script: string) => ({ command: 'sh', args: ['-c', script] });
+  t.is(await collect(spawnPipeline([sh('printf "b\\na\\n"'), { command: 'sort', args: [] }])), 'a\nb\n');
+  // The first stage fails after the last one has read everything and exited 0: still a failure.
+  await t.throwsAsync(collect(spawnPipeline([sh('echo partial; exit 3'), { command: 'cat', args: [] }])), {
+    message: /sh: exited with code 3/,
+  });
+  // The last stage dies without reading: the first fails writing instead of blocking on a full
+  // pipe (this process holds no read end of the pipe between them).
+  await t.throwsAsync(collect(spawnPipeline([{ command: 'yes', args: [] }, sh('exit 5')])), {
+    message: /(yes|sh): (exited with code|killed by)/,
+  });
+});

@@ -61,7 +61,8 @@ export async function runSnapshots(ctx: CommandContext): Promise<number> {
   for (const id of ids) {
     const m = await repo.manifest(id);
     const stored = m.objects.reduce((sum, o) => sum + o.stored.size, 0);
-    const raw = m.objects.reduce((sum, o) => sum + o.raw.size, 0);
+    // unknown when an object's content never passed through Lifeboat (see ObjectRecord.raw)
+    const raw = m.objects.every((o) => o.raw) ? m.objects.reduce((sum, o) => sum + (o.raw?.size ?? 0), 0) : null;
     rows.push({
       id,
       node: m.node,
