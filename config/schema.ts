@@ -315,6 +315,41 @@ export const configSchema = z.strictObject({
       witnessStaleSeconds: z.number().min(1).max(3600).default(8),
     })
     .prefault({}),
+  /** automatic recovery (issue #17): what this node's daemon may do by itself when the cluster loses nodes */
+  recovery: z
+    .strictObject({
+      /** run the plan for this node's part without asking (default: alert only; `lifeboat recover --execute` acts) */
+      auto: z.boolean().default(false),
+      /** at most one automatic recovery per this window, cluster-wide (a second loss inside it: alert only) */
+      windowMinutes: z
+        .number()
+        .min(1)
+        .max(7 * 24 * 60)
+        .default(30),
+      /** a plan must be the same on evaluations this far apart before the daemon acts on it */
+      confirmSeconds: z.number().min(0).max(600).default(3),
+      /** runs before an automatic recovery acts (argv; the plan as JSON in LIFEBOAT_RECOVERY_PLAN); a non-zero exit vetoes it */
+      preHook: z.array(z.string().min(1)).min(1).optional(),
+      /** runs after it (LIFEBOAT_RECOVERY_OUTCOME: succeeded or failed) */
+      postHook: z.array(z.string().min(1)).min(1).optional(),
+      /** the deadline of each hook */
+      hookTimeoutSeconds: integer(1, 3600).default(60),
+      /** how a step starts this node's mariadbd: the stock systemd unit, or command templates (`{node}`: this node's name) */
+      control: z
+        .discriminatedUnion('type', [
+          z.strictObject({ type: z.literal('systemd'), unit: z.string().min(1).max(255).default('mariadb') }),
+          z.strictObject({
+            type: z.literal('commands'),
+            start: z.array(z.string().min(1)).min(1),
+            bootstrap: z.array(z.string().min(1)).min(1),
+            stop: z.array(z.string().min(1)).min(1),
+            status: z.array(z.string().min(1)).min(1),
+            recover: z.array(z.string().min(1)).min(1),
+          }),
+        ])
+        .optional(),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),

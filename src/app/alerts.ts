@@ -23,7 +23,16 @@ export type AlertEvent =
   | { readonly kind: 'node-partitioned'; readonly peer: string; readonly since: string; readonly evidence: string }
   | { readonly kind: 'node-healthy'; readonly peer: string; readonly was: 'lost' | 'partitioned'; readonly evidence: string }
   | { readonly kind: 'node-minority'; readonly since: string; readonly evidence: string }
-  | { readonly kind: 'node-minority-resolved'; readonly evidence: string };
+  | { readonly kind: 'node-minority-resolved'; readonly evidence: string }
+  | { readonly kind: 'recovery-started'; readonly id: string; readonly playbook: string; readonly decision: string }
+  | {
+      readonly kind: 'recovery-finished';
+      readonly id: string;
+      readonly playbook: string;
+      readonly outcome: 'succeeded' | 'failed';
+      readonly error?: string;
+    }
+  | { readonly kind: 'recovery-held'; readonly playbook: string; readonly decision: string; readonly reason: string };
 
 /**
  * The JSON body POSTed to the webhook: the event's fields, who sends it, when, and a one-line
@@ -122,7 +131,7 @@ export function createAlerter(options: AlerterOptions): Alerter {
       logger.debug('alert not sent: no webhook configured', { kind: event.kind, text: payload.text });
       return;
     }
-    if (event.kind === 'job-failed') {
+    if (event.kind === 'job-failed' || event.kind.startsWith('recovery-')) {
       await deliver(payload);
       return;
     }
@@ -230,6 +239,20 @@ function compose(event: AlertEvent, cluster: string | null, node: string | null,
       };
     case 'node-minority-resolved':
       return { ...event, ...envelope, text: `${where}: this node is no longer the minority of a partition: ${event.evidence}` };
+    case 'recovery-started':
+      return { ...event, ...envelope, text: `${where}: RECOVERY ${event.id} started: ${event.playbook} — ${event.decision}` };
+    case 'recovery-finished':
+      return {
+        ...event,
+        ...envelope,
+        text: `${where}: recovery ${event.id} (${event.playbook}) ${event.outcome}${event.error ? `: ${event.error}` : ''}`,
+      };
+    case 'recovery-held':
+      return {
+        ...event,
+        ...envelope,
+        text: `${where}: recovery NOT run (${event.reason}): ${event.playbook} — ${event.decision}; see lifeboat recover --plan`,
+      };
     case 'rpo-recovered':
       return {
         ...event,

@@ -2,23 +2,27 @@ import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../config/load.js';
 import { JOBS, jobKinds } from '../../jobs/registry.js';
-import { localServer } from '../../jobs/settings.js';
+import { localServer, preferredOrder } from '../../jobs/settings.js';
+import { RecoveryLog } from '../../restore/recovery.js';
 import { Lease } from '../coord/index.js';
 import { recoverDesync } from '../galera/index.js';
 import { HEARTBEAT_TABLE } from '../health/probes.js';
+import { run } from '../lib/child-process.js';
 import { errorMessage, PermanentError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Repository } from '../repo/repository.js';
 import { type JobRecord, JobRunner } from '../scheduler/job-runner.js';
 import { Scheduler } from '../scheduler/scheduler.js';
+import { seedSnapshot } from './actions/recover.js';
 import { type Alerter, createAlerter } from './alerts.js';
+import { AutoRecovery } from './auto-recovery.js';
 import { type ClusterHealth, clusterHealth } from './cluster-health.js';
 import { DaemonJobs } from './daemon-jobs.js';
 import { RpoWatch, refreshVerifiedAge, snapshotListing, statusDocument } from './daemon-status.js';
 import { type ApiDeps, createApiServer } from './http-api.js';
 import { LocalDatabase } from './local-database.js';
 import { Metrics } from './metrics.js';
-import { connectLocal, openRepository, openWitnessStore } from './runtime.js';
+import { connectLocal, localRecoveryNode, openRepository, openWitnessStore } from './runtime.js';
 
 export interface DaemonHandle {
   readonly runner: JobRunner;
@@ -68,6 +72,24 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
   const health = config.health.enabled
     ? clusterHealth({ config, store: openWitnessStore(config), database, metrics, alerter, logger: log })
     : undefined;
+  // recovery acts on the monitor's verdicts: without loss detection there is nothing to act on
+  const recovery = health
+    ? new AutoRecovery({
+        recovery: config.recovery,
+        node: config.cluster.node,
+        order: preferredOrder(config),
+        view: () => health.monitor.view(),
+        seed: () => seedSnapshot(repo),
+        log: new RecoveryLog(repo),
+        local: localRecoveryNode(config),
+        alerter,
+        metrics,
+        runHook: async ([command, ...args], env, timeoutMs) => {
+          await run(command as string, args, { name: command, env: { ...process.env, ...env }, timeoutMs });
+        },
+        logger: log,
+      })
+    : undefined;
   const rpo = new RpoWatch(repo, config, metrics, alerter);
   const runner = new JobRunner({
     logger: log,
@@ -94,14 +116,18 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     metrics,
     logger: log,
     startJob: (kind, params) => jobs.start(kind, 'api', params),
-    status: () => statusDocument({ config, runner, database, scheduler, rpo, kinds: jobKinds, health: health?.monitor }),
+    status: async () => ({
+      ...(await statusDocument({ config, runner, database, scheduler, rpo, kinds: jobKinds, health: health?.monitor })),
+      recovery: recovery?.status() ?? null,
+    }),
     snapshots: () => snapshotListing(repo),
-    ...(health ? { cluster: () => health.monitor.view() } : {}),
+    ...(health ? { cluster: () => ({ ...health.monitor.view(), recovery: recovery?.status() ?? null }) } : {}),
   });
 
   // From here on things run; nothing below can fail on the config.
   database.start();
   health?.start();
+  recovery?.start(Math.max(1000, config.health.intervalSeconds * 1000));
   jobs.schedule(scheduler);
   const rpoTimer = setInterval(
     () => void rpo.check().catch((err: unknown) => log.warn('rpo check failed', { error: errorMessage(err) })),
@@ -122,6 +148,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     stop: async (timeoutMs) => {
       const deadline = Date.now() + timeoutMs;
       clearInterval(rpoTimer);
+      recovery?.stop();
       health?.stop();
       database.stop();
       await scheduler.stop();

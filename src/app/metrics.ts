@@ -47,6 +47,8 @@ export class Metrics {
   private readonly verifiedAge: AgeGauge;
   private readonly databaseUp: Gauge;
   private readonly transitions: Counter<'node' | 'from' | 'to'>;
+  private readonly recoveryRuns: Counter<'playbook' | 'outcome'>;
+  private readonly recoveryLast: Gauge;
   private cluster: (() => ClusterView) | undefined;
 
   constructor(options: MetricsOptions = {}) {
@@ -101,6 +103,17 @@ export class Metrics {
       labelNames: ['node', 'from', 'to'],
       registers,
     });
+    this.recoveryRuns = new Counter({
+      name: 'lifeboat_recovery_runs_total',
+      help: 'Recoveries this daemon ran or held back, by playbook and outcome (succeeded, failed, vetoed, held)',
+      labelNames: ['playbook', 'outcome'],
+      registers,
+    });
+    this.recoveryLast = new Gauge({
+      name: 'lifeboat_recovery_last_seconds',
+      help: 'Duration of the last recovery this daemon ran',
+      registers,
+    });
     const nodeState: Gauge<'node' | 'observer'> = new Gauge({
       name: 'lifeboat_node_state',
       help: `State of a node as an observer sees it (this daemon's own verdicts, and the others' from their witness heartbeats): ${Object.entries(
@@ -148,6 +161,12 @@ export class Metrics {
       this.lastDuration.set({ kind }, Math.max(0, finished - started) / 1000);
     const bytes = resultBytes(record.result);
     if (bytes !== undefined) this.lastBytes.set({ kind }, bytes);
+  }
+
+  /** A recovery ended (or was held back: `vetoed`, `held`); `seconds` when it ran. */
+  recordRecovery(playbook: string, outcome: string, seconds?: number): void {
+    this.recoveryRuns.inc({ playbook, outcome });
+    if (seconds !== undefined) this.recoveryLast.set(seconds);
   }
 
   /**

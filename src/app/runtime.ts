@@ -1,5 +1,7 @@
 import type { Config } from '../../config/load.js';
 import { localEndpoint } from '../../jobs/settings.js';
+import { commandControl, type NodeControl, systemdControl } from '../../restore/node-control.js';
+import type { LocalNode } from '../../restore/recovery.js';
 import { detectCodec } from '../codec/zstd.js';
 import { connect, type SqlClient } from '../galera/index.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
@@ -50,4 +52,23 @@ export function openWitnessStore(config: Config): ObjectStore {
 
 export function connectLocal(config: Config): Promise<SqlClient> {
   return connect(localEndpoint(config));
+}
+
+/** This node as recovery steps act on it: its server, and its service as recovery.control says. */
+export function localRecoveryNode(config: Config): LocalNode {
+  const c = config.recovery.control;
+  const node = config.cluster.node;
+  const control: NodeControl | undefined =
+    c === undefined
+      ? undefined
+      : c.type === 'systemd'
+        ? systemdControl(node, c.unit)
+        : commandControl(node, {
+            start: c.start as [string, ...string[]],
+            bootstrap: c.bootstrap as [string, ...string[]],
+            stop: c.stop as [string, ...string[]],
+            status: c.status as [string, ...string[]],
+            recover: c.recover as [string, ...string[]],
+          });
+  return { name: node, ...(control ? { control } : {}), connect: () => connectLocal(config) };
 }

@@ -48,8 +48,13 @@ export interface Drill {
   close(): Promise<void>;
 }
 
+export interface DrillOptions {
+  /** the daemons' `recovery` section (default: none, i.e. alert only) */
+  readonly recovery?: Record<string, unknown>;
+}
+
 /** Starts the three daemons and waits until each sees both peers healthy. */
-export async function openDrill(): Promise<Drill> {
+export async function openDrill(options: DrillOptions = {}): Promise<Drill> {
   const s3 = s3Facts();
   const s3Url = new URL(s3.endpoint);
   const s3Relay = await relay(17480, { host: s3Url.hostname, port: Number(s3Url.port) });
@@ -101,6 +106,7 @@ export async function openDrill(): Promise<Drill> {
             witnessStaleSeconds: 4,
           },
           alerts: { webhook: `http://${BRIDGE}:17481/` },
+          ...(options.recovery ? { recovery: options.recovery } : {}),
           log: { level: 'info', format: 'json' },
         },
       }),
@@ -129,7 +135,10 @@ export async function openDrill(): Promise<Drill> {
     }).catch(() => undefined);
     return r?.ok ? ((await r.json()) as ClusterView) : undefined;
   };
+  let closed = false;
   const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
     for (const n of NODES) {
       testbed('node-heal', n);
       testbed('node-uncut', n);
@@ -207,4 +216,79 @@ export async function watch(d: Drill, observers: readonly N[], during: () => Pro
     await poller;
   }
   return seen;
+}
+
+export interface Writer {
+  /** stops it; the ids whose commit was acknowledged, and the errors seen */
+  stop(): Promise<{ acked: number[]; errors: number }>;
+}
+
+/**
+ * Commits numbered rows to `lifeboat_drill.writes` through node `n`'s server, reconnecting after
+ * any error (a node out of the Primary component refuses writes): every id it reports acked got
+ * an OK for its COMMIT.
+ */
+export async function startWriter(n: N, table: string): Promise<Writer> {
+  const setup = await nodeClient(n);
+  try {
+    await setup.execute('CREATE DATABASE IF NOT EXISTS lifeboat_drill');
+    await setup.execute(`CREATE TABLE lifeboat_drill.${table} (id INT PRIMARY KEY, at DATETIME(3) NOT NULL)`);
+  } finally {
+    await setup.close();
+  }
+  let running = true;
+  const acked: number[] = [];
+  let errors = 0;
+  const loop = (async () => {
+    let id = 0;
+    let client: Awaited<ReturnType<typeof nodeClient>> | undefined;
+    while (running) {
+      id++;
+      try {
+        client ??= await nodeClient(n);
+        await client.execute(`INSERT INTO lifeboat_drill.${table} (id, at) VALUES (?, NOW(3))`, [id], { timeoutMs: 3000 });
+        acked.push(id);
+        await sleep(20);
+      } catch {
+        errors++;
+        await client?.close().catch(() => {});
+        client = undefined;
+        await sleep(200);
+      }
+    }
+    await client?.close().catch(() => {});
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return { acked, errors };
+    },
+  };
+}
+
+/** The ids of `table` on node `n` that are missing from `acked` (an acknowledged commit lost). */
+export async function missingCommits(n: N, table: string, acked: readonly number[]): Promise<number[]> {
+  const c = await nodeClient(n);
+  try {
+    const rows = await c.query<{ id: number }>(`SELECT id FROM lifeboat_drill.${table}`);
+    const present = new Set(rows.map((r) => Number(r.id)));
+    return acked.filter((id) => !present.has(id));
+  } finally {
+    await c.close();
+  }
+}
+
+/** This node's Galera component as its server says (`Primary`, `non-Primary`, or `down`). */
+export async function component(n: N): Promise<string> {
+  const c = await nodeClient(n).catch(() => undefined);
+  if (!c) return 'down';
+  try {
+    const rows = await c.query<{ Value: string }>("SHOW GLOBAL STATUS LIKE 'wsrep_cluster_status'", [], { timeoutMs: 2000 });
+    return rows[0]?.Value ?? 'unknown';
+  } catch {
+    return 'down';
+  } finally {
+    await c.close().catch(() => {});
+  }
 }

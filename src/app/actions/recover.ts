@@ -1,4 +1,5 @@
 import { preferredOrder } from '../../../jobs/settings.js';
+import { executePlan, RecoveryLog, type RecoveryRecord, whyNotRunnable } from '../../../restore/recovery.js';
 import { type NodeFacts, type Plan, type PlanInput, planRecovery } from '../../../restore/recovery-plan.js';
 import type { ClusterView, NodeRow } from '../../health/monitor.js';
 import { UsageError } from '../../lib/errors.js';
@@ -6,7 +7,7 @@ import type { Repository } from '../../repo/repository.js';
 import { newestVerified } from '../../repo/verification.js';
 import type { CommandContext } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
-import { openRepository } from '../runtime.js';
+import { localRecoveryNode, openRepository } from '../runtime.js';
 import { askDaemon } from './cluster.js';
 
 /** Galera states of a node inside a Primary component (anything else: not Primary). */
@@ -46,26 +47,72 @@ function factsOf(row: NodeRow, observer: string): NodeFacts {
 }
 
 /** The newest snapshot `lifeboat verify` read back whole that has a Galera position. */
-async function seedSnapshot(repo: Repository): Promise<PlanInput['snapshot']> {
+export async function seedSnapshot(repo: Repository): Promise<PlanInput['snapshot']> {
   const m = await newestVerified(repo, (x) => !!x.parts.database?.galera);
   const part = m?.parts.database;
   if (!m || !part?.galera) return null;
   return { id: m.id, takenAt: part.finishedAt, uuid: part.galera.uuid, seqno: part.galera.seqno };
 }
 
-/** `lifeboat recover --plan`: the decision for the cluster as the local daemon sees it; nothing is run. */
-export async function runRecover(ctx: CommandContext, flags: { plan?: boolean; execute?: boolean }): Promise<number> {
-  if (flags.execute) throw new UsageError('--execute: not built yet; --plan prints the decision and its steps');
-  if (!flags.plan) throw new UsageError('recover: say --plan (the decision and its steps; nothing is run)');
+/**
+ * `lifeboat recover --plan`: the decision for the cluster as the local daemon sees it; nothing is
+ * run. `--execute --yes`: runs this node's steps of it (the plan is printed first; without
+ * `--yes` nothing runs), leaving an audit record in the object store.
+ */
+export async function runRecover(
+  ctx: CommandContext,
+  flags: { plan?: boolean; execute?: boolean; yes?: boolean },
+): Promise<number> {
+  if (flags.plan && flags.execute) throw new UsageError('recover: --plan or --execute, not both');
+  if (!flags.plan && !flags.execute)
+    throw new UsageError('recover: say --plan (the decision; nothing is run) or --execute --yes');
   const config = ctx.config();
   const view = await askDaemon(config);
+  const repo = await openRepository(config, ctx.logger);
   const plan = planRecovery({
     nodes: nodeFacts(view, preferredOrder(config)),
     minority: view.minority,
-    snapshot: await seedSnapshot(await openRepository(config, ctx.logger)),
+    snapshot: await seedSnapshot(repo),
   });
-  ctx.print(plan, describe);
-  return EXIT.ok;
+  if (flags.plan) {
+    ctx.print(plan, (p) => `${describe(p)}\n(plan only: nothing was run)`);
+    return EXIT.ok;
+  }
+  const local = localRecoveryNode(config);
+  const why = whyNotRunnable(plan, local.name);
+  if (why) {
+    ctx.print({ plan, ran: false, reason: why }, () => `${describe(plan)}\nnot run: ${why}`);
+    return plan.playbook === 'none' ? EXIT.ok : EXIT.usage;
+  }
+  if (!flags.yes) {
+    ctx.print(
+      { plan, ran: false, reason: 'no --yes' },
+      () => `${describe(plan)}\nnot run: add --yes to run ${local.name}'s steps`,
+    );
+    return EXIT.usage;
+  }
+  if (!ctx.options.json) ctx.io.stderr.write(`${describe(plan)}\nrunning ${local.name}'s steps…\n`);
+  const record = await executePlan(plan, {
+    local,
+    log: new RecoveryLog(repo),
+    trigger: 'cli',
+    logger: ctx.logger,
+    signal: ctx.signal,
+    onStep: (_r, step) => {
+      if (!ctx.options.json && step.state !== 'pending')
+        ctx.io.stderr.write(`  ${step.node}: ${step.action} ${step.state} (${step.detail})\n`);
+    },
+  });
+  ctx.print(record, recordText);
+  return record.outcome === 'succeeded' ? EXIT.ok : EXIT.failed;
+}
+
+function recordText(r: RecoveryRecord): string {
+  return [
+    `recovery ${r.id}: ${r.outcome}${r.error ? ` — ${r.error}` : ''}`,
+    ...r.steps.map((s, i) => `  ${i + 1}. ${s.node}: ${s.action} ${s.state}${s.detail ? ` (${s.detail})` : ''}`),
+    `record: recoveries/${r.id}.json`,
+  ].join('\n');
 }
 
 function describe(plan: Plan): string {
@@ -75,6 +122,5 @@ function describe(plan: Plan): string {
     ...(plan.dataLoss ? [`DATA LOSS: ${plan.dataLoss}`] : []),
     'facts:',
     ...plan.facts.map((f) => `  ${f}`),
-    '(plan only: nothing was run)',
   ].join('\n');
 }

@@ -1,0 +1,227 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type SqlClient, wsrepStatus } from '../src/galera/index.js';
+import { errorMessage, PermanentError, UsageError } from '../src/lib/errors.js';
+import { type Logger, nullLogger } from '../src/lib/logger.js';
+import type { Repository } from '../src/repo/repository.js';
+import { newSnapshotId } from '../src/repo/snapshot-id.js';
+import { getBuffer } from '../src/storage/object-store.js';
+import type { NodeControl } from './node-control.js';
+import type { Plan, PlanStep } from './recovery-plan.js';
+
+/**
+ * Runs a recovery plan (restore/recovery-plan.ts). A daemon or `lifeboat recover --execute` runs
+ * only the steps of its own node: every step acts on the node it names, through that node's own
+ * server and init system, so no two executors can act on one node, and no node is ever driven
+ * over the network. Every step is idempotent (it first checks whether its effect is there), so a
+ * run that died part-way is re-planned and run again safely. Each run leaves an audit record in
+ * the object store, `recoveries/<id>.json`, written before the first step and after every step.
+ */
+
+/** This node, as the steps act on it. */
+export interface LocalNode {
+  readonly name: string;
+  /** its `mariadbd` service; steps that start or bootstrap it need one */
+  readonly control?: NodeControl;
+  /** a connection to its server; the step closes it */
+  connect(): Promise<SqlClient>;
+}
+
+export interface StepRecord extends PlanStep {
+  /** `elsewhere`: another node's step, for that node's daemon */
+  state: 'pending' | 'done' | 'skipped' | 'failed' | 'elsewhere';
+  detail: string;
+  seconds?: number;
+}
+
+export const RECOVERY_FORMAT = 'lifeboat-recovery/1';
+
+export interface RecoveryRecord {
+  readonly format: typeof RECOVERY_FORMAT;
+  readonly id: string;
+  /** the node whose daemon (or operator) ran it */
+  readonly node: string;
+  readonly trigger: 'auto' | 'cli';
+  readonly playbook: Plan['playbook'];
+  readonly decision: string;
+  readonly facts: readonly string[];
+  readonly dataLoss: string | null;
+  readonly startedAt: string;
+  finishedAt: string | null;
+  outcome: 'running' | 'succeeded' | 'failed' | 'vetoed';
+  error: string | null;
+  readonly steps: StepRecord[];
+}
+
+/** The actions an executor runs today; the snapshot restores are printed for the operator. */
+const RUNNABLE = new Set<PlanStep['action']>(['pc-bootstrap', 'start', 'start-with-position', 'bootstrap']);
+
+/** This node's steps of `plan`, or why it has none an executor can run (null: it has some). */
+export function whyNotRunnable(plan: Plan, node: string): string | null {
+  if (plan.playbook === 'none') return `nothing to do: ${plan.decision}`;
+  const mine = plan.steps.filter((s) => s.node === node);
+  if (mine.length === 0)
+    return `no step of this plan is for ${node}: the daemons of ${plan.steps.map((s) => s.node).join(', ')} run it`;
+  const manual = mine.filter((s) => !RUNNABLE.has(s.action));
+  if (manual.length > 0)
+    return `${manual.map((s) => s.action).join(', ')} is not automated yet: run \`lifeboat restore db --snapshot latest --to <datadir>\` (with --new-cluster for restore-new-cluster) on ${node}`;
+  return null;
+}
+
+/** The audit trail in the object store: `recoveries/<id>.json`, ids sorting by time. */
+export class RecoveryLog {
+  constructor(private readonly repo: Repository) {}
+
+  async save(record: RecoveryRecord): Promise<void> {
+    await this.repo.store.put(`recoveries/${record.id}.json`, Buffer.from(`${JSON.stringify(record, null, 2)}\n`));
+  }
+
+  /** The newest records first (at most `limit`). */
+  async newest(limit = 10): Promise<RecoveryRecord[]> {
+    const keys: string[] = [];
+    for await (const o of this.repo.store.list('recoveries/')) if (o.key.endsWith('.json')) keys.push(o.key);
+    keys.sort().reverse();
+    const out: RecoveryRecord[] = [];
+    for (const key of keys.slice(0, limit)) {
+      try {
+        out.push(JSON.parse((await getBuffer(this.repo.store, key)).toString('utf8')) as RecoveryRecord);
+      } catch {
+        // a record that cannot be read is skipped (the trail is for people; the next write is whole)
+      }
+    }
+    return out;
+  }
+}
+
+/** A fresh record of `plan` run by `node`: its own steps pending, the others' `elsewhere`. */
+export function newRecord(plan: Plan, node: string, trigger: RecoveryRecord['trigger'], started: Date): RecoveryRecord {
+  return {
+    format: RECOVERY_FORMAT,
+    id: newSnapshotId(started),
+    node,
+    trigger,
+    playbook: plan.playbook,
+    decision: plan.decision,
+    facts: plan.facts,
+    dataLoss: plan.dataLoss,
+    startedAt: started.toISOString(),
+    finishedAt: null,
+    outcome: 'running',
+    error: null,
+    steps: plan.steps.map((s) =>
+      s.node === node
+        ? { ...s, state: 'pending', detail: '' }
+        : { ...s, state: 'elsewhere', detail: `for ${s.node}'s daemon or operator` },
+    ),
+  };
+}
+
+export interface ExecuteOptions {
+  readonly local: LocalNode;
+  readonly log: Pick<RecoveryLog, 'save'>;
+  readonly trigger: 'auto' | 'cli';
+  readonly logger?: Logger;
+  /** called as each step starts and ends (progress, status) */
+  readonly onStep?: (record: RecoveryRecord, step: StepRecord) => void;
+  readonly signal?: AbortSignal;
+  /** how long a pc.bootstrap or a start may take to give a Primary, Synced node (default 120 s) */
+  readonly settleMs?: number;
+  readonly now?: () => Date;
+}
+
+/**
+ * Runs this node's steps of `plan` in order, recording each. A failed step ends the run (the
+ * steps after it depend on it); the record says which and why. Throws a UsageError before
+ * anything runs when the plan has no step this executor can run.
+ */
+export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<RecoveryRecord> {
+  const why = whyNotRunnable(plan, options.local.name);
+  if (why) throw new UsageError(`recover: ${why}`);
+  const now = options.now ?? (() => new Date());
+  const logger = (options.logger ?? nullLogger).child({ job: 'recovery', playbook: plan.playbook });
+  const record = newRecord(plan, options.local.name, options.trigger, now());
+  // No record, no action: a recovery nobody can audit does not start.
+  await options.log.save(record);
+  logger.warn('recovery started', { id: record.id, decision: plan.decision, trigger: options.trigger });
+  for (const step of record.steps) {
+    if (step.state === 'elsewhere') continue;
+    const t0 = Date.now();
+    options.onStep?.(record, step);
+    try {
+      options.signal?.throwIfAborted();
+      const result = await runStep(step, options);
+      step.state = result.skipped ? 'skipped' : 'done';
+      step.detail = result.detail;
+    } catch (err) {
+      step.state = 'failed';
+      step.detail = errorMessage(err);
+      record.outcome = 'failed';
+      record.error = `${step.node} ${step.action}: ${errorMessage(err)}`;
+    }
+    step.seconds = (Date.now() - t0) / 1000;
+    logger.warn('recovery step', { id: record.id, node: step.node, action: step.action, state: step.state, detail: step.detail });
+    options.onStep?.(record, step);
+    if (record.outcome === 'failed') break;
+    await options.log.save(record);
+  }
+  if (record.outcome === 'running') record.outcome = 'succeeded';
+  record.finishedAt = now().toISOString();
+  await options.log.save(record).catch((err: unknown) => {
+    logger.error('recovery record not saved', { id: record.id, error: errorMessage(err) });
+  });
+  logger.warn('recovery finished', { id: record.id, outcome: record.outcome, error: record.error });
+  return record;
+}
+
+async function runStep(step: StepRecord, options: ExecuteOptions): Promise<{ skipped: boolean; detail: string }> {
+  const settleMs = options.settleMs ?? 120_000;
+  const signal = options.signal;
+  switch (step.action) {
+    case 'pc-bootstrap':
+      return withLocal(options.local, async (sql) => {
+        const before = await wsrepStatus(sql, { timeoutMs: 10_000 });
+        if (before.clusterStatus === 'Primary') return { skipped: true, detail: 'already Primary' };
+        await sql.execute("SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'", [], { timeoutMs: 30_000 });
+        const after = await settle(sql, settleMs, signal);
+        return {
+          skipped: false,
+          detail: `Primary, cluster size ${after.clusterSize}, at ${after.stateUuid}:${after.lastCommitted}`,
+        };
+      });
+    case 'start':
+    case 'start-with-position':
+    case 'bootstrap': {
+      const control = options.local.control;
+      if (!control)
+        throw new PermanentError(`${step.action} needs recovery.control in the config (how to start this node's mariadbd)`);
+      if (await control.isRunning(signal)) return { skipped: true, detail: 'already running' };
+      await (step.action === 'bootstrap' ? control.bootstrap(signal) : control.start(signal));
+      const after = await withLocal(options.local, (sql) => settle(sql, settleMs, signal));
+      return { skipped: false, detail: `running: ${after.localState} in a Primary component of ${after.clusterSize}` };
+    }
+    default:
+      throw new PermanentError(`${step.action} is not automated yet`);
+  }
+}
+
+async function withLocal<T>(local: LocalNode, work: (sql: SqlClient) => Promise<T>): Promise<T> {
+  const sql = await local.connect();
+  try {
+    return await work(sql);
+  } finally {
+    await sql.close().catch(() => {});
+  }
+}
+
+/** Waits for the node to be Synced in a Primary component; fails past `ms` naming its state. */
+async function settle(sql: SqlClient, ms: number, signal?: AbortSignal): Promise<Awaited<ReturnType<typeof wsrepStatus>>> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const status = await wsrepStatus(sql, { timeoutMs: 10_000 });
+    if (status.clusterStatus === 'Primary' && status.localState === 'Synced') return status;
+    if (Date.now() > until)
+      throw new PermanentError(
+        `not Synced in a Primary component within ${ms / 1000} s (${status.clusterStatus}, ${status.localState})`,
+      );
+    await sleep(200, undefined, signal ? { signal } : {});
+  }
+}

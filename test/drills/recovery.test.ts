@@ -1,0 +1,86 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import test from 'ava';
+import { component, type Drill, missingCommits, openDrill, startWriter, state, testbed, waitUntil } from '../helpers/drill.js';
+import { uniqueName } from '../helpers/testbed.js';
+
+// Automatic recovery on the real testbed, destructively (see test/helpers/drill.ts): the daemons
+// run with recovery.auto on, a writer commits through node 1 throughout, and every commit it was
+// acknowledged must be on the cluster at the end.
+
+const AUTO = { auto: true, confirmSeconds: 1, windowMinutes: 30 };
+
+async function drill(t: import('ava').ExecutionContext): Promise<Drill> {
+  const d = await openDrill({ recovery: AUTO });
+  t.teardown(() => d.close());
+  return d;
+}
+
+test.serial(
+  'two nodes lost: the survivor makes itself Primary, writes succeed again, no acknowledged commit is lost',
+  async (t) => {
+    const d = await drill(t);
+    const table = uniqueName('w').replaceAll('-', '_');
+    const writer = await startWriter(1, table);
+    await sleep(2000);
+    const killedAt = Date.now();
+    testbed('node-kill', 2);
+    testbed('node-kill', 3);
+    let wentNonPrimary = 0;
+    await waitUntil('node 1 to lose quorum', async () => {
+      if ((await component(1)) !== 'non-Primary') return false;
+      wentNonPrimary = Date.now();
+      return true;
+    });
+    await waitUntil('node 1 to be Primary again by itself', async () => (await component(1)) === 'Primary', 90_000);
+    const primaryAt = Date.now();
+    t.log(
+      `quorum lost ${((wentNonPrimary - killedAt) / 1000).toFixed(1)} s after the kill; Primary again ${((primaryAt - wentNonPrimary) / 1000).toFixed(1)} s later`,
+    );
+    const started = d.alerts.filter((a) => a.kind === 'recovery-started');
+    const finished = d.alerts.filter((a) => a.kind === 'recovery-finished') as { outcome?: string; node?: string }[];
+    t.is(started.length, 1, JSON.stringify(d.alerts));
+    t.is(started[0]?.node, 'n1');
+    t.is(finished[0]?.outcome, 'succeeded');
+    const v = await d.view(1);
+    t.is(state(v, 2, 1), 'lost');
+    t.is(state(v, 3, 1), 'lost');
+
+    const during = await writer.stop();
+    const again = await startWriter(1, `${table}_after`);
+    await sleep(2000);
+    const after = await again.stop();
+    t.true(after.acked.length > 10, `writes succeed on the survivor (${after.acked.length} in 2 s)`);
+
+    // the lost nodes come back (the testbed restarts them) and rejoin the survivor's cluster
+    await d.close();
+    t.log(
+      `writer: ${during.acked.length} commits acknowledged across the loss (${during.errors} refused), ${after.acked.length} after`,
+    );
+    for (const n of [1, 2, 3] as const) {
+      t.deepEqual(await missingCommits(n, table, during.acked), [], `node ${n}: every commit acknowledged across the loss`);
+      t.deepEqual(await missingCommits(n, `${table}_after`, after.acked), [], `node ${n}: every commit after`);
+    }
+  },
+);
+
+test.serial('partition with automatic recovery on: no bootstrap anywhere, no recovery started', async (t) => {
+  const d = await drill(t);
+  testbed('node-isolate', 1);
+  const states: string[] = [];
+  let minority = false;
+  const until = Date.now() + 25_000;
+  while (Date.now() < until) {
+    states.push(await component(1));
+    minority ||= (await d.view(1))?.minority === true;
+    await sleep(500);
+  }
+  testbed('node-heal', 1);
+  const lostQuorum = states.indexOf('non-Primary');
+  t.true(minority, 'the isolated node knows it is the minority');
+  t.true(lostQuorum >= 0, `the isolated node lost quorum (${states.join(' ')})`);
+  t.false(states.slice(lostQuorum).includes('Primary'), `and never made itself Primary (${states.join(' ')})`);
+  t.deepEqual(
+    d.alerts.filter((a) => a.kind === 'recovery-started'),
+    [],
+  );
+});
