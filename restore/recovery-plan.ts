@@ -40,6 +40,8 @@ export interface PlanStep {
   readonly node: string;
   readonly action: 'start' | 'start-with-position' | 'bootstrap' | 'pc-bootstrap' | 'restore-snapshot' | 'restore-new-cluster';
   readonly why: string;
+  /** runs only once this node is Primary (its step comes first): until then the step waits */
+  readonly after?: string;
 }
 
 export interface Plan {
@@ -136,7 +138,12 @@ export function planRecovery(input: PlanInput): Plan {
         { node: first.name, action: 'bootstrap', why: 'the highest recovered seqno: no acknowledged commit is lost' },
         ...withData
           .filter((n) => n !== first)
-          .map((n) => ({ node: n.name, action: 'start-with-position' as const, why: 'IST from the bootstrapped node' })),
+          .map((n) => ({
+            node: n.name,
+            action: 'start-with-position' as const,
+            why: 'IST from the bootstrapped node (the rejoin playbook, one node at a time)',
+            after: first.name,
+          })),
       ],
     );
   }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type SqlClient, wsrepStatus } from '../src/galera/index.js';
-import { errorMessage, PermanentError, UsageError } from '../src/lib/errors.js';
+import { ConflictError, errorMessage, PermanentError, UsageError } from '../src/lib/errors.js';
 import { type Logger, nullLogger } from '../src/lib/logger.js';
 import type { Repository } from '../src/repo/repository.js';
 import { newSnapshotId } from '../src/repo/snapshot-id.js';
@@ -24,6 +24,8 @@ export interface LocalNode {
   readonly control?: NodeControl;
   /** a connection to its server; the step closes it */
   connect(): Promise<SqlClient>;
+  /** the peers that answer, now, as members of a Primary component (short deadlines; unreachable ones are not) */
+  primaryPeers(): Promise<readonly string[]>;
 }
 
 export interface StepRecord extends PlanStep {
@@ -61,6 +63,8 @@ export function whyNotRunnable(plan: Plan, node: string): string | null {
   const mine = plan.steps.filter((s) => s.node === node);
   if (mine.length === 0)
     return `no step of this plan is for ${node}: the daemons of ${plan.steps.map((s) => s.node).join(', ')} run it`;
+  const waits = mine.find((s) => s.after !== undefined);
+  if (waits) return `${node} waits for ${waits.after} to be Primary, then rejoins`;
   const manual = mine.filter((s) => !RUNNABLE.has(s.action));
   if (manual.length > 0)
     return `${manual.map((s) => s.action).join(', ')} is not automated yet: run \`lifeboat restore db --snapshot latest --to <datadir>\` (with --new-cluster for restore-new-cluster) on ${node}`;
@@ -115,6 +119,28 @@ export function newRecord(plan: Plan, node: string, trigger: RecoveryRecord['tri
   };
 }
 
+/**
+ * Why this node's steps of `plan` must not run now, asked of this node's service and of the
+ * peers directly right before acting (the plan's facts are up to a probe round old): a start of a
+ * server that runs already is done (`done`); a bootstrap while any peer answers as Primary would
+ * split the cluster; a start while none does has nothing to join. Null: go.
+ */
+export async function notNow(plan: Plan, local: LocalNode): Promise<{ why: string; done: boolean } | null> {
+  const mine = plan.steps.filter((s) => s.node === local.name);
+  const starts = mine.some((s) => s.action === 'start' || s.action === 'start-with-position');
+  // the plan's facts lag this node's own state by up to a heartbeat: what is done is not redone
+  if (starts && mine.every((s) => s.action !== 'bootstrap') && (await local.control?.isRunning()))
+    return { why: `${local.name} already runs`, done: true };
+  const primary = await local.primaryPeers();
+  if (mine.some((s) => s.action === 'pc-bootstrap' || s.action === 'bootstrap') && primary.length > 0)
+    return {
+      why: `${primary.join(', ')} answer${primary.length === 1 ? 's' : ''} as Primary now: a bootstrap here would split the cluster`,
+      done: false,
+    };
+  if (starts && primary.length === 0) return { why: 'no peer answers as Primary now: nothing to join yet', done: false };
+  return null;
+}
+
 export interface ExecuteOptions {
   readonly local: LocalNode;
   readonly log: Pick<RecoveryLog, 'save'>;
@@ -130,12 +156,15 @@ export interface ExecuteOptions {
 
 /**
  * Runs this node's steps of `plan` in order, recording each. A failed step ends the run (the
- * steps after it depend on it); the record says which and why. Throws a UsageError before
- * anything runs when the plan has no step this executor can run.
+ * steps after it depend on it); the record says which and why. Throws before anything runs (and
+ * before any record) a UsageError when the plan has no step this executor can run, a
+ * ConflictError when the peers say it must not run now (`notNow`).
  */
 export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<RecoveryRecord> {
   const why = whyNotRunnable(plan, options.local.name);
   if (why) throw new UsageError(`recover: ${why}`);
+  const wait = await notNow(plan, options.local);
+  if (wait) throw new ConflictError(`recover: not run: ${wait.why}`);
   const now = options.now ?? (() => new Date());
   const logger = (options.logger ?? nullLogger).child({ job: 'recovery', playbook: plan.playbook });
   const record = newRecord(plan, options.local.name, options.trigger, now());

@@ -3,6 +3,7 @@ import {
   executePlan,
   type LocalNode,
   newRecord,
+  notNow,
   type RecoveryLog,
   type RecoveryRecord,
   whyNotRunnable,
@@ -46,8 +47,9 @@ export interface AutoRecoveryStatus {
  * The daemon's automatic recovery. Each evaluation plans from the loss monitor's view and acts
  * only when all of these hold: the plan has steps for this node that can run unattended; the
  * same plan came out of evaluations at least `recovery.confirmSeconds` apart; `recovery.auto`
- * is on; no automatic recovery (run or vetoed) started within `recovery.windowMinutes`,
- * cluster-wide (the audit records in the object store say); and the pre-hook, if any, exits 0.
+ * is on; no automatic recovery that bootstraps or rebuilds (run or vetoed) started within
+ * `recovery.windowMinutes`, cluster-wide (the audit records in the object store say; a rejoin
+ * is not limited); and the pre-hook, if any, exits 0.
  * Otherwise it alerts once per decision and waits. A crash mid-recovery needs nothing special:
  * the next evaluation re-plans from what is true then, and every step is idempotent.
  */
@@ -110,15 +112,24 @@ export class AutoRecovery {
     const why = whyNotRunnable(plan, this.deps.node);
     if (why) {
       this.candidate = undefined;
-      if (plan.steps.some((s) => s.node === this.deps.node)) await this.hold(plan, key, why);
+      // waiting for another node's step is part of the plan, not a reason to alert
+      const mine = plan.steps.filter((s) => s.node === this.deps.node);
+      if (mine.length > 0 && mine.every((s) => s.after === undefined)) await this.hold(plan, key, why);
       return;
     }
     const t = this.now();
     if (this.candidate?.key !== key) this.candidate = { key, since: t };
     if (t - this.candidate.since < this.deps.recovery.confirmSeconds * 1000) return;
     if (!this.deps.recovery.auto) return this.hold(plan, key, 'recovery.auto is false: run `lifeboat recover --execute`');
+    // Starting a node that returned with its datadir cannot split the cluster: only the playbooks
+    // that bootstrap or rebuild are limited to one per window.
     const windowMs = this.deps.recovery.windowMinutes * 60_000;
-    const recent = (await this.deps.log.newest(5)).find((r) => r.trigger === 'auto' && t - Date.parse(r.startedAt) < windowMs);
+    const recent =
+      plan.playbook === 'rejoin'
+        ? undefined
+        : (await this.deps.log.newest(5)).find(
+            (r) => r.trigger === 'auto' && r.playbook !== 'rejoin' && t - Date.parse(r.startedAt) < windowMs,
+          );
     if (recent)
       return this.hold(
         plan,
@@ -131,6 +142,9 @@ export class AutoRecovery {
   private async act(plan: Plan, key: string): Promise<void> {
     const r = this.deps.recovery;
     const env = { LIFEBOAT_RECOVERY_PLAN: JSON.stringify(plan), LIFEBOAT_RECOVERY_PLAYBOOK: plan.playbook };
+    const wait = await notNow(plan, this.deps.local);
+    if (wait?.done) return;
+    if (wait) return this.hold(plan, key, wait.why);
     if (r.preHook) {
       try {
         await this.deps.runHook(r.preHook, env, r.hookTimeoutSeconds * 1000);

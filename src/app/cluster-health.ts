@@ -1,10 +1,12 @@
 import type { Config } from '../../config/load.js';
 import { nodeEndpoint } from '../../jobs/settings.js';
+import type { NodeControl } from '../../restore/node-control.js';
 import { connect, wsrepStatus } from '../galera/index.js';
 import { HealthMonitor, type MonitoredPeer } from '../health/monitor.js';
 import { galeraProbe, httpProbe, PeerConnection, tcpProbe, writeProbe } from '../health/probes.js';
+import type { Heartbeat } from '../health/witness.js';
 import { Witness, type WitnessStore } from '../health/witness.js';
-import { NotFoundError } from '../lib/errors.js';
+import { errorMessage, NotFoundError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { getBuffer, type ObjectStore } from '../storage/object-store.js';
 import type { Alerter } from './alerts.js';
@@ -27,9 +29,11 @@ export interface ClusterHealthDeps {
   readonly metrics: Metrics;
   readonly alerter: Alerter;
   readonly logger: Logger;
+  /** this node's service: while its database is down, the position its datadir holds is published */
+  readonly control?: Pick<NodeControl, 'isRunning' | 'recoverPosition'>;
 }
 
-export function clusterHealth({ config, store, database, metrics, alerter, logger }: ClusterHealthDeps): ClusterHealth {
+export function clusterHealth({ config, store, database, metrics, alerter, logger, control }: ClusterHealthDeps): ClusterHealth {
   const h = config.health;
   const self = config.cluster.node;
   const connections: PeerConnection[] = [];
@@ -57,6 +61,7 @@ export function clusterHealth({ config, store, database, metrics, alerter, logge
       };
     });
   const staleMs = h.witnessStaleSeconds * 1000;
+  const stopped = new StoppedPosition(control, logger);
   const monitor = new HealthMonitor({
     node: self,
     peers,
@@ -72,7 +77,8 @@ export function clusterHealth({ config, store, database, metrics, alerter, logge
     witness: new Witness(witnessStore(store, staleMs / 2), config.cluster.name, self, monotonic),
     // only while the database is up: the witness never waits for a reconnect
     localGalera: async () => {
-      if (database.status().state !== 'up') return null;
+      if (database.status().state !== 'up') return stopped.position();
+      stopped.reset();
       const s = await database.use((sql) => wsrepStatus(sql, { timeoutMs: h.probeTimeoutMs }));
       return { state: s.localState, uuid: s.stateUuid || null, seqno: s.lastCommitted };
     },
@@ -107,6 +113,54 @@ export function clusterHealth({ config, store, database, metrics, alerter, logge
 }
 
 const monotonic = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * The position a stopped node's datadir holds, as its heartbeat publishes it (state `''`: not
+ * running), so that the daemons of a cluster that is down as a whole can choose the most advanced
+ * node. Recovered (`mariadbd --wsrep-recover`) once per outage, in the background, and only
+ * while the service is not running: a server that is starting or receiving a state transfer is
+ * left alone.
+ */
+class StoppedPosition {
+  private known: { uuid: string; seqno: number } | null = null;
+  private busy = false;
+  /** after a failed recovery: not before this (backing off to a minute), and said once */
+  private retryAt = 0;
+  private backoffMs = 0;
+
+  constructor(
+    private readonly control: Pick<NodeControl, 'isRunning' | 'recoverPosition'> | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  position(): Heartbeat['galera'] {
+    if (this.known) return { state: '', uuid: this.known.uuid, seqno: this.known.seqno };
+    if (this.control && !this.busy && Date.now() >= this.retryAt) void this.recover(this.control);
+    return null;
+  }
+
+  reset(): void {
+    this.known = null;
+    this.retryAt = 0;
+    this.backoffMs = 0;
+  }
+
+  private async recover(control: Pick<NodeControl, 'isRunning' | 'recoverPosition'>): Promise<void> {
+    this.busy = true;
+    try {
+      if (await control.isRunning()) return;
+      const p = await control.recoverPosition();
+      this.known = { uuid: p.uuid, seqno: p.seqno };
+      this.logger.warn('database down: recovered the position its datadir holds', { uuid: p.uuid, seqno: p.seqno });
+    } catch (err) {
+      if (this.backoffMs === 0) this.logger.warn('database down: could not recover its position', { error: errorMessage(err) });
+      this.backoffMs = Math.min(60_000, Math.max(2000, this.backoffMs * 2));
+      this.retryAt = Date.now() + this.backoffMs;
+    } finally {
+      this.busy = false;
+    }
+  }
+}
 
 /** The witness's objects in the store, each operation with a deadline (a hung store is a failed read, not a hung loop). */
 export function witnessStore(store: ObjectStore, timeoutMs: number): WitnessStore {

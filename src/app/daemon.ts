@@ -69,8 +69,17 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     logger: log,
   });
   const database = localDatabase(config, metrics, alerter, log);
+  const local = localRecoveryNode(config);
   const health = config.health.enabled
-    ? clusterHealth({ config, store: openWitnessStore(config), database, metrics, alerter, logger: log })
+    ? clusterHealth({
+        config,
+        store: openWitnessStore(config),
+        database,
+        metrics,
+        alerter,
+        logger: log,
+        ...(local.control ? { control: local.control } : {}),
+      })
     : undefined;
   // recovery acts on the monitor's verdicts: without loss detection there is nothing to act on
   const recovery = health
@@ -81,7 +90,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
         view: () => health.monitor.view(),
         seed: () => seedSnapshot(repo),
         log: new RecoveryLog(repo),
-        local: localRecoveryNode(config),
+        local,
         alerter,
         metrics,
         runHook: async ([command, ...args], env, timeoutMs) => {

@@ -1,9 +1,9 @@
 import type { Config } from '../../config/load.js';
-import { localEndpoint } from '../../jobs/settings.js';
+import { localEndpoint, nodeEndpoint } from '../../jobs/settings.js';
 import { commandControl, type NodeControl, systemdControl } from '../../restore/node-control.js';
 import type { LocalNode } from '../../restore/recovery.js';
 import { detectCodec } from '../codec/zstd.js';
-import { connect, type SqlClient } from '../galera/index.js';
+import { connect, peerPositions, type SqlClient } from '../galera/index.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
 import { Repository } from '../repo/repository.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -70,5 +70,14 @@ export function localRecoveryNode(config: Config): LocalNode {
             status: c.status as [string, ...string[]],
             recover: c.recover as [string, ...string[]],
           });
-  return { name: node, ...(control ? { control } : {}), connect: () => connectLocal(config) };
+  // asked right before a step acts: a peer that is up answers in milliseconds
+  const peers = config.cluster.nodes
+    .filter((n) => n.name !== node)
+    .map((n) => ({ ...nodeEndpoint(config, n), connectTimeoutMs: 1500, statementTimeoutMs: 1500 }));
+  return {
+    name: node,
+    ...(control ? { control } : {}),
+    connect: () => connectLocal(config),
+    primaryPeers: async () => (await peerPositions(peers)).map((p) => p.node),
+  };
 }

@@ -71,6 +71,7 @@ function setup(recovery: Partial<Config['recovery']>, current: () => ClusterView
   const alerts: AlertEvent[] = [];
   const hooks: string[][] = [];
   let veto = false;
+  let primaryPeers: string[] = [];
   const auto = new AutoRecovery({
     recovery: { auto: true, windowMinutes: 30, confirmSeconds: 3, hookTimeoutSeconds: 5, ...recovery },
     node: 'n1',
@@ -85,7 +86,7 @@ function setup(recovery: Partial<Config['recovery']>, current: () => ClusterView
       },
       newest: async () => [...records].reverse(),
     },
-    local: { name: 'n1', connect: server.connect },
+    local: { name: 'n1', connect: server.connect, primaryPeers: async () => primaryPeers },
     alerter: {
       alert: async (e) => {
         alerts.push(e);
@@ -108,6 +109,9 @@ function setup(recovery: Partial<Config['recovery']>, current: () => ClusterView
     },
     veto: () => {
       veto = true;
+    },
+    peersPrimary: (names: string[]) => {
+      primaryPeers = names;
     },
   };
 }
@@ -221,4 +225,13 @@ test('a healthy cluster plans nothing and a changed plan restarts the confirmati
   await s.auto.evaluate();
   t.is(s.server.statements.length, 1);
   t.deepEqual(s.alerts.at(-1)?.kind, 'recovery-finished');
+});
+
+test('a bootstrap is refused at the last moment when a peer answers as Primary (the facts were a round old)', async (t) => {
+  const s = setup({ confirmSeconds: 0 }, () => view('Initialized', 'lost', 'lost'));
+  s.peersPrimary(['n3']);
+  await s.auto.evaluate();
+  t.deepEqual(s.server.statements, []);
+  t.deepEqual(s.records, [], 'nothing ran: no record');
+  t.regex(JSON.stringify(s.alerts), /n3 answers as Primary now/);
 });

@@ -1,6 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
-import { component, type Drill, missingCommits, openDrill, startWriter, state, testbed, waitUntil } from '../helpers/drill.js';
+import {
+  component,
+  type Drill,
+  missingCommits,
+  openDrill,
+  startWriter,
+  state,
+  testbed,
+  testbedControl,
+  waitUntil,
+} from '../helpers/drill.js';
 import { uniqueName } from '../helpers/testbed.js';
 
 // Automatic recovery on the real testbed, destructively (see test/helpers/drill.ts): the daemons
@@ -10,7 +20,7 @@ import { uniqueName } from '../helpers/testbed.js';
 const AUTO = { auto: true, confirmSeconds: 1, windowMinutes: 30 };
 
 async function drill(t: import('ava').ExecutionContext): Promise<Drill> {
-  const d = await openDrill({ recovery: AUTO });
+  const d = await openDrill({ recovery: (n) => ({ ...AUTO, control: testbedControl(n) }) });
   t.teardown(() => d.close());
   return d;
 }
@@ -84,3 +94,77 @@ test.serial('partition with automatic recovery on: no bootstrap anywhere, no rec
     [],
   );
 });
+
+test.serial('a lost server comes back with its datadir: its daemon starts mariadbd, it rejoins by IST', async (t) => {
+  const d = await drill(t);
+  testbed('node-kill', 3);
+  await waitUntil('n3 lost', async () => state(await d.view(1), 3, 1) === 'lost', 60_000);
+  // the server boots again: its link and its daemon, not its database
+  testbed('node-uncut', 3);
+  d.start(3);
+  await waitUntil('n3 Synced again, started by its daemon', async () => (await component(3)) === 'Primary', 180_000).catch(
+    (err: unknown) => {
+      const lines = (d.daemons.get(3)?.stderr() ?? '').split('\n').filter((l) => /recover|position|control/i.test(l));
+      throw new Error(`${String(err)}\n${lines.slice(-20).join('\n')}`);
+    },
+  );
+  const finished = d.alerts.filter((a) => a.kind === 'recovery-finished') as {
+    node?: string;
+    playbook?: string;
+    outcome?: string;
+  }[];
+  t.deepEqual(
+    finished.map((a) => [a.node, a.playbook, a.outcome]),
+    [['n3', 'rejoin', 'succeeded']],
+  );
+  const log = d.daemons.get(3)?.stderr() ?? '';
+  t.regex(log, /recovered the position its datadir holds/);
+});
+
+test.serial(
+  'the whole cluster crashed, daemons up: the most advanced node bootstraps by itself, the others rejoin, no acknowledged commit lost',
+  async (t) => {
+    const d = await drill(t);
+    const table = uniqueName('w').replaceAll('-', '_');
+    const writer = await startWriter(1, table);
+    await sleep(2000);
+    const crashedAt = Date.now();
+    for (const n of [1, 2, 3] as const) testbed('node-crash', n);
+    await waitUntil(
+      'all three Synced again',
+      async () => (await Promise.all(([1, 2, 3] as const).map(component))).every((c) => c === 'Primary'),
+      240_000,
+    ).catch((err: unknown) => {
+      const tails = ([1, 2, 3] as const).map((n) => {
+        const lines = (d.daemons.get(n)?.stderr() ?? '').split('\n').filter((l) => /recover|position|plan|held|step/i.test(l));
+        return `--- n${n}\n${lines.slice(-8).join('\n')}`;
+      });
+      throw new Error(`${String(err)}\n${tails.join('\n')}`);
+    });
+    t.log(`the whole cluster was Primary again ${((Date.now() - crashedAt) / 1000).toFixed(1)} s after the crash`);
+    const result = await writer.stop();
+    // the last rejoin's alert follows its node's Synced state by a moment
+    await waitUntil(
+      'both rejoins reported',
+      async () => d.alerts.filter((a) => a.kind === 'recovery-finished' && a.node !== 'n1').length >= 2,
+      30_000,
+    ).catch(() => {});
+    const finished = d.alerts.filter((a) => a.kind === 'recovery-finished') as {
+      node?: string;
+      playbook?: string;
+      outcome?: string;
+    }[];
+    t.log(finished.map((a) => `${a.node}: ${a.playbook} ${a.outcome}`).join('; '));
+    t.is(finished.filter((a) => a.playbook === 'bootstrap-most-advanced').length, 1, 'exactly one bootstrap');
+    t.true(finished.every((a) => a.outcome === 'succeeded'));
+    t.deepEqual(
+      finished
+        .filter((a) => a.playbook === 'rejoin')
+        .map((a) => a.node)
+        .sort(),
+      ['n2', 'n3'],
+      'the two others rejoined, each once, each by its own daemon',
+    );
+    for (const n of [1, 2, 3] as const) t.deepEqual(await missingCommits(n, table, result.acked), [], `node ${n}`);
+  },
+);

@@ -49,8 +49,32 @@ export interface Drill {
 }
 
 export interface DrillOptions {
-  /** the daemons' `recovery` section (default: none, i.e. alert only) */
-  readonly recovery?: Record<string, unknown>;
+  /** each daemon's `recovery` section (default: none, i.e. alert only) */
+  readonly recovery?: (n: N) => Record<string, unknown>;
+}
+
+/**
+ * `recovery.control` for node n's daemon: the testbed's own commands, run in the root network
+ * namespace (where the testbed's links are) from the daemon's.
+ */
+export function testbedControl(n: N): Record<string, unknown> {
+  const cmd = (op: string): string[] => [
+    'nsenter',
+    `--net=/proc/${process.pid}/ns/net`,
+    '--',
+    'bash',
+    `${repoRoot}/test/testbed/testbed.sh`,
+    op,
+    String(n),
+  ];
+  return {
+    type: 'commands',
+    start: cmd('node-start'),
+    bootstrap: cmd('node-bootstrap'),
+    stop: cmd('node-stop'),
+    status: cmd('node-running'),
+    recover: cmd('node-recover'),
+  };
 }
 
 /** Starts the three daemons and waits until each sees both peers healthy. */
@@ -106,7 +130,7 @@ export async function openDrill(options: DrillOptions = {}): Promise<Drill> {
             witnessStaleSeconds: 4,
           },
           alerts: { webhook: `http://${BRIDGE}:17481/` },
-          ...(options.recovery ? { recovery: options.recovery } : {}),
+          ...(options.recovery ? { recovery: options.recovery(n) } : {}),
           log: { level: 'info', format: 'json' },
         },
       }),

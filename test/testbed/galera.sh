@@ -534,6 +534,77 @@ galera_node_heal() {
   log galera "node $n: partition healed"
 }
 
+# galera_start_position N: sets args=(--wsrep_start_position=…) when grastate.dat has no position.
+# Like the distribution's service unit (galera_recovery): after a crash grastate.dat has seqno -1,
+# so recover the position from InnoDB first and pass it on; the node then gets IST, not SST.
+galera_start_position() {
+  local n=$1 seqno pos
+  galera_node_vars "$n"
+  seqno=$(sed -n 's/^seqno:[[:space:]]*//p' "$N_DATADIR/grastate.dat" 2>/dev/null || true)
+  [[ $seqno == -1 || -z $seqno ]] || return 0
+  pos=$(galera_recovered_position "$n")
+  if [[ -n $pos && $pos != *:-1 ]]; then
+    log galera "node $n: recovered position $pos"
+    args+=("--wsrep_start_position=$pos")
+  else
+    warn galera "node $n: no position recovered (full SST follows)"
+  fi
+}
+
+# galera_recovered_position N: uuid:seqno as `mariadbd --wsrep-recover` finds it (the node stopped).
+galera_recovered_position() {
+  local n=$1 rlog
+  galera_node_vars "$n"
+  rlog="$N_DIR/wsrep-recover.log"
+  rm -f "$rlog"
+  timeout 120 /usr/sbin/mariadbd --defaults-file="$N_CNF" --wsrep-recover --log-error="$rlog" \
+    </dev/null >/dev/null 2>&1 9>&- || true
+  sed -n 's/.*WSREP: Recovered position: *\([0-9a-f-]*:-\{0,1\}[0-9]*\).*/\1/p' "$rlog" 2>/dev/null | tail -n 1 || true
+}
+
+galera_node_crash() { # mariadbd dies (SIGKILL), the rest of the server runs on (its daemon, its link)
+  local n=$1 pid
+  [[ $n =~ ^[123]$ ]] || die galera "node must be 1, 2 or 3"
+  pid=$(galera_node_pid "$n")
+  if [[ -n $pid ]]; then
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    local i=0
+    while pid_alive "$pid" && ((i++ < 50)); do sleep 0.1; done
+  fi
+  galera_node_vars "$n"
+  rm -f "$N_LAUNCHPID"
+  log galera "node $n: mariadbd crashed (SIGKILL)"
+}
+
+galera_node_running() { # exit 0 while node N's mariadbd runs
+  [[ -n $(galera_node_pid "$1") ]]
+}
+
+galera_node_recover() { # prints `WSREP: Recovered position: uuid:seqno` (the node must be stopped)
+  local n=$1 pos
+  [[ -z $(galera_node_pid "$n") ]] || die galera "node $n is running: stop it before recovering its position"
+  pos=$(galera_recovered_position "$n")
+  [[ -n $pos ]] || die galera "node $n: mariadbd --wsrep-recover found no position"
+  echo "WSREP: Recovered position: $pos"
+}
+
+galera_node_bootstrap() { # a new Primary component from node N's datadir (the rest of the cluster down)
+  local n=$1 t0
+  t0=$(now)
+  [[ $n =~ ^[123]$ ]] || die galera "node must be 1, 2 or 3"
+  galera_node_vars "$n"
+  if [[ -n $(galera_node_pid "$n") ]]; then
+    log galera "node $n is already running"
+    return 0
+  fi
+  local args=()
+  galera_start_position "$n"
+  sed -i 's/^safe_to_bootstrap:.*/safe_to_bootstrap: 1/' "$N_DATADIR/grastate.dat"
+  galera_launch "$n" --wsrep-new-cluster "${args[@]}"
+  galera_wait_node "$n" 1 120
+  log galera "node $n bootstrapped a new Primary component in $(elapsed_since "$t0")s"
+}
+
 galera_node_start() { # rejoin the running cluster (IST/SST from a donor)
   local n=$1 t0
   t0=$(now)
@@ -550,23 +621,8 @@ galera_node_start() { # rejoin the running cluster (IST/SST from a donor)
     [[ $m == "$n" ]] && continue
     [[ -n $(galera_node_pid "$m") ]] && size=$((size + 1))
   done
-  # Like the distribution's service unit (galera_recovery): after a crash grastate.dat has seqno -1,
-  # so recover the position from InnoDB first and pass it on; the node then gets IST, not SST.
-  local args=() seqno pos
-  seqno=$(sed -n 's/^seqno:[[:space:]]*//p' "$N_DATADIR/grastate.dat" 2>/dev/null || true)
-  if [[ $seqno == -1 || -z $seqno ]]; then
-    local rlog="$N_DIR/wsrep-recover.log"
-    rm -f "$rlog"
-    timeout 120 /usr/sbin/mariadbd --defaults-file="$N_CNF" --wsrep-recover --log-error="$rlog" \
-      </dev/null >/dev/null 2>&1 9>&- || true
-    pos=$(sed -n 's/.*WSREP: Recovered position: *\([0-9a-f-]*:-\{0,1\}[0-9]*\).*/\1/p' "$rlog" 2>/dev/null | tail -n 1 || true)
-    if [[ -n $pos && $pos != *:-1 ]]; then
-      log galera "node $n: recovered position $pos"
-      args+=("--wsrep_start_position=$pos")
-    else
-      warn galera "node $n: no position recovered (full SST follows)"
-    fi
-  fi
+  local args=()
+  galera_start_position "$n"
   galera_launch "$n" "${args[@]}"
   galera_wait_node "$n" "$size" 180
   log galera "node $n joined (cluster size $size) in $(elapsed_since "$t0")s"
