@@ -108,6 +108,10 @@ test.serial('a lost server comes back with its datadir: its daemon starts mariad
       throw new Error(`${String(err)}\n${lines.slice(-20).join('\n')}`);
     },
   );
+  // its alert follows its Synced state by a moment
+  await waitUntil('its rejoin reported', async () => d.alerts.some((a) => a.kind === 'recovery-finished'), 30_000).catch(
+    () => {},
+  );
   const finished = d.alerts.filter((a) => a.kind === 'recovery-finished') as {
     node?: string;
     playbook?: string;

@@ -104,7 +104,10 @@ test('GET /v1/cluster: both peers healthy from n1, n2 reporting through its witn
     const plan = await lifeboat(n1, ['--json', 'recover', '--plan']);
     t.is(plan.code, 0, plan.stderr.slice(-1000));
     t.like(JSON.parse(plan.stdout), { playbook: 'none', decision: 'every node is healthy', steps: [] });
-    t.is((await lifeboat(n1, ['recover', '--execute'])).code, 2, '--execute is refused until it exists');
+    const execute = await lifeboat(n1, ['recover', '--execute', '--yes']);
+    t.is(execute.code, 0, execute.stderr.slice(-1000));
+    t.regex(execute.stdout, /not run: nothing to do: every node is healthy/, 'a healthy cluster: nothing runs');
+    t.is((await lifeboat(n1, ['recover'])).code, 2, 'neither --plan nor --execute: a usage error');
     const table = await lifeboat(n1, ['cluster', 'status']);
     t.regex(table.stdout, /as the daemon of n1 sees it/);
     t.regex(table.stdout, /^n2\s+healthy for \d+s\s+-\s+no report/m);
