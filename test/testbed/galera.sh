@@ -466,23 +466,17 @@ galera_node_stop() { # graceful
 }
 
 galera_node_kill() { # whole-server loss: cut its network, SIGKILL everything of that node
-  local n=$1 pid others
+  local n=$1 others
   [[ $n =~ ^[123]$ ]] || die galera "node must be 1, 2 or 3"
   galera_node_vars "$n"
   [[ -n $N_VETH ]] && ip link set "$N_VETH" down
-  pid=$(galera_node_pid "$n")
-  if [[ -n $pid ]]; then
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-    local i=0
-    while pid_alive "$pid" && ((i++ < 50)); do sleep 0.1; done
-  fi
+  galera_node_crash "$n"
   # whatever else runs "on that server": every process of its namespace (a daemon started there)
   if [[ -n $N_NETNS ]]; then
     others=$(ip netns pids "$N_NETNS" 2>/dev/null | tr '\n' ' ' || true)
     # shellcheck disable=SC2086
     [[ -n ${others// /} ]] && kill -KILL $others 2>/dev/null || true
   fi
-  rm -f "$N_LAUNCHPID"
   log galera "node $n killed${N_VETH:+ (veth $N_VETH down)}"
 }
 
