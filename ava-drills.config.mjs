@@ -2,7 +2,7 @@
 // after the rest of the suite, because they cut links and kill nodes of the shared testbed.
 export default {
   files: ['dist/test/drills/**/*.test.js'],
-  timeout: '10m',
+  timeout: '5m',
   workerThreads: false,
   concurrency: 1,
   serial: true,

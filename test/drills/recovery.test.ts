@@ -30,7 +30,7 @@ test.serial(
   async (t) => {
     const d = await drill(t);
     const table = uniqueName('w').replaceAll('-', '_');
-    const writer = await startWriter(1, table);
+    const writer = await startWriter(t, 1, table);
     await sleep(2000);
     const killedAt = Date.now();
     testbed('node-kill', 2);
@@ -46,6 +46,10 @@ test.serial(
     t.log(
       `quorum lost ${((wentNonPrimary - killedAt) / 1000).toFixed(1)} s after the kill; Primary again ${((primaryAt - wentNonPrimary) / 1000).toFixed(1)} s later`,
     );
+    // the recovery's alert follows the Primary state by a moment (its record is written first)
+    await waitUntil('the recovery reported', async () => d.alerts.some((a) => a.kind === 'recovery-finished'), 30_000).catch(
+      () => {},
+    );
     const started = d.alerts.filter((a) => a.kind === 'recovery-started');
     const finished = d.alerts.filter((a) => a.kind === 'recovery-finished') as { outcome?: string; node?: string }[];
     t.is(started.length, 1, JSON.stringify(d.alerts));
@@ -56,7 +60,7 @@ test.serial(
     t.is(state(v, 3, 1), 'lost');
 
     const during = await writer.stop();
-    const again = await startWriter(1, `${table}_after`);
+    const again = await startWriter(t, 1, `${table}_after`);
     await sleep(2000);
     const after = await again.stop();
     t.true(after.acked.length > 10, `writes succeed on the survivor (${after.acked.length} in 2 s)`);
@@ -130,7 +134,7 @@ test.serial(
   async (t) => {
     const d = await drill(t);
     const table = uniqueName('w').replaceAll('-', '_');
-    const writer = await startWriter(1, table);
+    const writer = await startWriter(t, 1, table);
     await sleep(2000);
     const crashedAt = Date.now();
     for (const n of [1, 2, 3] as const) testbed('node-crash', n);

@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect, createServer, type Server as NetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ExecutionContext } from 'ava';
 import type { ClusterView } from '../../src/health/monitor.js';
 import { nodeClient } from '../helpers/galera.js';
 import { lifeboatBin, lifeboatEnv, removeRepo, type TestRepo, testRepo } from '../helpers/lifeboat.js';
@@ -252,7 +253,7 @@ export interface Writer {
  * any error (a node out of the Primary component refuses writes): every id it reports acked got
  * an OK for its COMMIT.
  */
-export async function startWriter(n: N, table: string): Promise<Writer> {
+export async function startWriter(t: ExecutionContext, n: N, table: string): Promise<Writer> {
   const setup = await nodeClient(n);
   try {
     await setup.execute('CREATE DATABASE IF NOT EXISTS lifeboat_drill');
@@ -282,13 +283,16 @@ export async function startWriter(n: N, table: string): Promise<Writer> {
     }
     await client?.close().catch(() => {});
   })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-      return { acked, errors };
-    },
+  const stop = async () => {
+    running = false;
+    await loop;
+    return { acked, errors };
   };
+  // a failed assertion must not leave the loop running: it would keep the test process alive
+  t.teardown(async () => {
+    await stop();
+  });
+  return { stop };
 }
 
 /** The ids of `table` on node `n` that are missing from `acked` (an acknowledged commit lost). */
