@@ -21,6 +21,8 @@ export interface RestoreDatabaseOptions {
   readonly tools?: { readonly mbstream?: string; readonly backup?: string };
   /** user to own the restored datadir (e.g. `mysql`), when running as root */
   readonly owner?: string;
+  /** grastate.dat's safe_to_bootstrap (default true: the directory may start a new cluster; false: it joins one) */
+  readonly safeToBootstrap?: boolean;
   /** memory mariadb-backup --prepare may use (default 512M) */
   readonly prepareMemory?: string;
   readonly logger?: Logger;
@@ -75,8 +77,8 @@ export async function restoreDatabase(options: RestoreDatabaseOptions): Promise<
     );
     progress.done();
     if (database.galera) {
-      // the snapshot's position, marked safe: the directory may start a new cluster
-      await writeGrastate(dir, { ...database.galera, safeToBootstrap: true });
+      // the snapshot's position; marked safe unless the directory is to join a running cluster
+      await writeGrastate(dir, { ...database.galera, safeToBootstrap: options.safeToBootstrap ?? true });
     }
     if (options.owner) await run('chown', ['-R', `${options.owner}:${options.owner}`, dir], { name: 'chown' });
   });

@@ -17,6 +17,8 @@ export interface NodeFacts {
   readonly component?: 'Primary' | 'non-Primary';
   /** the node's Galera position: live (`wsrep_last_committed`) or recovered (`--wsrep-recover`); null when its datadir is gone or empty */
   readonly position: { readonly uuid: string; readonly seqno: number } | null;
+  /** its daemon found its datadir empty (a replacement server): nothing there to lose */
+  readonly emptyDatadir?: boolean;
 }
 
 export interface PlanInput {
@@ -25,7 +27,14 @@ export interface PlanInput {
   /** the observer the plan is made by is the minority of a partition */
   readonly minority: boolean;
   /** the newest verified snapshot, for seeding or rebuilding */
-  readonly snapshot: { readonly id: string; readonly takenAt: string; readonly uuid: string; readonly seqno: number } | null;
+  readonly snapshot: SeedSnapshot | null;
+}
+
+export interface SeedSnapshot {
+  readonly id: string;
+  readonly takenAt: string;
+  readonly uuid: string;
+  readonly seqno: number;
 }
 
 export type Playbook =
@@ -42,6 +51,8 @@ export interface PlanStep {
   readonly why: string;
   /** runs only once this node is Primary (its step comes first): until then the step waits */
   readonly after?: string;
+  /** the snapshot a restore step restores */
+  readonly snapshot?: SeedSnapshot;
 }
 
 export interface Plan {
@@ -56,7 +67,11 @@ export interface Plan {
 }
 
 function describe(n: NodeFacts): string {
-  const pos = n.position ? `${n.position.uuid}:${n.position.seqno}` : 'no datadir position';
+  const pos = n.position
+    ? `${n.position.uuid}:${n.position.seqno}`
+    : n.emptyDatadir
+      ? 'empty datadir'
+      : 'datadir position not known';
   return `${n.name}: ${n.verdict}, ${n.running ? `running (${n.component ?? 'state unknown'})` : 'not running'}, ${pos}`;
 }
 
@@ -99,11 +114,16 @@ export function planRecovery(input: PlanInput): Plan {
       const down = input.nodes.filter((n) => !n.running);
       if (down.length === 0) return plan('none', 'every node is healthy');
       const node = down[0] as NodeFacts;
-      return node.position
-        ? plan('rejoin', `${node.name} is reachable again with its datadir: start it, it catches up by IST`, [
-            { node: node.name, action: 'start-with-position', why: 'its recovered position lets a donor send IST' },
-          ])
-        : seed(node, input, plan);
+      if (node.position)
+        return plan('rejoin', `${node.name} is reachable again with its datadir: start it, it catches up by IST`, [
+          { node: node.name, action: 'start-with-position', why: 'its recovered position lets a donor send IST' },
+        ]);
+      if (node.emptyDatadir) return seed(node, input, plan);
+      // Lifeboat never replaces data it cannot place: a datadir is seeded only once it is empty
+      return plan(
+        'none',
+        `${node.name} is down and the position of its datadir is not known yet: waiting (a damaged datadir is never replaced automatically: move it aside, and ${node.name}'s daemon seeds the empty one from the newest verified snapshot)`,
+      );
     }
     return plan('none', `${lost.map((n) => n.name).join(', ')} lost: waiting for it to return or be replaced`);
   }
@@ -152,7 +172,14 @@ export function planRecovery(input: PlanInput): Plan {
       'none',
       `the whole cluster is down and only ${withData.map((n) => n.name).join(', ')} kept a position: an operator must confirm the others are gone`,
     );
+  const unknown = input.nodes.filter((n) => !n.emptyDatadir);
+  if (unknown.length > 0)
+    return plan(
+      'none',
+      `the whole cluster is down and the datadir positions of ${unknown.map((n) => n.name).join(', ')} are not known yet: waiting`,
+    );
   if (!input.snapshot) return plan('none', 'the whole cluster is down, no datadir survived and there is no verified snapshot');
+  const snapshot = input.snapshot;
   const [first, ...others] = input.nodes as [NodeFacts, ...NodeFacts[]];
   return plan(
     'new-cluster-from-snapshot',
@@ -162,12 +189,18 @@ export function planRecovery(input: PlanInput): Plan {
         node: first.name,
         action: 'restore-new-cluster',
         why: 'bootstraps from the snapshot (lifeboat restore db --new-cluster)',
+        snapshot,
       },
-      ...others.map((n) => ({
-        node: n.name,
-        action: 'restore-snapshot' as const,
-        why: 'seeded from the same snapshot, joins by IST',
-      })),
+      ...others.flatMap((n) => [
+        {
+          node: n.name,
+          action: 'restore-snapshot' as const,
+          why: 'seeded from the same snapshot, so that it joins by IST',
+          snapshot,
+          after: first.name,
+        },
+        { node: n.name, action: 'start-with-position' as const, why: `IST from ${first.name}`, after: first.name },
+      ]),
     ],
     `everything committed after the snapshot (${input.snapshot.takenAt}, seqno ${input.snapshot.seqno}) is lost`,
   );
@@ -180,7 +213,12 @@ function seed(node: NodeFacts, input: PlanInput, plan: (p: Playbook, d: string, 
     'seed-from-snapshot',
     `${node.name} has no usable datadir: seed it from snapshot ${input.snapshot.id}, join by IST`,
     [
-      { node: node.name, action: 'restore-snapshot', why: "grastate.dat from the snapshot's position, safe_to_bootstrap: 0" },
+      {
+        node: node.name,
+        action: 'restore-snapshot',
+        why: "grastate.dat from the snapshot's position, safe_to_bootstrap: 0; skipped when no donor's gcache covers it (SST then)",
+        snapshot: input.snapshot,
+      },
       {
         node: node.name,
         action: 'start-with-position',

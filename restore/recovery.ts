@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type SqlClient, wsrepStatus } from '../src/galera/index.js';
+import { type DatadirState, type PeerPosition, type SqlClient, wsrepStatus } from '../src/galera/index.js';
 import { ConflictError, errorMessage, PermanentError, UsageError } from '../src/lib/errors.js';
 import { type Logger, nullLogger } from '../src/lib/logger.js';
 import type { Repository } from '../src/repo/repository.js';
 import { newSnapshotId } from '../src/repo/snapshot-id.js';
 import { getBuffer } from '../src/storage/object-store.js';
 import type { NodeControl } from './node-control.js';
-import type { Plan, PlanStep } from './recovery-plan.js';
+import type { Plan, PlanStep, SeedSnapshot } from './recovery-plan.js';
 
 /**
  * Runs a recovery plan (restore/recovery-plan.ts). A daemon or `lifeboat recover --execute` runs
@@ -22,10 +22,23 @@ export interface LocalNode {
   readonly name: string;
   /** its `mariadbd` service; steps that start or bootstrap it need one */
   readonly control?: NodeControl;
+  /** its datadir; steps that restore a snapshot into it need one */
+  readonly datadir?: LocalDatadir;
   /** a connection to its server; the step closes it */
   connect(): Promise<SqlClient>;
   /** the peers that answer, now, as members of a Primary component (short deadlines; unreachable ones are not) */
-  primaryPeers(): Promise<readonly string[]>;
+  primaryPeers(): Promise<readonly PeerPosition[]>;
+}
+
+export interface LocalDatadir {
+  readonly path: string;
+  /** what it holds, read without starting anything */
+  inspect(): Promise<DatadirState>;
+  /**
+   * Restores the snapshot's database into the (empty) datadir, with grastate.dat at the
+   * snapshot's position; `bootstrap` marks it safe_to_bootstrap. A failed restore leaves it empty.
+   */
+  restore(snapshot: string, options: { readonly bootstrap: boolean; readonly signal?: AbortSignal }): Promise<void>;
 }
 
 export interface StepRecord extends PlanStep {
@@ -54,20 +67,24 @@ export interface RecoveryRecord {
   readonly steps: StepRecord[];
 }
 
-/** The actions an executor runs today; the snapshot restores are printed for the operator. */
-const RUNNABLE = new Set<PlanStep['action']>(['pc-bootstrap', 'start', 'start-with-position', 'bootstrap']);
+const STARTS = new Set<PlanStep['action']>(['start', 'start-with-position']);
+const BOOTSTRAPS = new Set<PlanStep['action']>(['bootstrap', 'pc-bootstrap', 'restore-new-cluster']);
+const NEEDS_CONTROL = new Set<PlanStep['action']>(['start', 'start-with-position', 'bootstrap', 'restore-new-cluster']);
+const NEEDS_DATADIR = new Set<PlanStep['action']>(['restore-snapshot', 'restore-new-cluster']);
 
-/** This node's steps of `plan`, or why it has none an executor can run (null: it has some). */
-export function whyNotRunnable(plan: Plan, node: string): string | null {
+/** Why this node cannot run its steps of `plan` (null: it can, and has some). */
+export function whyNotRunnable(plan: Plan, local: Pick<LocalNode, 'name' | 'control' | 'datadir'>): string | null {
+  const node = local.name;
   if (plan.playbook === 'none') return `nothing to do: ${plan.decision}`;
   const mine = plan.steps.filter((s) => s.node === node);
   if (mine.length === 0)
     return `no step of this plan is for ${node}: the daemons of ${plan.steps.map((s) => s.node).join(', ')} run it`;
   const waits = mine.find((s) => s.after !== undefined);
   if (waits) return `${node} waits for ${waits.after} to be Primary, then rejoins`;
-  const manual = mine.filter((s) => !RUNNABLE.has(s.action));
-  if (manual.length > 0)
-    return `${manual.map((s) => s.action).join(', ')} is not automated yet: run \`lifeboat restore db --snapshot latest --to <datadir>\` (with --new-cluster for restore-new-cluster) on ${node}`;
+  if (!local.control && mine.some((s) => NEEDS_CONTROL.has(s.action)))
+    return `${node} has no recovery.control in its config: it cannot start its mariadbd (see the README, "When a server is lost")`;
+  if (!local.datadir && mine.some((s) => NEEDS_DATADIR.has(s.action)))
+    return `${node} has no datadir in its config (cluster.nodes[].datadir or database.datadir): it cannot be seeded`;
   return null;
 }
 
@@ -127,12 +144,12 @@ export function newRecord(plan: Plan, node: string, trigger: RecoveryRecord['tri
  */
 export async function notNow(plan: Plan, local: LocalNode): Promise<{ why: string; done: boolean } | null> {
   const mine = plan.steps.filter((s) => s.node === local.name);
-  const starts = mine.some((s) => s.action === 'start' || s.action === 'start-with-position');
+  const starts = mine.some((s) => STARTS.has(s.action));
+  const bootstraps = mine.some((s) => BOOTSTRAPS.has(s.action));
   // the plan's facts lag this node's own state by up to a heartbeat: what is done is not redone
-  if (starts && mine.every((s) => s.action !== 'bootstrap') && (await local.control?.isRunning()))
-    return { why: `${local.name} already runs`, done: true };
-  const primary = await local.primaryPeers();
-  if (mine.some((s) => s.action === 'pc-bootstrap' || s.action === 'bootstrap') && primary.length > 0)
+  if (starts && !bootstraps && (await local.control?.isRunning())) return { why: `${local.name} already runs`, done: true };
+  const primary = (await local.primaryPeers()).map((p) => p.node);
+  if (bootstraps && primary.length > 0)
     return {
       why: `${primary.join(', ')} answer${primary.length === 1 ? 's' : ''} as Primary now: a bootstrap here would split the cluster`,
       done: false,
@@ -161,7 +178,7 @@ export interface ExecuteOptions {
  * ConflictError when the peers say it must not run now (`notNow`).
  */
 export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<RecoveryRecord> {
-  const why = whyNotRunnable(plan, options.local.name);
+  const why = whyNotRunnable(plan, options.local);
   if (why) throw new UsageError(`recover: ${why}`);
   const wait = await notNow(plan, options.local);
   if (wait) throw new ConflictError(`recover: not run: ${wait.why}`);
@@ -227,9 +244,66 @@ async function runStep(step: StepRecord, options: ExecuteOptions): Promise<{ ski
       const after = await withLocal(options.local, (sql) => settle(sql, settleMs, signal));
       return { skipped: false, detail: `running: ${after.localState} in a Primary component of ${after.clusterSize}` };
     }
-    default:
-      throw new PermanentError(`${step.action} is not automated yet`);
+    case 'restore-snapshot':
+      return seedStep(step, options);
+    case 'restore-new-cluster': {
+      const control = options.local.control as NodeControl;
+      if (await control.isRunning(signal)) return { skipped: true, detail: 'already running' };
+      const seeded = await seedDatadir(step, options, true);
+      await control.bootstrap(signal);
+      const after = await withLocal(options.local, (sql) => settle(sql, settleMs, signal));
+      return {
+        skipped: false,
+        detail: `${seeded}; bootstrapped: a Primary component of ${after.clusterSize} at ${after.stateUuid}:${after.lastCommitted}`,
+      };
+    }
   }
+}
+
+/**
+ * Seeds an empty datadir from the plan's snapshot so that the join that follows is an IST — when
+ * a donor's gcache still reaches back to the snapshot's position. When none does, the join is a
+ * full SST that would overwrite a seed: the datadir is left empty and the step says so.
+ */
+async function seedStep(step: StepRecord, options: ExecuteOptions): Promise<{ skipped: boolean; detail: string }> {
+  const snap = snapshotOf(step);
+  if (await options.local.control?.isRunning(options.signal)) return { skipped: true, detail: 'already running' };
+  const donors = await options.local.primaryPeers();
+  const covering = donors.filter(
+    (d) =>
+      d.stateUuid === snap.uuid && (snap.seqno >= d.lastCommitted || (d.cachedDownto >= 0 && d.cachedDownto <= snap.seqno + 1)),
+  );
+  if (covering.length === 0 && donors.length > 0) {
+    const floors = donors.map((d) => `${d.node} from seqno ${d.cachedDownto}`).join(', ');
+    return {
+      skipped: true,
+      detail: `not seeded: no donor's gcache reaches back to seqno ${snap.seqno + 1} (${floors}); the join is a full SST, which would overwrite a seed`,
+    };
+  }
+  const seeded = await seedDatadir(step, options, false);
+  const ist = covering.map((d) => `${d.node}'s gcache holds seqnos from ${d.cachedDownto}`).join(', ');
+  return { skipped: false, detail: `${seeded}; IST expected (${ist})` };
+}
+
+/** Restores the step's snapshot into this node's empty datadir (idempotent: a datadir seeded from it already is kept). */
+async function seedDatadir(step: StepRecord, options: ExecuteOptions, bootstrap: boolean): Promise<string> {
+  const snap = snapshotOf(step);
+  const datadir = options.local.datadir as LocalDatadir;
+  const disk = await datadir.inspect();
+  if (disk.kind === 'position' && disk.uuid === snap.uuid && disk.seqno === snap.seqno)
+    return `already seeded from snapshot ${snap.id} (${snap.uuid}:${snap.seqno})`;
+  if (disk.kind !== 'empty')
+    throw new PermanentError(
+      `datadir ${datadir.path} is not empty (${disk.kind === 'position' ? `at ${disk.uuid}:${disk.seqno}` : 'data at an unknown position'}): Lifeboat seeds only an empty datadir; move it aside to replace it`,
+    );
+  const t0 = Date.now();
+  await datadir.restore(snap.id, { bootstrap, ...(options.signal ? { signal: options.signal } : {}) });
+  return `seeded from snapshot ${snap.id} (${snap.uuid}:${snap.seqno}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`;
+}
+
+function snapshotOf(step: StepRecord): SeedSnapshot {
+  if (!step.snapshot) throw new PermanentError(`${step.action}: the plan names no snapshot`);
+  return step.snapshot;
 }
 
 async function withLocal<T>(local: LocalNode, work: (sql: SqlClient) => Promise<T>): Promise<T> {

@@ -16,6 +16,9 @@ import { nodeFacts } from './actions/recover.js';
 import type { Alerter } from './alerts.js';
 import type { Metrics } from './metrics.js';
 
+/** The playbooks that join a running Primary component: not limited by recovery.windowMinutes. */
+const JOINS = new Set<Plan['playbook']>(['rejoin', 'seed-from-snapshot']);
+
 export interface AutoRecoveryDeps {
   readonly recovery: Config['recovery'];
   readonly node: string;
@@ -48,7 +51,7 @@ export interface AutoRecoveryStatus {
  * only when all of these hold: the plan has steps for this node that can run unattended; the
  * same plan came out of evaluations at least `recovery.confirmSeconds` apart; `recovery.auto`
  * is on; no automatic recovery that bootstraps or rebuilds (run or vetoed) started within
- * `recovery.windowMinutes`, cluster-wide (the audit records in the object store say; a rejoin
+ * `recovery.windowMinutes`, cluster-wide (the audit records in the object store say; a join
  * is not limited); and the pre-hook, if any, exits 0.
  * Otherwise it alerts once per decision and waits. A crash mid-recovery needs nothing special:
  * the next evaluation re-plans from what is true then, and every step is idempotent.
@@ -109,7 +112,7 @@ export class AutoRecovery {
       return;
     }
     const key = `${plan.playbook} ${JSON.stringify(plan.steps)}`;
-    const why = whyNotRunnable(plan, this.deps.node);
+    const why = whyNotRunnable(plan, this.deps.local);
     if (why) {
       this.candidate = undefined;
       // waiting for another node's step is part of the plan, not a reason to alert
@@ -121,15 +124,14 @@ export class AutoRecovery {
     if (this.candidate?.key !== key) this.candidate = { key, since: t };
     if (t - this.candidate.since < this.deps.recovery.confirmSeconds * 1000) return;
     if (!this.deps.recovery.auto) return this.hold(plan, key, 'recovery.auto is false: run `lifeboat recover --execute`');
-    // Starting a node that returned with its datadir cannot split the cluster: only the playbooks
-    // that bootstrap or rebuild are limited to one per window.
+    // A node that joins a Primary component (with its datadir, or seeded into an empty one) cannot
+    // split the cluster: only the playbooks that bootstrap are limited to one per window.
     const windowMs = this.deps.recovery.windowMinutes * 60_000;
-    const recent =
-      plan.playbook === 'rejoin'
-        ? undefined
-        : (await this.deps.log.newest(5)).find(
-            (r) => r.trigger === 'auto' && r.playbook !== 'rejoin' && t - Date.parse(r.startedAt) < windowMs,
-          );
+    const recent = JOINS.has(plan.playbook)
+      ? undefined
+      : (await this.deps.log.newest(5)).find(
+          (r) => r.trigger === 'auto' && !JOINS.has(r.playbook) && t - Date.parse(r.startedAt) < windowMs,
+        );
     if (recent)
       return this.hold(
         plan,

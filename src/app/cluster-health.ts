@@ -1,7 +1,7 @@
 import type { Config } from '../../config/load.js';
 import { nodeEndpoint } from '../../jobs/settings.js';
 import type { NodeControl } from '../../restore/node-control.js';
-import { connect, wsrepStatus } from '../galera/index.js';
+import { connect, inspectDatadir, wsrepStatus } from '../galera/index.js';
 import { HealthMonitor, type MonitoredPeer } from '../health/monitor.js';
 import { galeraProbe, httpProbe, PeerConnection, tcpProbe, writeProbe } from '../health/probes.js';
 import type { Heartbeat } from '../health/witness.js';
@@ -61,7 +61,7 @@ export function clusterHealth({ config, store, database, metrics, alerter, logge
       };
     });
   const staleMs = h.witnessStaleSeconds * 1000;
-  const stopped = new StoppedPosition(control, logger);
+  const stopped = new StoppedPosition(control, config.cluster.nodes.find((n) => n.name === self)?.datadir, logger);
   const monitor = new HealthMonitor({
     node: self,
     peers,
@@ -115,14 +115,17 @@ export function clusterHealth({ config, store, database, metrics, alerter, logge
 const monotonic = (): number => performance.timeOrigin + performance.now();
 
 /**
- * The position a stopped node's datadir holds, as its heartbeat publishes it (state `''`: not
- * running), so that the daemons of a cluster that is down as a whole can choose the most advanced
- * node. Recovered (`mariadbd --wsrep-recover`) once per outage, in the background, and only
- * while the service is not running: a server that is starting or receiving a state transfer is
- * left alone.
+ * What a stopped node's datadir holds, as its heartbeat publishes it (state `''`: not running), so
+ * that the daemons can choose: a position lets the node rejoin (and a cluster that is down as a
+ * whole choose its most advanced node), an empty datadir lets it be seeded from a snapshot.
+ * Read from the datadir itself (cheap, read-only, every heartbeat) when it is empty or its
+ * grastate.dat records a position; otherwise (after a crash) recovered with `mariadbd
+ * --wsrep-recover` once per outage, in the background, and only while the service is not
+ * running: a server that is starting or receiving a state transfer is left alone.
  */
 class StoppedPosition {
   private known: { uuid: string; seqno: number } | null = null;
+  private onDisk: Heartbeat['galera'] = null;
   private busy = false;
   /** after a failed recovery: not before this (backing off to a minute), and said once */
   private retryAt = 0;
@@ -130,26 +133,37 @@ class StoppedPosition {
 
   constructor(
     private readonly control: Pick<NodeControl, 'isRunning' | 'recoverPosition'> | undefined,
+    private readonly datadir: string | undefined,
     private readonly logger: Logger,
   ) {}
 
   position(): Heartbeat['galera'] {
+    if (!this.busy) void this.refresh();
+    if (this.onDisk) return this.onDisk;
     if (this.known) return { state: '', uuid: this.known.uuid, seqno: this.known.seqno };
-    if (this.control && !this.busy && Date.now() >= this.retryAt) void this.recover(this.control);
     return null;
   }
 
   reset(): void {
     this.known = null;
+    this.onDisk = null;
     this.retryAt = 0;
     this.backoffMs = 0;
   }
 
-  private async recover(control: Pick<NodeControl, 'isRunning' | 'recoverPosition'>): Promise<void> {
+  private async refresh(): Promise<void> {
     this.busy = true;
     try {
-      if (await control.isRunning()) return;
-      const p = await control.recoverPosition();
+      const disk = this.datadir ? await inspectDatadir(this.datadir).catch(() => undefined) : undefined;
+      this.onDisk =
+        disk?.kind === 'empty'
+          ? { state: '', uuid: null, seqno: null, datadir: 'empty' }
+          : disk?.kind === 'position'
+            ? { state: '', uuid: disk.uuid, seqno: disk.seqno }
+            : null;
+      if (this.onDisk || this.known || !this.control || Date.now() < this.retryAt) return;
+      if (await this.control.isRunning()) return;
+      const p = await this.control.recoverPosition();
       this.known = { uuid: p.uuid, seqno: p.seqno };
       this.logger.warn('database down: recovered the position its datadir holds', { uuid: p.uuid, seqno: p.seqno });
     } catch (err) {

@@ -69,7 +69,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     logger: log,
   });
   const database = localDatabase(config, metrics, alerter, log);
-  const local = localRecoveryNode(config);
+  const local = localRecoveryNode(config, repo, log);
   const health = config.health.enabled
     ? clusterHealth({
         config,

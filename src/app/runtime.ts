@@ -1,9 +1,10 @@
 import type { Config } from '../../config/load.js';
 import { localEndpoint, nodeEndpoint } from '../../jobs/settings.js';
+import { restoreDatabase } from '../../restore/database.js';
 import { commandControl, type NodeControl, systemdControl } from '../../restore/node-control.js';
-import type { LocalNode } from '../../restore/recovery.js';
+import type { LocalDatadir, LocalNode } from '../../restore/recovery.js';
 import { detectCodec } from '../codec/zstd.js';
-import { connect, peerPositions, type SqlClient } from '../galera/index.js';
+import { connect, inspectDatadir, peerPositions, type SqlClient } from '../galera/index.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
 import { Repository } from '../repo/repository.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -55,7 +56,7 @@ export function connectLocal(config: Config): Promise<SqlClient> {
 }
 
 /** This node as recovery steps act on it: its server, and its service as recovery.control says. */
-export function localRecoveryNode(config: Config): LocalNode {
+export function localRecoveryNode(config: Config, repo: Repository, logger: Logger): LocalNode {
   const c = config.recovery.control;
   const node = config.cluster.node;
   const control: NodeControl | undefined =
@@ -74,10 +75,31 @@ export function localRecoveryNode(config: Config): LocalNode {
   const peers = config.cluster.nodes
     .filter((n) => n.name !== node)
     .map((n) => ({ ...nodeEndpoint(config, n), connectTimeoutMs: 1500, statementTimeoutMs: 1500 }));
+  const path = config.cluster.nodes.find((n) => n.name === node)?.datadir;
+  const datadir: LocalDatadir | undefined =
+    path === undefined
+      ? undefined
+      : {
+          path,
+          inspect: () => inspectDatadir(path),
+          restore: async (snapshot, { bootstrap, signal }) => {
+            await restoreDatabase({
+              repo,
+              snapshot,
+              target: path,
+              tools: config.database.tools,
+              safeToBootstrap: bootstrap,
+              ...(process.getuid?.() === 0 ? { owner: 'mysql' } : {}),
+              logger,
+              ...(signal ? { signal } : {}),
+            });
+          },
+        };
   return {
     name: node,
     ...(control ? { control } : {}),
+    ...(datadir ? { datadir } : {}),
     connect: () => connectLocal(config),
-    primaryPeers: async () => (await peerPositions(peers)).map((p) => p.node),
+    primaryPeers: () => peerPositions(peers),
   };
 }

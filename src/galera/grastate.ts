@@ -1,4 +1,4 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PermanentError } from '../lib/errors.js';
 
@@ -56,4 +56,28 @@ export async function writeGrastate(datadir: string, state: Grastate): Promise<v
   const path = join(datadir, 'grastate.dat');
   await writeFile(`${path}.lifeboat-new`, formatGrastate(state));
   await rename(`${path}.lifeboat-new`, path);
+}
+
+/**
+ * What a stopped node's datadir holds, read without starting anything: `empty` (missing, or
+ * nothing but `lost+found` and a restore's hidden work directories: a replacement server, nothing
+ * to lose), a `position` its grastate.dat records (a clean stop, or a seeded datadir), or
+ * `unknown` (data whose position only InnoDB knows: after a crash, `--wsrep-recover`).
+ */
+export type DatadirState =
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'position'; readonly uuid: string; readonly seqno: number }
+  | { readonly kind: 'unknown' };
+
+const NO_HISTORY = '00000000-0000-0000-0000-000000000000';
+
+export async function inspectDatadir(datadir: string): Promise<DatadirState> {
+  const names = await readdir(datadir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+  if (names.every((n) => n === 'lost+found' || n.startsWith('.lifeboat-'))) return { kind: 'empty' };
+  const state = await readGrastate(datadir).catch(() => undefined);
+  if (state && state.uuid !== NO_HISTORY && state.seqno >= 0) return { kind: 'position', uuid: state.uuid, seqno: state.seqno };
+  return { kind: 'unknown' };
 }

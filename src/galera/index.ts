@@ -2,7 +2,15 @@
 export { accountStatements, type DumpAccounts } from './accounts.js';
 export { type BackupStream, type LocalServer, logicalDump, physicalBackup } from './backup-stream.js';
 export { type BootstrapResult, bootstrapNewCluster, socketOf } from './bootstrap.js';
-export { formatGrastate, type Grastate, parseGrastate, readGrastate, writeGrastate } from './grastate.js';
+export {
+  type DatadirState,
+  formatGrastate,
+  type Grastate,
+  inspectDatadir,
+  parseGrastate,
+  readGrastate,
+  writeGrastate,
+} from './grastate.js';
 export { parseRecoveredPosition, type RecoveredPosition } from './positions.js';
 export { type ScratchOptions, type ScratchServer, startScratchServer, stopLeftoverScratchServer } from './scratch-server.js';
 export { type ServerInfo, serverInfo } from './server-info.js';

@@ -16,6 +16,8 @@ export interface WsrepStatus {
   readonly desync: boolean;
   readonly stateUuid: string;
   readonly lastCommitted: number;
+  /** the lowest seqno in the node's gcache (-1: unknown): as a donor it can send IST to a joiner at seqno ≥ this − 1 */
+  readonly cachedDownto: number;
 }
 
 /** Reads the node's Galera state (works on a non-Primary node too). */
@@ -32,6 +34,7 @@ export async function wsrepStatus(client: SqlClient, options: QueryOptions = {})
     desync: vars[0]?.Value === 'ON',
     stateUuid: s.get('wsrep_cluster_state_uuid') ?? '',
     lastCommitted: Number(s.get('wsrep_last_committed') ?? -1),
+    cachedDownto: Number(s.get('wsrep_local_cached_downto') ?? -1),
   };
 }
 
@@ -44,6 +47,8 @@ export interface PeerPosition {
   readonly node: string;
   readonly stateUuid: string;
   readonly lastCommitted: number;
+  /** see WsrepStatus.cachedDownto */
+  readonly cachedDownto: number;
 }
 
 /** The last committed seqno of each peer that answers within its connect and statement deadlines. */
@@ -55,7 +60,7 @@ export async function peerPositions(peers: readonly Endpoint[]): Promise<PeerPos
         try {
           const s = await wsrepStatus(sql);
           return s.clusterStatus === 'Primary'
-            ? { node: peer.name, stateUuid: s.stateUuid, lastCommitted: s.lastCommitted }
+            ? { node: peer.name, stateUuid: s.stateUuid, lastCommitted: s.lastCommitted, cachedDownto: s.cachedDownto }
             : undefined;
         } finally {
           await sql.close();

@@ -12,7 +12,16 @@ export interface Heartbeat {
   readonly seq: number;
   /** the writer's clock, for people; freshness never depends on it */
   readonly at: string;
-  readonly galera: { readonly state: string; readonly uuid: string | null; readonly seqno: number | null } | null;
+  /**
+   * its own Galera state; state `''`: its server is stopped, and uuid/seqno are the position its
+   * datadir holds (null: not known yet), or `datadir: 'empty'` when it holds nothing at all
+   */
+  readonly galera: {
+    readonly state: string;
+    readonly uuid: string | null;
+    readonly seqno: number | null;
+    readonly datadir?: 'empty';
+  } | null;
   /** what this node sees of each peer */
   readonly sees: Readonly<Record<string, PeerState>>;
   /** the same, with since when and on what evidence (what other observers show and weigh) */

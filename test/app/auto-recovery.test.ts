@@ -86,7 +86,11 @@ function setup(recovery: Partial<Config['recovery']>, current: () => ClusterView
       },
       newest: async () => [...records].reverse(),
     },
-    local: { name: 'n1', connect: server.connect, primaryPeers: async () => primaryPeers },
+    local: {
+      name: 'n1',
+      connect: server.connect,
+      primaryPeers: async () => primaryPeers.map((node) => ({ node, stateUuid: 'u', lastCommitted: 1, cachedDownto: 1 })),
+    },
     alerter: {
       alert: async (e) => {
         alerts.push(e);

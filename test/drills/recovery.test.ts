@@ -1,34 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
-import {
-  component,
-  type Drill,
-  missingCommits,
-  openDrill,
-  startWriter,
-  state,
-  testbed,
-  testbedControl,
-  waitUntil,
-} from '../helpers/drill.js';
+import { autoRecoveryDrill, component, missingCommits, startWriter, state, testbed, waitUntil } from '../helpers/drill.js';
 import { uniqueName } from '../helpers/testbed.js';
 
 // Automatic recovery on the real testbed, destructively (see test/helpers/drill.ts): the daemons
 // run with recovery.auto on, a writer commits through node 1 throughout, and every commit it was
 // acknowledged must be on the cluster at the end.
 
-const AUTO = { auto: true, confirmSeconds: 1, windowMinutes: 30 };
-
-async function drill(t: import('ava').ExecutionContext): Promise<Drill> {
-  const d = await openDrill({ recovery: (n) => ({ ...AUTO, control: testbedControl(n) }) });
-  t.teardown(() => d.close());
-  return d;
-}
-
 test.serial(
   'two nodes lost: the survivor makes itself Primary, writes succeed again, no acknowledged commit is lost',
   async (t) => {
-    const d = await drill(t);
+    const d = await autoRecoveryDrill(t);
     const table = uniqueName('w').replaceAll('-', '_');
     const writer = await startWriter(t, 1, table);
     await sleep(2000);
@@ -78,7 +60,7 @@ test.serial(
 );
 
 test.serial('partition with automatic recovery on: no bootstrap anywhere, no recovery started', async (t) => {
-  const d = await drill(t);
+  const d = await autoRecoveryDrill(t);
   testbed('node-isolate', 1);
   const states: string[] = [];
   let minority = false;
@@ -100,7 +82,7 @@ test.serial('partition with automatic recovery on: no bootstrap anywhere, no rec
 });
 
 test.serial('a lost server comes back with its datadir: its daemon starts mariadbd, it rejoins by IST', async (t) => {
-  const d = await drill(t);
+  const d = await autoRecoveryDrill(t);
   testbed('node-kill', 3);
   await waitUntil('n3 lost', async () => state(await d.view(1), 3, 1) === 'lost', 60_000);
   // the server boots again: its link and its daemon, not its database
@@ -132,7 +114,7 @@ test.serial('a lost server comes back with its datadir: its daemon starts mariad
 test.serial(
   'the whole cluster crashed, daemons up: the most advanced node bootstraps by itself, the others rejoin, no acknowledged commit lost',
   async (t) => {
-    const d = await drill(t);
+    const d = await autoRecoveryDrill(t);
     const table = uniqueName('w').replaceAll('-', '_');
     const writer = await startWriter(t, 1, table);
     await sleep(2000);

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect, createServer, type Server as NetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -76,6 +77,15 @@ export function testbedControl(n: N): Record<string, unknown> {
     status: cmd('node-running'),
     recover: cmd('node-recover'),
   };
+}
+
+/** A drill whose daemons recover by themselves (recovery.auto, the testbed's commands), closed on teardown. */
+export async function autoRecoveryDrill(t: ExecutionContext): Promise<Drill> {
+  const d = await openDrill({
+    recovery: (n) => ({ auto: true, confirmSeconds: 1, windowMinutes: 30, control: testbedControl(n) }),
+  });
+  t.teardown(() => d.close());
+  return d;
 }
 
 /** Starts the three daemons and waits until each sees both peers healthy. */
@@ -293,6 +303,16 @@ export async function startWriter(t: ExecutionContext, n: N, table: string): Pro
     await stop();
   });
   return { stop };
+}
+
+/** Node n's MariaDB error log from byte `from` on (what Galera said of a join: IST or SST). */
+export function errorLog(n: N, from = 0): string {
+  const log = readFileSync(need(`GALERA_NODE${n}_ERRORLOG`));
+  return log.subarray(Math.min(from, log.length)).toString('utf8');
+}
+
+export function errorLogSize(n: N): number {
+  return statSync(need(`GALERA_NODE${n}_ERRORLOG`)).size;
 }
 
 /** The ids of `table` on node `n` that are missing from `acked` (an acknowledged commit lost). */

@@ -53,13 +53,18 @@ test('one node lost while the others are Primary: wait; back with its datadir: r
   t.regex(planRecovery(input([up('n1'), up('n2'), lost('n3')])).decision, /waiting for it to return or be replaced/);
   const back = { ...lost('n3'), verdict: 'healthy' as const };
   t.is(planRecovery(input([up('n1'), up('n2'), back])).playbook, 'rejoin');
-  const empty = { ...back, position: null };
+  const unknown = { ...back, position: null };
+  const waits = planRecovery(input([up('n1'), up('n2'), unknown]));
+  t.is(waits.playbook, 'none', 'a datadir whose position is not known is never replaced');
+  t.regex(waits.decision, /not known yet: waiting \(a damaged datadir is never replaced automatically/);
+  const empty = { ...back, position: null, emptyDatadir: true };
   const seeded = planRecovery(input([up('n1'), up('n2'), empty]));
   t.is(seeded.playbook, 'seed-from-snapshot');
   t.deepEqual(
     seeded.steps.map((s) => s.action),
     ['restore-snapshot', 'start-with-position'],
   );
+  t.deepEqual(seeded.steps[0]?.snapshot, snapshot);
   t.is(planRecovery(input([up('n1'), up('n2'), empty], { snapshot: null })).playbook, 'none');
 });
 
@@ -96,13 +101,25 @@ test('whole cluster down with datadirs: the highest seqno bootstraps (a tie goes
 });
 
 test('whole cluster down, no datadir: a new cluster from the snapshot, with the data-loss window said', (t) => {
-  const plan = planRecovery(input([lost('n1', null), lost('n2', null), lost('n3', null)]));
+  const empty = (name: string): NodeFacts => ({ ...lost(name, null), verdict: 'healthy', emptyDatadir: true });
+  const plan = planRecovery(input([empty('n1'), empty('n2'), empty('n3')]));
   t.is(plan.playbook, 'new-cluster-from-snapshot');
   t.regex(plan.dataLoss ?? '', /after the snapshot \(2026-12-03T06:00:00Z, seqno 80\) is lost/);
   t.deepEqual(
-    plan.steps.map((s) => s.action),
-    ['restore-new-cluster', 'restore-snapshot', 'restore-snapshot'],
+    plan.steps.map((s) => [s.node, s.action, s.after]),
+    [
+      ['n1', 'restore-new-cluster', undefined],
+      ['n2', 'restore-snapshot', 'n1'],
+      ['n2', 'start-with-position', 'n1'],
+      ['n3', 'restore-snapshot', 'n1'],
+      ['n3', 'start-with-position', 'n1'],
+    ],
   );
-  t.is(planRecovery(input([lost('n1', null), lost('n2', null), lost('n3', null)], { snapshot: null })).playbook, 'none');
+  t.is(planRecovery(input([empty('n1'), empty('n2'), empty('n3')], { snapshot: null })).playbook, 'none');
+  t.is(
+    planRecovery(input([empty('n1'), lost('n2', null), empty('n3')])).playbook,
+    'none',
+    'a datadir whose position is not known is never rebuilt over',
+  );
   t.true(plan.facts.some((f) => f.startsWith('newest verified snapshot')));
 });

@@ -570,6 +570,15 @@ galera_node_crash() { # mariadbd dies (SIGKILL), the rest of the server runs on 
   log galera "node $n: mariadbd crashed (SIGKILL)"
 }
 
+galera_node_wipe() { # N's datadir emptied, the directory kept (a replacement server); N must be down
+  local n=$1
+  [[ $n =~ ^[123]$ ]] || die galera "node must be 1, 2 or 3"
+  [[ -z $(galera_node_pid "$n") ]] || die galera "node $n is running: crash or stop it before wiping its datadir"
+  galera_node_vars "$n"
+  find "$N_DATADIR" -mindepth 1 -delete
+  log galera "node $n: datadir emptied"
+}
+
 galera_node_running() { # exit 0 while node N's mariadbd runs
   [[ -n $(galera_node_pid "$1") ]]
 }

@@ -11,6 +11,7 @@
 #   testbed.sh node-isolate N | node-heal N               N and its peers cut off from each other, the root namespace still reachable
 #   testbed.sh node-crash N | node-bootstrap N            N's mariadbd SIGKILLed (nothing else) | N starts a new Primary component
 #   testbed.sh node-running N | node-recover N            exit 0 while N's mariadbd runs | print its recovered position
+#   testbed.sh node-wipe N                                N's datadir emptied (N down): a replacement server
 #
 # State lives in ${LIFEBOAT_TESTBED_DIR:-<repo>/.testbed}; $RUN/env is a sourceable KEY=value file.
 set -Eeuo pipefail
@@ -169,7 +170,7 @@ main() {
     [[ -f $RUN/env ]] || die testbed "no env file: run 'testbed.sh up' first"
     cat "$RUN/env"
     ;;
-  node-stop | node-start | node-kill | node-cut | node-uncut | node-isolate | node-heal | node-crash | node-bootstrap)
+  node-stop | node-start | node-kill | node-cut | node-uncut | node-isolate | node-heal | node-crash | node-bootstrap | node-wipe)
     [[ $# -eq 1 ]] || die testbed "usage: testbed.sh $cmd N (N = 1, 2 or 3)"
     with_lock
     "galera_${cmd//-/_}" "$1"
@@ -179,10 +180,10 @@ main() {
     "galera_${cmd//-/_}" "$1"
     ;;
   -h | --help | help)
-    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     ;;
   *)
-    echo "usage: testbed.sh up|down|status [galera|gluster|s3|staging]... | env | node-stop|node-start|node-kill|node-cut|node-uncut|node-isolate|node-heal|node-crash|node-bootstrap|node-running|node-recover N" >&2
+    echo "usage: testbed.sh up|down|status [galera|gluster|s3|staging]... | env | node-stop|node-start|node-kill|node-cut|node-uncut|node-isolate|node-heal|node-crash|node-bootstrap|node-wipe|node-running|node-recover N" >&2
     exit 2
     ;;
   esac

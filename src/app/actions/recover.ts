@@ -25,6 +25,7 @@ export function nodeFacts(view: ClusterView, order: readonly string[]): NodeFact
 function factsOf(row: NodeRow, observer: string): NodeFacts {
   const galera = row.heartbeat?.galera ?? null;
   const position = galera?.uuid && galera.seqno !== null ? { uuid: galera.uuid, seqno: galera.seqno } : null;
+  const empty = galera?.state === '' && galera.datadir === 'empty' ? { emptyDatadir: true } : {};
   if (row.name === observer) {
     const running = galera !== null && galera.state !== '';
     return {
@@ -33,6 +34,7 @@ function factsOf(row: NodeRow, observer: string): NodeFacts {
       running,
       ...(running ? { component: IN_PRIMARY.has(galera?.state ?? '') ? 'Primary' : 'non-Primary' } : {}),
       position,
+      ...empty,
     };
   }
   const probe = row.probes?.find((p) => p.probe === 'galera');
@@ -43,6 +45,7 @@ function factsOf(row: NodeRow, observer: string): NodeFacts {
     running,
     ...(running ? { component: probe?.detail.startsWith('Primary') ? 'Primary' : 'non-Primary' } : {}),
     position,
+    ...(running ? {} : empty),
   };
 }
 
@@ -78,8 +81,8 @@ export async function runRecover(
     ctx.print(plan, (p) => `${describe(p)}\n(plan only: nothing was run)`);
     return EXIT.ok;
   }
-  const local = localRecoveryNode(config);
-  const why = whyNotRunnable(plan, local.name);
+  const local = localRecoveryNode(config, repo, ctx.logger);
+  const why = whyNotRunnable(plan, local);
   if (why) {
     ctx.print({ plan, ran: false, reason: why }, () => `${describe(plan)}\nnot run: ${why}`);
     return plan.playbook === 'none' ? EXIT.ok : EXIT.usage;
