@@ -187,7 +187,12 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   const record = newRecord(plan, options.local.name, options.trigger, now());
   // No record, no action: a recovery nobody can audit does not start.
   await options.log.save(record);
-  logger.warn('recovery started', { id: record.id, decision: plan.decision, trigger: options.trigger });
+  logger.warn('recovery started', {
+    id: record.id,
+    decision: plan.decision,
+    trigger: options.trigger,
+    ...(plan.dataLoss ? { dataLoss: plan.dataLoss } : {}),
+  });
   for (const step of record.steps) {
     if (step.state === 'elsewhere') continue;
     const t0 = Date.now();

@@ -24,7 +24,14 @@ export type AlertEvent =
   | { readonly kind: 'node-healthy'; readonly peer: string; readonly was: 'lost' | 'partitioned'; readonly evidence: string }
   | { readonly kind: 'node-minority'; readonly since: string; readonly evidence: string }
   | { readonly kind: 'node-minority-resolved'; readonly evidence: string }
-  | { readonly kind: 'recovery-started'; readonly id: string; readonly playbook: string; readonly decision: string }
+  | {
+      readonly kind: 'recovery-started';
+      readonly id: string;
+      readonly playbook: string;
+      readonly decision: string;
+      /** what cannot come back, when the plan rebuilds from a snapshot */
+      readonly dataLoss?: string;
+    }
   | {
       readonly kind: 'recovery-finished';
       readonly id: string;
@@ -240,7 +247,11 @@ function compose(event: AlertEvent, cluster: string | null, node: string | null,
     case 'node-minority-resolved':
       return { ...event, ...envelope, text: `${where}: this node is no longer the minority of a partition: ${event.evidence}` };
     case 'recovery-started':
-      return { ...event, ...envelope, text: `${where}: RECOVERY ${event.id} started: ${event.playbook} — ${event.decision}` };
+      return {
+        ...event,
+        ...envelope,
+        text: `${where}: RECOVERY ${event.id} started: ${event.playbook} — ${event.decision}${event.dataLoss ? `; DATA LOSS: ${event.dataLoss}` : ''}`,
+      };
     case 'recovery-finished':
       return {
         ...event,

@@ -178,6 +178,7 @@ export class AutoRecovery {
               id: rec.id,
               playbook: plan.playbook,
               decision: plan.decision,
+              ...(plan.dataLoss ? { dataLoss: plan.dataLoss } : {}),
             });
         },
       });
