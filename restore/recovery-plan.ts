@@ -43,16 +43,30 @@ export type Playbook =
   | 'seed-from-snapshot' // a replacement node without a usable datadir: restore the snapshot into it, join by IST
   | 'bootstrap-survivor' // quorum lost, the loss confirmed: pc.bootstrap on the survivor
   | 'bootstrap-most-advanced' // the whole cluster down, datadirs intact: the highest seqno bootstraps, the others join
-  | 'new-cluster-from-snapshot'; // the whole cluster down, no datadir: bootstrap from the snapshot, report the loss window
+  | 'new-cluster-from-snapshot' // the whole cluster down, no datadir: bootstrap from the snapshot, report the loss window
+  | 'restart-bricks' // a GlusterFS brick down: start it again, watch the heal (restore/volume-recovery.ts)
+  | 'restore-areas'; // a file area emptied on the volume: restore it from the snapshot (an operator's word)
 
 export interface PlanStep {
   readonly node: string;
-  readonly action: 'start' | 'start-with-position' | 'bootstrap' | 'pc-bootstrap' | 'restore-snapshot' | 'restore-new-cluster';
+  readonly action:
+    | 'start'
+    | 'start-with-position'
+    | 'bootstrap'
+    | 'pc-bootstrap'
+    | 'restore-snapshot'
+    | 'restore-new-cluster'
+    | 'start-bricks'
+    | 'heal'
+    | 'restore-area';
   readonly why: string;
   /** runs only once this node is Primary (its step comes first): until then the step waits */
   readonly after?: string;
-  /** the snapshot a restore step restores */
+  /** the snapshot a database restore step restores */
   readonly snapshot?: SeedSnapshot;
+  /** the file area a restore-area step restores, and the snapshot it restores it from */
+  readonly area?: string;
+  readonly snapshotId?: string;
 }
 
 export interface Plan {

@@ -7,6 +7,7 @@ import { newSnapshotId } from '../src/repo/snapshot-id.js';
 import { getBuffer } from '../src/storage/object-store.js';
 import type { NodeControl } from './node-control.js';
 import type { Plan, PlanStep, SeedSnapshot } from './recovery-plan.js';
+import { type LocalVolume, runVolumeStep } from './volume-recovery.js';
 
 /**
  * Runs a recovery plan (restore/recovery-plan.ts). A daemon or `lifeboat recover --execute` runs
@@ -24,6 +25,8 @@ export interface LocalNode {
   readonly control?: NodeControl;
   /** its datadir; steps that restore a snapshot into it need one */
   readonly datadir?: LocalDatadir;
+  /** the GlusterFS volume at files.root; the volume steps need it */
+  readonly volume?: LocalVolume;
   /** a connection to its server; the step closes it */
   connect(): Promise<SqlClient>;
   /** the peers that answer, now, as members of a Primary component (short deadlines; unreachable ones are not) */
@@ -71,9 +74,10 @@ const STARTS = new Set<PlanStep['action']>(['start', 'start-with-position']);
 const BOOTSTRAPS = new Set<PlanStep['action']>(['bootstrap', 'pc-bootstrap', 'restore-new-cluster']);
 const NEEDS_CONTROL = new Set<PlanStep['action']>(['start', 'start-with-position', 'bootstrap', 'restore-new-cluster']);
 const NEEDS_DATADIR = new Set<PlanStep['action']>(['restore-snapshot', 'restore-new-cluster']);
+const NEEDS_VOLUME = new Set<PlanStep['action']>(['start-bricks', 'heal', 'restore-area']);
 
 /** Why this node cannot run its steps of `plan` (null: it can, and has some). */
-export function whyNotRunnable(plan: Plan, local: Pick<LocalNode, 'name' | 'control' | 'datadir'>): string | null {
+export function whyNotRunnable(plan: Plan, local: Pick<LocalNode, 'name' | 'control' | 'datadir' | 'volume'>): string | null {
   const node = local.name;
   if (plan.playbook === 'none') return `nothing to do: ${plan.decision}`;
   const mine = plan.steps.filter((s) => s.node === node);
@@ -85,6 +89,8 @@ export function whyNotRunnable(plan: Plan, local: Pick<LocalNode, 'name' | 'cont
     return `${node} has no recovery.control in its config: it cannot start its mariadbd (see the README, "When a server is lost")`;
   if (!local.datadir && mine.some((s) => NEEDS_DATADIR.has(s.action)))
     return `${node} has no datadir in its config (cluster.nodes[].datadir or database.datadir): it cannot be seeded`;
+  if (!local.volume && mine.some((s) => NEEDS_VOLUME.has(s.action)))
+    return `${node}: files.root is not on a GlusterFS mount here`;
   return null;
 }
 
@@ -251,6 +257,10 @@ async function runStep(step: StepRecord, options: ExecuteOptions): Promise<{ ski
     }
     case 'restore-snapshot':
       return seedStep(step, options);
+    case 'start-bricks':
+    case 'heal':
+    case 'restore-area':
+      return runVolumeStep(step, options.local.volume as LocalVolume, signal ? { signal } : {});
     case 'restore-new-cluster': {
       const control = options.local.control as NodeControl;
       if (await control.isRunning(signal)) return { skipped: true, detail: 'already running' };

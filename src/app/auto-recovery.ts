@@ -12,12 +12,16 @@ import { type Plan, type PlanInput, planRecovery } from '../../restore/recovery-
 import type { ClusterView } from '../health/monitor.js';
 import { errorMessage } from '../lib/errors.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
+import { withDeadline } from '../lib/time.js';
 import { nodeFacts } from './actions/recover.js';
 import type { Alerter } from './alerts.js';
 import type { Metrics } from './metrics.js';
 
-/** The playbooks that join a running Primary component: not limited by recovery.windowMinutes. */
-const JOINS = new Set<Plan['playbook']>(['rejoin', 'seed-from-snapshot']);
+/** The playbooks that cannot split or overwrite anything (a node joins a Primary component, a dead brick starts): not limited by recovery.windowMinutes. */
+const JOINS = new Set<Plan['playbook']>(['rejoin', 'seed-from-snapshot', 'restart-bricks']);
+
+/** Never run by the daemon: Magento empties some file areas itself, so an empty area is an operator's call. */
+const OPERATOR_ONLY = new Set<Plan['playbook']>(['restore-areas']);
 
 export interface AutoRecoveryDeps {
   readonly recovery: Config['recovery'];
@@ -28,6 +32,8 @@ export interface AutoRecoveryDeps {
   readonly view: () => ClusterView;
   /** the newest verified snapshot with a Galera position */
   readonly seed: () => Promise<PlanInput['snapshot']>;
+  /** the GlusterFS volume's plan with `driver`'s steps (restore/volume-recovery.ts); absent: no volume here */
+  readonly volumePlan?: (driver: string) => Promise<Plan>;
   readonly log: Pick<RecoveryLog, 'save' | 'newest'>;
   readonly local: LocalNode;
   readonly alerter: Pick<Alerter, 'alert'>;
@@ -101,14 +107,21 @@ export class AutoRecovery {
   private async evaluateOnce(): Promise<void> {
     const view = this.deps.view();
     const nodes = nodeFacts(view, this.deps.order);
-    if (!view.minority && nodes.every((n) => n.verdict === 'healthy' && n.running && n.component === 'Primary')) {
-      this.candidate = undefined;
-      this.held = '';
-      return;
+    const whole = !view.minority && nodes.every((n) => n.verdict === 'healthy' && n.running && n.component === 'Primary');
+    // the database first; the volume once the database needs nothing
+    let plan = whole ? null : planRecovery({ nodes, minority: view.minority, snapshot: await this.seed() });
+    if ((!plan || plan.playbook === 'none') && !view.minority && this.deps.volumePlan) {
+      // one daemon drives the volume: the first in preferred order that this one sees healthy (itself included)
+      const driver = nodes.find((n) => n.name === this.deps.node || n.verdict === 'healthy')?.name ?? this.deps.node;
+      // a hung mount or glusterd must not hold the database's recovery back: a deadline, then no plan
+      plan = await withDeadline(this.deps.volumePlan(driver), 10_000).catch((err: unknown) => {
+        this.logger.debug('volume plan failed', { error: errorMessage(err) });
+        return null;
+      });
     }
-    const plan = planRecovery({ nodes, minority: view.minority, snapshot: await this.seed() });
-    if (plan.playbook === 'none') {
+    if (!plan || plan.playbook === 'none') {
       this.candidate = undefined;
+      if (whole) this.held = '';
       return;
     }
     const key = `${plan.playbook} ${JSON.stringify(plan.steps)}`;
@@ -124,6 +137,8 @@ export class AutoRecovery {
     if (this.candidate?.key !== key) this.candidate = { key, since: t };
     if (t - this.candidate.since < this.deps.recovery.confirmSeconds * 1000) return;
     if (!this.deps.recovery.auto) return this.hold(plan, key, 'recovery.auto is false: run `lifeboat recover --execute`');
+    if (OPERATOR_ONLY.has(plan.playbook))
+      return this.hold(plan, key, 'restoring emptied file areas is asked of an operator: `lifeboat recover --execute --yes`');
     // A node that joins a Primary component (with its datadir, or seeded into an empty one) cannot
     // split the cluster: only the playbooks that bootstrap are limited to one per window.
     const windowMs = this.deps.recovery.windowMinutes * 60_000;

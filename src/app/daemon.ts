@@ -23,6 +23,7 @@ import { type ApiDeps, createApiServer } from './http-api.js';
 import { LocalDatabase } from './local-database.js';
 import { Metrics } from './metrics.js';
 import { connectLocal, localRecoveryNode, openRepository, openWitnessStore } from './runtime.js';
+import { openLocalVolume, volumePlanner } from './volume.js';
 
 export interface DaemonHandle {
   readonly runner: JobRunner;
@@ -69,7 +70,8 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
     logger: log,
   });
   const database = localDatabase(config, metrics, alerter, log);
-  const local = localRecoveryNode(config, repo, log);
+  const volume = await openLocalVolume(config, repo, log);
+  const local = localRecoveryNode(config, repo, log, volume);
   const health = config.health.enabled
     ? clusterHealth({
         config,
@@ -89,6 +91,7 @@ export async function startDaemon(config: Config, logger: Logger): Promise<Daemo
         order: preferredOrder(config),
         view: () => health.monitor.view(),
         seed: () => seedSnapshot(repo),
+        ...(volume ? { volumePlan: volumePlanner(config, volume, repo) } : {}),
         log: new RecoveryLog(repo),
         local,
         alerter,

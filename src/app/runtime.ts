@@ -3,6 +3,7 @@ import { localEndpoint, nodeEndpoint } from '../../jobs/settings.js';
 import { restoreDatabase } from '../../restore/database.js';
 import { commandControl, type NodeControl, systemdControl } from '../../restore/node-control.js';
 import type { LocalDatadir, LocalNode } from '../../restore/recovery.js';
+import type { LocalVolume } from '../../restore/volume-recovery.js';
 import { detectCodec } from '../codec/zstd.js';
 import { connect, inspectDatadir, peerPositions, type SqlClient } from '../galera/index.js';
 import { type Logger, nullLogger } from '../lib/logger.js';
@@ -56,7 +57,7 @@ export function connectLocal(config: Config): Promise<SqlClient> {
 }
 
 /** This node as recovery steps act on it: its server, and its service as recovery.control says. */
-export function localRecoveryNode(config: Config, repo: Repository, logger: Logger): LocalNode {
+export function localRecoveryNode(config: Config, repo: Repository, logger: Logger, volume?: LocalVolume): LocalNode {
   const c = config.recovery.control;
   const node = config.cluster.node;
   const control: NodeControl | undefined =
@@ -99,6 +100,7 @@ export function localRecoveryNode(config: Config, repo: Repository, logger: Logg
     name: node,
     ...(control ? { control } : {}),
     ...(datadir ? { datadir } : {}),
+    ...(volume ? { volume } : {}),
     connect: () => connectLocal(config),
     primaryPeers: () => peerPositions(peers),
   };

@@ -53,22 +53,9 @@ export async function chooseBrick(dir: string, options: BrickOptions = {}): Prom
   const glusterd = options.glusterd ?? defaultGlusterd();
   const mount = (reason: string): BrickChoice => ({ kind: 'mount', reason });
   try {
-    const real = await realpath(dir);
-    const mounts = parseMountinfo(options.mountinfo ?? (await readFile('/proc/self/mountinfo', 'utf8')));
-    // the deepest mount holding `dir`; of mounts stacked on one point, the last (visible) one
-    const under = mounts
-      .map((m, order) => ({ m, order }))
-      .filter(({ m }) => real === m.mountPoint || real.startsWith(m.mountPoint === '/' ? '/' : `${m.mountPoint}/`))
-      .sort((a, b) => b.m.mountPoint.length - a.m.mountPoint.length || b.order - a.order)[0]?.m;
-    if (under?.fstype !== 'fuse.glusterfs') return mount('not on a GlusterFS mount');
-    const source = /^[^:]+:\/?([^/]+)(\/.*)?$/.exec(under.source);
-    if (!source?.[1]) return mount(`cannot parse the mount source '${under.source}'`);
-    const volume = source[1];
-    // a subdirectory mount (`host:/vol/sub`) and a bind mount of part of the volume (mountinfo root)
-    const subdir = join(source[2] ?? '', under.root)
-      .replace(/^\/+|\/+$/g, '')
-      .replace(/^\.$/, '');
-    const rel = real.slice(under.mountPoint.length).replace(/^\/+/, '');
+    const mounted = await mountedVolume(dir, options.mountinfo);
+    if (typeof mounted === 'string') return mount(mounted);
+    const { volume, subdir, rel } = mounted;
 
     // read-only questions, asked together
     const [info, self, heal, ctime] = await Promise.all([
@@ -107,6 +94,28 @@ export async function chooseBrick(dir: string, options: BrickOptions = {}): Prom
   } catch (err) {
     return mount(`cannot inspect the Gluster volume: ${errorMessage(err)}`);
   }
+}
+
+/** Where `dir` lies on a GlusterFS FUSE mount: the volume, the volume's directory mounted there, and `dir` below it; or why it is not on one. */
+export async function mountedVolume(
+  dir: string,
+  mountinfo?: string,
+): Promise<{ readonly volume: string; readonly subdir: string; readonly rel: string } | string> {
+  const real = await realpath(dir);
+  const mounts = parseMountinfo(mountinfo ?? (await readFile('/proc/self/mountinfo', 'utf8')));
+  // the deepest mount holding `dir`; of mounts stacked on one point, the last (visible) one
+  const under = mounts
+    .map((m, order) => ({ m, order }))
+    .filter(({ m }) => real === m.mountPoint || real.startsWith(m.mountPoint === '/' ? '/' : `${m.mountPoint}/`))
+    .sort((a, b) => b.m.mountPoint.length - a.m.mountPoint.length || b.order - a.order)[0]?.m;
+  if (under?.fstype !== 'fuse.glusterfs') return 'not on a GlusterFS mount';
+  const source = /^[^:]+:\/?([^/]+)(\/.*)?$/.exec(under.source);
+  if (!source?.[1]) return `cannot parse the mount source '${under.source}'`;
+  // a subdirectory mount (`host:/vol/sub`) and a bind mount of part of the volume (mountinfo root)
+  const subdir = join(source[2] ?? '', under.root)
+    .replace(/^\/+|\/+$/g, '')
+    .replace(/^\.$/, '');
+  return { volume: source[1], subdir, rel: real.slice(under.mountPoint.length).replace(/^\/+/, '') };
 }
 
 /**

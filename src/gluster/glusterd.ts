@@ -54,6 +54,26 @@ export function cliGlusterd(gluster: GlusterCli = glusterCli): Glusterd {
   };
 }
 
+/** The two things recovery asks glusterd to do, both idempotent: start a volume's dead bricks, start a heal. */
+export interface GlusterAdmin {
+  /** `volume start <v> force`: starts the bricks (and self-heal daemon) that are not running; running ones are left alone */
+  startDeadBricks(volume: string, signal?: AbortSignal): Promise<void>;
+  /** `volume heal <v>`: an index heal now, instead of at the self-heal daemon's next crawl */
+  heal(volume: string, signal?: AbortSignal): Promise<void>;
+}
+
+export function cliGlusterAdmin(gluster: GlusterCli = glusterCli): GlusterAdmin {
+  const cli: GlusterCli = (args, signal) => whileBusy(() => gluster(args, signal), signal);
+  return {
+    startDeadBricks: async (volume, signal) => {
+      await cli(['volume', 'start', volume, 'force'], signal);
+    },
+    heal: async (volume, signal) => {
+      await cli(['volume', 'heal', volume], signal);
+    },
+  };
+}
+
 /** glusterd asked on its socket (a few milliseconds each): the call the CLI makes, its reply read as the CLI reads it. */
 export function rpcGlusterd(socket = GLUSTERD_SOCKET): Glusterd {
   const ask = async (proc: number, what: string, dict: Record<string, string>, signal?: AbortSignal) => {

@@ -4,12 +4,15 @@ export {
   type BrickOptions,
   type BrickView,
   chooseBrick,
+  mountedVolume,
   parseMountinfo,
   stillHealed,
 } from './brick.js';
 export {
+  cliGlusterAdmin,
   cliGlusterd,
   defaultGlusterd,
+  type GlusterAdmin,
   type GlusterCli,
   type Glusterd,
   glusterCli,

@@ -1,3 +1,5 @@
+import { RetryableError } from './errors.js';
+
 const NS_PER_S = 1_000_000_000n;
 
 /** Nanoseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (exact, sortable, `touch -d` reads it). */
@@ -44,5 +46,19 @@ export class IsoFormatter {
     }
     this.recent = [other, first];
     return other[1];
+  }
+}
+
+/** `work`, or a RetryableError once `ms` have passed first (`work` itself is not stopped: give it its own deadline where it can take one). */
+export async function withDeadline<T>(work: Promise<T>, ms: number, what = 'operation'): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RetryableError(`${what}: no answer within ${ms / 1000} s`)), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }

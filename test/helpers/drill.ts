@@ -53,6 +53,8 @@ export interface Drill {
 export interface DrillOptions {
   /** each daemon's `recovery` section (default: none, i.e. alert only) */
   readonly recovery?: (n: N) => Record<string, unknown>;
+  /** each daemon's `files` section (default: no file areas) */
+  readonly files?: Record<string, unknown>;
 }
 
 /**
@@ -80,8 +82,9 @@ export function testbedControl(n: N): Record<string, unknown> {
 }
 
 /** A drill whose daemons recover by themselves (recovery.auto, the testbed's commands), closed on teardown. */
-export async function autoRecoveryDrill(t: ExecutionContext): Promise<Drill> {
+export async function autoRecoveryDrill(t: ExecutionContext, options: Omit<DrillOptions, 'recovery'> = {}): Promise<Drill> {
   const d = await openDrill({
+    ...options,
     recovery: (n) => ({ auto: true, confirmSeconds: 1, windowMinutes: 30, control: testbedControl(n) }),
   });
   t.teardown(() => d.close());
@@ -142,6 +145,7 @@ export async function openDrill(options: DrillOptions = {}): Promise<Drill> {
           },
           alerts: { webhook: `http://${BRIDGE}:17481/` },
           ...(options.recovery ? { recovery: options.recovery(n) } : {}),
+          ...(options.files ? { files: options.files } : {}),
           log: { level: 'info', format: 'json' },
         },
       }),

@@ -269,3 +269,29 @@ gluster_status() {
   fi
   return $rc
 }
+
+# gluster_brick_pid N: the pid glusterd reports for brick N (empty while it is down).
+gluster_brick_pid() {
+  GCLI_TIMEOUT=15 gcli volume status "$GLUSTER_VOLUME" "$(gluster_host_name):$(gluster_brick "$1")" --xml 2>/dev/null |
+    sed -n 's:.*<pid>\([0-9][0-9]*\)</pid>.*:\1:p' | grep -v '^-1$' | head -n 1 || true
+}
+
+gluster_brick_kill() { # brick N's process SIGKILLed (a lost brick; the volume serves from the other two)
+  local n=$1 pid
+  [[ $n =~ ^[123]$ ]] || die gluster "brick must be 1, 2 or 3"
+  pid=$(gluster_brick_pid "$n")
+  [[ -n $pid ]] || die gluster "brick $n is not running"
+  kill -KILL "$pid"
+  log gluster "brick $n (pid $pid) killed"
+}
+
+gluster_brick_start() { # the volume's dead bricks started again (volume start force), until brick N answers
+  local n=$1 i
+  [[ $n =~ ^[123]$ ]] || die gluster "brick must be 1, 2 or 3"
+  for i in $(seq 1 30); do
+    [[ -n $(gluster_brick_pid "$n") ]] && return 0
+    gcli volume start "$GLUSTER_VOLUME" force >/dev/null 2>&1 || true
+    sleep 1
+  done
+  die gluster "brick $n did not start"
+}

@@ -8,6 +8,7 @@ import { newestVerified } from '../../repo/verification.js';
 import type { CommandContext } from '../command-context.js';
 import { EXIT } from '../exit-codes.js';
 import { localRecoveryNode, openRepository } from '../runtime.js';
+import { openLocalVolume, volumePlanner } from '../volume.js';
 import { askDaemon } from './cluster.js';
 
 /** Galera states of a node inside a Primary component (anything else: not Primary). */
@@ -72,16 +73,24 @@ export async function runRecover(
   const config = ctx.config();
   const view = await askDaemon(config);
   const repo = await openRepository(config, ctx.logger);
-  const plan = planRecovery({
+  let plan = planRecovery({
     nodes: nodeFacts(view, preferredOrder(config)),
     minority: view.minority,
     snapshot: await seedSnapshot(repo),
   });
+  // the database first; the GlusterFS volume once the database needs nothing
+  const volume = await openLocalVolume(config, repo, ctx.logger);
+  let volumeLine = '';
+  if (plan.playbook === 'none' && volume && !view.minority) {
+    const v = await volumePlanner(config, volume, repo)(config.cluster.node);
+    if (v.playbook === 'none') volumeLine = `\nvolume ${volume.name}: ${v.decision}`;
+    else plan = v;
+  }
   if (flags.plan) {
-    ctx.print(plan, (p) => `${describe(p)}\n(plan only: nothing was run)`);
+    ctx.print(plan, (p) => `${describe(p)}${volumeLine}\n(plan only: nothing was run)`);
     return EXIT.ok;
   }
-  const local = localRecoveryNode(config, repo, ctx.logger);
+  const local = localRecoveryNode(config, repo, ctx.logger, volume);
   const why = whyNotRunnable(plan, local);
   if (why) {
     ctx.print({ plan, ran: false, reason: why }, () => `${describe(plan)}\nnot run: ${why}`);
@@ -113,7 +122,9 @@ export async function runRecover(
 function recordText(r: RecoveryRecord): string {
   return [
     `recovery ${r.id}: ${r.outcome}${r.error ? ` — ${r.error}` : ''}`,
-    ...r.steps.map((s, i) => `  ${i + 1}. ${s.node}: ${s.action} ${s.state}${s.detail ? ` (${s.detail})` : ''}`),
+    ...r.steps.map(
+      (s, i) => `  ${i + 1}. ${s.node}: ${s.action}${s.area ? ` ${s.area}` : ''} ${s.state}${s.detail ? ` (${s.detail})` : ''}`,
+    ),
     `record: recoveries/${r.id}.json`,
   ].join('\n');
 }
@@ -121,7 +132,9 @@ function recordText(r: RecoveryRecord): string {
 function describe(plan: Plan): string {
   return [
     `decision: ${plan.playbook} — ${plan.decision}`,
-    ...(plan.steps.length ? ['steps:', ...plan.steps.map((s, i) => `  ${i + 1}. ${s.node}: ${s.action} (${s.why})`)] : []),
+    ...(plan.steps.length
+      ? ['steps:', ...plan.steps.map((s, i) => `  ${i + 1}. ${s.node}: ${s.action}${s.area ? ` ${s.area}` : ''} (${s.why})`)]
+      : []),
     ...(plan.dataLoss ? [`DATA LOSS: ${plan.dataLoss}`] : []),
     'facts:',
     ...plan.facts.map((f) => `  ${f}`),
