@@ -2,7 +2,8 @@
 # `npm run demo`: brings up a local sandbox (3-node Galera cluster in network namespaces, a
 # GlusterFS volume over FUSE) with Magento-shaped data, then runs Lifeboat end to end on the
 # embedded `fs` store: a full snapshot (database + the four file areas), list, verify, restores,
-# the daemon taking a scheduled snapshot, and a Staging refresh (database and media) from the
+# the daemon taking a scheduled snapshot, node 3 lost, detected and rebuilt from the verified
+# snapshot (`recover --plan`, then `recover --execute --yes`), and a Staging refresh (database and media) from the
 # verified snapshot into the sandbox's Staging MariaDB. The sandbox stays up afterwards; stop it with
 # `bash test/testbed/testbed.sh down`.
 set -euo pipefail
@@ -105,10 +106,32 @@ for _ in $(seq 1 30); do
   lifeboat --json cluster status | grep -Eq '"state": ?"lost"' && break
 done
 lifeboat cluster status
-echo "== node 3 returns (it rejoins by IST)"
-bash test/testbed/testbed.sh node-start 3
-kill -TERM $daemon $daemon1
-wait $daemon $daemon1 || true
+echo "== node 3's server is replaced: a new machine with an empty datadir (testbed.sh node-wipe 3), its daemon started"
+bash test/testbed/testbed.sh node-wipe 3
+bash test/testbed/testbed.sh node-uncut 3
+tb="$root/test/testbed/testbed.sh"
+sed -e 's/^  node: n2$/  node: n3/' -e 's/127.0.0.1:18470/127.0.0.1:18472/' -e "s|^stateDir: .*|stateDir: $demo/state-n3|" "$demo/lifeboat.yaml" >"$demo/lifeboat-n3.yaml"
+cat >>"$demo/lifeboat-n3.yaml" <<YAML
+recovery:
+  auto: false                       # the daemon plans and alerts; the operator runs it (true: it runs by itself)
+  control: { type: commands, start: [bash, $tb, node-start, "3"], bootstrap: [bash, $tb, node-bootstrap, "3"], stop: [bash, $tb, node-stop, "3"], status: [bash, $tb, node-running, "3"], recover: [bash, $tb, node-recover, "3"] }
+YAML
+node dist/bundle/main.js --config "$demo/lifeboat-n3.yaml" daemon >"$demo/daemon-n3.log" 2>&1 &
+daemon3=$!
+trap 'kill $daemon $daemon1 $daemon3 2>/dev/null || true' EXIT
+lifeboat3() { node dist/bundle/main.js --config "$demo/lifeboat-n3.yaml" "$@"; }
+for _ in $(seq 1 60); do
+  sleep 1
+  lifeboat3 --json recover --plan 2>/dev/null | grep -q '"playbook": *"seed-from-snapshot"' && break
+done
+echo "== lifeboat recover --plan   (on node 3: what it would do, and why)"
+lifeboat3 recover --plan
+echo "== lifeboat recover --execute --yes   (node 3 seeded from the verified snapshot, then it joins by IST)"
+lifeboat3 recover --execute --yes
+grep -E 'Receiving IST: [0-9]|rsync (IST|SST) completed' "$GALERA_NODE3_ERRORLOG" | tail -2
+lifeboat cluster status
+kill -TERM $daemon $daemon1 $daemon3
+wait $daemon $daemon1 $daemon3 || true
 trap - EXIT
 grep -hE 'slot (taken|done)|snapshot committed' "$demo/daemon.log" "$demo/daemon-n1.log" | tail -3 || true
 lifeboat snapshots
