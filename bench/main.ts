@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { benchDb } from './db.js';
 import { benchDetect } from './detect.js';
 import { benchFiles } from './files.js';
+import { benchRecovery } from './recovery.js';
 import {
   type BenchOptions,
   type BenchResult,
@@ -17,7 +18,7 @@ import {
 import { benchStaging } from './staging.js';
 import { benchStorage } from './storage.js';
 
-// `npm run bench [-- [--quick] [--rounds N] [--out FILE] [storage|db|files|staging|detect …]]` runs the named
+// `npm run bench [-- [--quick] [--rounds N] [--out FILE] [storage|db|files|staging|detect|recovery …]]` runs the named
 // benchmarks (all of them by default) and writes every figure to one JSON file;
 // `npm run bench -- --compare A.json B.json` compares two such files.
 
@@ -27,6 +28,7 @@ const benches: Record<string, (options: BenchOptions) => Promise<BenchResult>> =
   files: benchFiles,
   staging: benchStaging,
   detect: benchDetect,
+  recovery: benchRecovery,
 };
 
 const { values, positionals } = parseArgs({

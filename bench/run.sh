@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm run bench [-- [--quick] [--rounds N] [--out FILE] [storage|db|files|staging …]]`: builds, brings up
+# `npm run bench [-- [--quick] [--rounds N] [--out FILE] [storage|db|files|staging|detect|recovery …]]`: builds, brings up
 # the testbed, runs the benchmarks (all by default) and writes their figures to one JSON file. The
 # testbed stays up (stop it with `bash test/testbed/testbed.sh down`).
 # `npm run bench -- --compare A.json B.json` compares two runs (no testbed needed).

@@ -81,12 +81,17 @@ export function testbedControl(n: N): Record<string, unknown> {
   };
 }
 
+/** Each daemon's `recovery` section for drills that recover by themselves: auto, confirmed in 1 s, the testbed's commands. */
+export const autoRecovery = (n: N): Record<string, unknown> => ({
+  auto: true,
+  confirmSeconds: 1,
+  windowMinutes: 30,
+  control: testbedControl(n),
+});
+
 /** A drill whose daemons recover by themselves (recovery.auto, the testbed's commands), closed on teardown. */
 export async function autoRecoveryDrill(t: ExecutionContext, options: Omit<DrillOptions, 'recovery'> = {}): Promise<Drill> {
-  const d = await openDrill({
-    ...options,
-    recovery: (n) => ({ auto: true, confirmSeconds: 1, windowMinutes: 30, control: testbedControl(n) }),
-  });
+  const d = await openDrill({ ...options, recovery: autoRecovery });
   t.teardown(() => d.close());
   return d;
 }
