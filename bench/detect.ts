@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Drill, type N, openDrill, state, testbed, waitUntil, watch } from '../test/helpers/drill.js';
 import { nodeClient } from '../test/helpers/galera.js';
 import { onProduction } from './measure.js';
-import { type BenchOptions, type BenchResult, median, runRounds, type Sample, spread } from './rounds.js';
+import { type BenchOptions, type BenchResult, median, percentile, runRounds, type Sample, spread, timing } from './rounds.js';
 
 // `npm run bench detect`: whole-server losses (detection latency from each survivor), link blips
 // and partitions (false verdicts), and what the probes cost a writer on the cluster (write latency
@@ -10,22 +10,6 @@ import { type BenchOptions, type BenchResult, median, runRounds, type Sample, sp
 
 const QUICK = { losses: 2, blips: 3, partitions: 1 };
 const FULL = { losses: 20, blips: 20, partitions: 5 };
-
-const timing = (seconds: number, extra?: Record<string, number>): Sample => ({
-  wallSeconds: seconds,
-  cpuSeconds: 0,
-  peakRss: 0,
-  readBytes: 0,
-  writtenBytes: 0,
-  diskReadBytes: 0,
-  diskWrittenBytes: 0,
-  ...(extra ? { extra } : {}),
-});
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 
 /** One loss of `victim`: seconds until each survivor's own verdict says lost; then the node returns. */
 async function loss(d: Drill, victim: N): Promise<number[]> {

@@ -5,12 +5,21 @@ import type { Plan } from '../restore/recovery-plan.js';
 import { seedSnapshot } from '../src/app/actions/recover.js';
 import { localRecoveryNode, openRepository } from '../src/app/runtime.js';
 import { nullLogger } from '../src/lib/logger.js';
-import { autoRecovery, component, errorLog, errorLogSize, type N, openDrill, testbed, waitUntil } from '../test/helpers/drill.js';
+import {
+  autoRecovery,
+  component,
+  errorLog,
+  errorLogSize,
+  type N,
+  openDrill,
+  testbed,
+  testbedControl,
+  waitUntil,
+} from '../test/helpers/drill.js';
 import { nodeClient } from '../test/helpers/galera.js';
 import { lifeboat, lifeboatEnv, removeRepo, testRepo } from '../test/helpers/lifeboat.js';
-import { repoRoot } from '../test/helpers/testbed.js';
 import { ensureData } from './db.js';
-import { type BenchOptions, type BenchResult, median, runRounds, type Sample, spread } from './rounds.js';
+import { type BenchOptions, type BenchResult, median, percentile, runRounds, type Sample, spread, timing } from './rounds.js';
 
 // `npm run bench recovery`: what recovery costs on the testbed. A replacement node (datadir
 // emptied) rebuilt by Lifeboat (the verified snapshot restored into it, then IST) against the
@@ -18,22 +27,6 @@ import { type BenchOptions, type BenchResult, median, runRounds, type Sample, sp
 // on the two other nodes see meanwhile (one of them is the donor); then, with the daemons'
 // automatic recovery, the time from quorum loss to Primary and from a whole-cluster crash to all
 // three Synced. (The files restore into an empty volume is `npm run bench files`, pair `restore`.)
-
-const timing = (seconds: number, extra?: Record<string, number>): Sample => ({
-  wallSeconds: seconds,
-  cpuSeconds: 0,
-  peakRss: 0,
-  readBytes: 0,
-  writtenBytes: 0,
-  diskReadBytes: 0,
-  diskWrittenBytes: 0,
-  ...(extra ? { extra } : {}),
-});
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-}
 
 /** A writer on each of nodes 1 and 2 until stopped: the worse of their p99 commit latencies (ms). */
 function writers(): { stop: () => Promise<number> } {
@@ -68,22 +61,7 @@ async function replacementPair(options: BenchOptions, notes: string[]): Promise<
   const setup = await nodeClient(1);
   await setup.execute('CREATE DATABASE IF NOT EXISTS bench_recovery');
   await setup.close();
-  const tb = `${repoRoot}/test/testbed/testbed.sh`;
-  const cmd = (op: string): string[] => ['bash', tb, op, '3'];
-  const repo = testRepo('n3', {
-    extra: {
-      recovery: {
-        control: {
-          type: 'commands',
-          start: cmd('node-start'),
-          bootstrap: cmd('node-bootstrap'),
-          stop: cmd('node-stop'),
-          status: cmd('node-running'),
-          recover: cmd('node-recover'),
-        },
-      },
-    },
-  });
+  const repo = testRepo('n3', { extra: { recovery: { control: testbedControl(3, true) } } });
   try {
     const snap = await lifeboat(repo, ['--json', 'snapshot', '--db-only']);
     if (snap.code !== 0) throw new Error(`bench recovery: snapshot failed: ${snap.stderr.slice(-1000)}`);

@@ -90,6 +90,24 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** The p-th percentile (nearest rank) of `values`. */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+/** A sample of wall time only (and named extras), for sides that are not one process tree. */
+export const timing = (seconds: number, extra?: Record<string, number>): Sample => ({
+  wallSeconds: seconds,
+  cpuSeconds: 0,
+  peakRss: 0,
+  readBytes: 0,
+  writtenBytes: 0,
+  diskReadBytes: 0,
+  diskWrittenBytes: 0,
+  ...(extra ? { extra } : {}),
+});
+
 export function spread(values: readonly number[]): Spread {
   return {
     median: median(values),

@@ -59,18 +59,11 @@ export interface DrillOptions {
 
 /**
  * `recovery.control` for node n's daemon: the testbed's own commands, run in the root network
- * namespace (where the testbed's links are) from the daemon's.
+ * namespace (where the testbed's links are) from the daemon's — or, `fromRoot`, from there.
  */
-export function testbedControl(n: N): Record<string, unknown> {
-  const cmd = (op: string): string[] => [
-    'nsenter',
-    `--net=/proc/${process.pid}/ns/net`,
-    '--',
-    'bash',
-    `${repoRoot}/test/testbed/testbed.sh`,
-    op,
-    String(n),
-  ];
+export function testbedControl(n: N, fromRoot = false): Record<string, unknown> {
+  const enter = fromRoot ? [] : ['nsenter', `--net=/proc/${process.pid}/ns/net`, '--'];
+  const cmd = (op: string): string[] => [...enter, 'bash', `${repoRoot}/test/testbed/testbed.sh`, op, String(n)];
   return {
     type: 'commands',
     start: cmd('node-start'),
