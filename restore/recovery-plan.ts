@@ -45,6 +45,7 @@ export type Playbook =
   | 'bootstrap-most-advanced' // the whole cluster down, datadirs intact: the highest seqno bootstraps, the others join
   | 'new-cluster-from-snapshot' // the whole cluster down, no datadir: bootstrap from the snapshot, report the loss window
   | 'restart-bricks' // a GlusterFS brick down: start it again, watch the heal (restore/volume-recovery.ts)
+  | 'reset-brick' // a brick down whose directory is empty (a replaced disk): reset it, heal it full (an operator's word)
   | 'restore-areas'; // a file area emptied on the volume: restore it from the snapshot (an operator's word)
 
 export interface PlanStep {
@@ -58,6 +59,7 @@ export interface PlanStep {
     | 'restore-new-cluster'
     | 'start-bricks'
     | 'heal'
+    | 'reset-brick'
     | 'restore-area';
   readonly why: string;
   /** runs only once this node is Primary (its step comes first): until then the step waits */
@@ -67,6 +69,8 @@ export interface PlanStep {
   /** the file area a restore-area step restores, and the snapshot it restores it from */
   readonly area?: string;
   readonly snapshotId?: string;
+  /** the GlusterFS brick (`host:/path`) a reset-brick step resets */
+  readonly brick?: string;
 }
 
 export interface Plan {

@@ -74,7 +74,7 @@ const STARTS = new Set<PlanStep['action']>(['start', 'start-with-position']);
 const BOOTSTRAPS = new Set<PlanStep['action']>(['bootstrap', 'pc-bootstrap', 'restore-new-cluster']);
 const NEEDS_CONTROL = new Set<PlanStep['action']>(['start', 'start-with-position', 'bootstrap', 'restore-new-cluster']);
 const NEEDS_DATADIR = new Set<PlanStep['action']>(['restore-snapshot', 'restore-new-cluster']);
-const NEEDS_VOLUME = new Set<PlanStep['action']>(['start-bricks', 'heal', 'restore-area']);
+const NEEDS_VOLUME = new Set<PlanStep['action']>(['start-bricks', 'heal', 'reset-brick', 'restore-area']);
 
 /** Why this node cannot run its steps of `plan` (null: it can, and has some). */
 export function whyNotRunnable(plan: Plan, local: Pick<LocalNode, 'name' | 'control' | 'datadir' | 'volume'>): string | null {
@@ -259,6 +259,7 @@ async function runStep(step: StepRecord, options: ExecuteOptions): Promise<{ ski
       return seedStep(step, options);
     case 'start-bricks':
     case 'heal':
+    case 'reset-brick':
     case 'restore-area':
       return runVolumeStep(step, options.local.volume as LocalVolume, signal ? { signal } : {});
     case 'restore-new-cluster': {

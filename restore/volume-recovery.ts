@@ -29,6 +29,8 @@ export interface VolumeFacts {
 export interface BrickState {
   readonly name: string;
   readonly pending: number | null;
+  /** a brick of this host whose directory holds no `.glusterfs` (never set up, or emptied: a replaced disk) */
+  readonly blank?: boolean;
 }
 
 /** The volume's plan; its steps are `node`'s (whoever drives the volume's recovery). */
@@ -53,6 +55,23 @@ export function planVolume(facts: VolumeFacts, node: string): Plan {
     dataLoss,
   });
   const down = facts.bricks.filter((b) => b.pending === null);
+  const blank = down.filter((b) => b.blank);
+  if (blank.length > 0)
+    // glusterd refuses to start a brick without its volume id exactly so that an unmounted disk is
+    // never filled by mistake: only an operator can say the empty directory is the new disk
+    return plan(
+      'reset-brick',
+      `${blank.map((b) => b.name).join(', ')} down with an empty directory (a replaced disk?): reset it and heal it in full (asked of an operator: an unmounted disk looks the same)`,
+      [
+        ...blank.map((b) => ({
+          node,
+          action: 'reset-brick' as const,
+          brick: b.name,
+          why: `gluster volume reset-brick ${facts.volume} ${b.name} commit force, then heal full`,
+        })),
+        { node, action: 'heal', why: 'the brick is filled from its replicas; watched until none is pending' },
+      ],
+    );
   if (down.length > 0)
     return plan('restart-bricks', `${down.map((b) => b.name).join(', ')} not answering: start it again and watch the heal`, [
       { node, action: 'start-bricks', why: `gluster volume start ${facts.volume} force starts only the bricks that are down` },
@@ -88,6 +107,8 @@ export interface LocalVolume {
   bricks(signal?: AbortSignal): Promise<readonly BrickState[]>;
   startDeadBricks(signal?: AbortSignal): Promise<void>;
   heal(signal?: AbortSignal): Promise<void>;
+  /** makes an emptied brick a member again and starts a full heal */
+  resetBrick(brick: string, signal?: AbortSignal): Promise<void>;
   /** restores the snapshot's area into its (empty) directory on the volume */
   restoreArea(area: string, snapshot: string, signal?: AbortSignal): Promise<{ readonly files: number; readonly bytes: number }>;
 }
@@ -152,6 +173,21 @@ export async function runVolumeStep(
         skipped: false,
         detail: `healed: ${before} entries pending at the start, none after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
       };
+    }
+    case 'reset-brick': {
+      const brick = step.brick;
+      if (!brick) throw new PermanentError('reset-brick: the plan names no brick');
+      const answers = async (): Promise<boolean> =>
+        (await volume.bricks(signal)).some((b) => b.name === brick && b.pending !== null);
+      if (await answers()) return { skipped: true, detail: `${brick} answers` };
+      await volume.resetBrick(brick, signal);
+      const until = Date.now() + (options.startMs ?? 120_000);
+      while (!(await answers())) {
+        if (Date.now() > until)
+          throw new PermanentError(`${brick} reset, but not answering after ${(options.startMs ?? 120_000) / 1000} s`);
+        await wait();
+      }
+      return { skipped: false, detail: `${brick} reset and answering; a full heal started` };
     }
     case 'restore-area': {
       if (!step.area || !step.snapshotId) throw new PermanentError('restore-area: the plan names no area or snapshot');

@@ -21,7 +21,7 @@ import type { Metrics } from './metrics.js';
 const JOINS = new Set<Plan['playbook']>(['rejoin', 'seed-from-snapshot', 'restart-bricks']);
 
 /** Never run by the daemon: Magento empties some file areas itself, so an empty area is an operator's call. */
-const OPERATOR_ONLY = new Set<Plan['playbook']>(['restore-areas']);
+const OPERATOR_ONLY = new Set<Plan['playbook']>(['restore-areas', 'reset-brick']);
 
 export interface AutoRecoveryDeps {
   readonly recovery: Config['recovery'];
@@ -138,7 +138,7 @@ export class AutoRecovery {
     if (t - this.candidate.since < this.deps.recovery.confirmSeconds * 1000) return;
     if (!this.deps.recovery.auto) return this.hold(plan, key, 'recovery.auto is false: run `lifeboat recover --execute`');
     if (OPERATOR_ONLY.has(plan.playbook))
-      return this.hold(plan, key, 'restoring emptied file areas is asked of an operator: `lifeboat recover --execute --yes`');
+      return this.hold(plan, key, `${plan.playbook} is asked of an operator: \`lifeboat recover --execute --yes\``);
     // A node that joins a Primary component (with its datadir, or seeded into an empty one) cannot
     // split the cluster: only the playbooks that bootstrap are limited to one per window.
     const windowMs = this.deps.recovery.windowMinutes * 60_000;

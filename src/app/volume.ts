@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../../config/load.js';
 import { restoreFiles } from '../../restore/files.js';
@@ -22,11 +22,30 @@ export async function openLocalVolume(config: Config, repo: Repository, logger: 
   return {
     name,
     bricks: async (signal) => {
-      const [info, heal] = await Promise.all([glusterd.volumeInfo(name, signal), glusterd.healCounts(name, signal)]);
-      return info.bricks.map((b) => ({ name: b.name, pending: heal.get(b.name) ?? null }));
+      const [info, heal, self] = await Promise.all([
+        glusterd.volumeInfo(name, signal),
+        glusterd.healCounts(name, signal),
+        glusterd.hostUuid(signal),
+      ]);
+      return Promise.all(
+        info.bricks.map(async (b) => {
+          const pending = heal.get(b.name) ?? null;
+          // a brick of this host that is down: is its directory still a brick?
+          const path = b.name.slice(b.name.indexOf(':') + 1);
+          const blank =
+            pending === null &&
+            b.hostUuid === self &&
+            !(await stat(join(path, '.glusterfs')).then(
+              () => true,
+              () => false,
+            ));
+          return { name: b.name, pending, ...(blank ? { blank } : {}) };
+        }),
+      );
     },
     startDeadBricks: (signal) => admin.startDeadBricks(name, signal),
     heal: (signal) => admin.heal(name, signal),
+    resetBrick: (brick, signal) => admin.resetBrick(name, brick, signal),
     restoreArea: async (area, snapshot, signal) => {
       const a = config.files.areas.find((x) => x.name === area);
       if (!a) throw new Error(`area '${area}' is not in files.areas`);
@@ -77,11 +96,19 @@ export async function filesSnapshot(repo: Repository): Promise<VolumeFacts['snap
   return { id: m.id, takenAt: part.finishedAt, files: Object.fromEntries(part.areas.map((a) => [a.name, a.files])) };
 }
 
-/** The volume's plan for the daemon and the CLI: facts asked now, the snapshot looked up at most once a minute. */
+/** The volume's plan for the daemon and the CLI: facts asked now, the snapshot looked up only for an empty area. */
 export function volumePlanner(config: Config, volume: LocalVolume, repo: Repository): (driver: string) => Promise<Plan> {
-  let cached: { at: number; value: Promise<VolumeFacts['snapshot']> } | undefined;
+  // kept a minute; "none" only a few seconds (a snapshot verified just now counts soon)
+  let cached: { until: number; value: Promise<VolumeFacts['snapshot']> } | undefined;
   const snapshot = (): Promise<VolumeFacts['snapshot']> => {
-    if (!cached || Date.now() - cached.at > 60_000) cached = { at: Date.now(), value: filesSnapshot(repo).catch(() => null) };
+    if (!cached || Date.now() > cached.until) {
+      const value = filesSnapshot(repo).catch(() => null);
+      const entry = { until: Date.now() + 60_000, value };
+      void value.then((v) => {
+        if (v === null) entry.until = Date.now() + 5000;
+      });
+      cached = entry;
+    }
     return cached.value;
   };
   // a hung mount must not pile up readers: one look at a time, and the callers' deadline

@@ -60,6 +60,11 @@ export interface GlusterAdmin {
   startDeadBricks(volume: string, signal?: AbortSignal): Promise<void>;
   /** `volume heal <v>`: an index heal now, instead of at the self-heal daemon's next crawl */
   heal(volume: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * `volume reset-brick <v> <brick> start`, then `… <brick> <brick> commit force`: the brick
+   * (an empty directory: a replaced disk) becomes a member again, and a full heal fills it from its replicas
+   */
+  resetBrick(volume: string, brick: string, signal?: AbortSignal): Promise<void>;
 }
 
 export function cliGlusterAdmin(gluster: GlusterCli = glusterCli): GlusterAdmin {
@@ -70,6 +75,12 @@ export function cliGlusterAdmin(gluster: GlusterCli = glusterCli): GlusterAdmin 
     },
     heal: async (volume, signal) => {
       await cli(['volume', 'heal', volume], signal);
+    },
+    resetBrick: async (volume, brick, signal) => {
+      // `start` fails on a brick that is already down; `commit force` is what matters
+      await cli(['volume', 'reset-brick', volume, brick, 'start'], signal).catch(() => '');
+      await cli(['volume', 'reset-brick', volume, brick, brick, 'commit', 'force'], signal);
+      await cli(['volume', 'heal', volume, 'full'], signal);
     },
   };
 }

@@ -103,3 +103,46 @@ test.serial(
     t.regex(again.stdout, /volume \S+: the volume is whole/);
   },
 );
+
+test.serial(
+  'a brick whose disk was replaced (its directory empty): the daemon only asks; recover --execute --yes resets it and the full heal fills it',
+  async (t) => {
+    const d = await autoRecoveryDrill(t, { files: files() });
+    t.teardown(() => testbedGluster('brick-start', 3));
+    const dir = join(need('GLUSTER_MOUNT'), 'pub/media', uniqueName('reset'));
+    mkdirSync(dir);
+    for (let i = 0; i < 20; i++) writeFileSync(join(dir, `old${i}`), `written before the disk was lost ${i}\n`);
+    testbedGluster('brick-wipe', 3);
+    for (let i = 0; i < 20; i++) writeFileSync(join(dir, `new${i}`), `written while brick 3 was gone ${i}\n`);
+    await waitUntil(
+      'the daemon to hold the reset for an operator',
+      async () => d.alerts.some((a) => a.kind === 'recovery-held' && (a as { playbook?: string }).playbook === 'reset-brick'),
+      90_000,
+    );
+    t.false(
+      d.alerts.some((a) => a.kind === 'recovery-started'),
+      'nothing run by the daemon',
+    );
+    const repo = d.repos[1];
+    const plan = await lifeboat(repo, ['recover', '--plan']);
+    t.regex(plan.stdout, /decision: reset-brick — \S+\/b3 down with an empty directory/);
+    const run = await lifeboat(repo, ['recover', '--execute', '--yes']);
+    t.is(run.code, 0, `${run.stdout}\n${run.stderr.slice(-2000)}`);
+    t.regex(run.stdout, /reset-brick done .*reset and answering/);
+    t.log(run.stdout.split('\n').find((l) => /heal (done|skipped)/.test(l)) ?? '(no heal line)');
+    const onBrick = join(brick(3), dir.slice(need('GLUSTER_MOUNT').length));
+    await waitUntil(
+      'brick 3 filled by the full heal',
+      async () => {
+        try {
+          return JSON.stringify(digest(onBrick)) === JSON.stringify(digest(dir));
+        } catch {
+          return false;
+        }
+      },
+      120_000,
+    );
+    t.deepEqual(digest(onBrick), digest(dir), 'brick 3 holds every file again');
+    rmSync(dir, { recursive: true, force: true });
+  },
+);

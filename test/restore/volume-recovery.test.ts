@@ -33,6 +33,26 @@ test('a brick down: restart-bricks, then the heal watched, by the driving node',
   t.true(plan.facts[0]?.includes('vm:/b3 DOWN'));
 });
 
+test('a brick down with an empty directory: reset-brick, an operator’s call (an unmounted disk looks the same), before anything else', (t) => {
+  const f = facts([0, 0, null], ['pub/media']);
+  const plan = planVolume({ ...f, bricks: f.bricks.map((b) => (b.pending === null ? { ...b, blank: true } : b)) }, 'n1');
+  t.is(plan.playbook, 'reset-brick');
+  t.deepEqual(
+    plan.steps.map((s) => [s.action, s.brick]),
+    [
+      ['reset-brick', 'vm:/b3'],
+      ['heal', undefined],
+    ],
+  );
+});
+
+test('reset-brick resets the brick and waits until it answers', async (t) => {
+  const { volume, calls } = fakeVolume([state(0, 0, null), state(0, 0, null), state(0, 0, 3)]);
+  const r = await runVolumeStep({ node: 'n1', action: 'reset-brick', brick: 'vm:/b3', why: '' }, volume, { pollMs: 1 });
+  t.deepEqual(calls, ['reset vm:/b3']);
+  t.regex(r.detail, /vm:\/b3 reset and answering/);
+});
+
 test('an area emptied on the volume with files in the snapshot: restore-areas, the loss window said; an area the snapshot has no files for is left alone', (t) => {
   const plan = planVolume(facts([0, 0, 0], ['pub/media', 'var']), 'n1');
   t.is(plan.playbook, 'restore-areas');
@@ -53,6 +73,7 @@ function fakeVolume(script: BrickState[][]) {
     bricks: async () => script[Math.min(i++, script.length - 1)] as BrickState[],
     startDeadBricks: async () => void calls.push('start force'),
     heal: async () => void calls.push('heal'),
+    resetBrick: async (brick) => void calls.push(`reset ${brick}`),
     restoreArea: async (area, id) => {
       calls.push(`restore ${area} ${id}`);
       return { files: 120, bytes: 5e6 };

@@ -285,9 +285,27 @@ gluster_brick_kill() { # brick N's process SIGKILLed (a lost brick; the volume s
   log gluster "brick $n (pid $pid) killed"
 }
 
-gluster_brick_start() { # the volume's dead bricks started again (volume start force), until brick N answers
-  local n=$1 i
+gluster_brick_wipe() { # brick N killed and its directory emptied, xattrs and all (a replaced disk)
+  local n=$1 pid dir
   [[ $n =~ ^[123]$ ]] || die gluster "brick must be 1, 2 or 3"
+  pid=$(gluster_brick_pid "$n")
+  [[ -z $pid ]] || kill -KILL "$pid"
+  dir=$(gluster_brick "$n")
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  log gluster "brick $n: killed, directory emptied"
+}
+
+gluster_brick_start() { # the volume's dead bricks started again (volume start force), until brick N answers
+  local n=$1 i brick
+  [[ $n =~ ^[123]$ ]] || die gluster "brick must be 1, 2 or 3"
+  brick="$(gluster_host_name):$(gluster_brick "$n")"
+  if [[ ! -d $(gluster_brick "$n")/.glusterfs && -z $(gluster_brick_pid "$n") ]]; then
+    # an emptied brick cannot start: made a member again (reset-brick), then filled by a full heal
+    gcli volume reset-brick "$GLUSTER_VOLUME" "$brick" start >/dev/null 2>&1 || true
+    gcli volume reset-brick "$GLUSTER_VOLUME" "$brick" "$brick" commit force >/dev/null 2>&1 || true
+    gcli volume heal "$GLUSTER_VOLUME" full >/dev/null 2>&1 || true
+  fi
   for i in $(seq 1 30); do
     [[ -n $(gluster_brick_pid "$n") ]] && return 0
     gcli volume start "$GLUSTER_VOLUME" force >/dev/null 2>&1 || true

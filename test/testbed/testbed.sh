@@ -12,7 +12,8 @@
 #   testbed.sh node-crash N | node-bootstrap N            N's mariadbd SIGKILLed (nothing else) | N starts a new Primary component
 #   testbed.sh node-running N | node-recover N            exit 0 while N's mariadbd runs | print its recovered position
 #   testbed.sh node-wipe N                                N's datadir emptied (N down): a replacement server
-#   testbed.sh brick-kill N | brick-start N               GlusterFS brick N's process SIGKILLed | started again
+#   testbed.sh brick-kill N | brick-start N               GlusterFS brick N's process SIGKILLed | started again (reset when emptied)
+#   testbed.sh brick-wipe N                               brick N killed and its directory emptied (a replaced disk)
 #
 # State lives in ${LIFEBOAT_TESTBED_DIR:-<repo>/.testbed}; $RUN/env is a sourceable KEY=value file.
 set -Eeuo pipefail
@@ -176,7 +177,7 @@ main() {
     with_lock
     "galera_${cmd//-/_}" "$1"
     ;;
-  brick-kill | brick-start)
+  brick-kill | brick-start | brick-wipe)
     [[ $# -eq 1 ]] || die testbed "usage: testbed.sh $cmd N (N = 1, 2 or 3)"
     with_lock
     "gluster_${cmd//-/_}" "$1"
@@ -186,10 +187,10 @@ main() {
     "galera_${cmd//-/_}" "$1"
     ;;
   -h | --help | help)
-    sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     ;;
   *)
-    echo "usage: testbed.sh up|down|status [galera|gluster|s3|staging]... | env | node-stop|node-start|node-kill|node-cut|node-uncut|node-isolate|node-heal|node-crash|node-bootstrap|node-wipe|node-running|node-recover N | brick-kill|brick-start N" >&2
+    echo "usage: testbed.sh up|down|status [galera|gluster|s3|staging]... | env | node-stop|node-start|node-kill|node-cut|node-uncut|node-isolate|node-heal|node-crash|node-bootstrap|node-wipe|node-running|node-recover N | brick-kill|brick-start|brick-wipe N" >&2
     exit 2
     ;;
   esac
