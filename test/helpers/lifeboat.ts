@@ -124,8 +124,16 @@ export function testbedStore(): S3Store {
 /** prefixes handed out by `testRepo` in this process (ava runs each test file in its own) */
 const created = new Set<string>();
 
-/** Deletes every prefix `testRepo` made in this process: for `test.after.always` (a 6 GiB testbed store fills up otherwise). */
+/**
+ * For `test.after.always`: stops any Lifeboat process a failed test left running (it would keep
+ * the worker alive until ava's timeout) and deletes every prefix `testRepo` made in this process
+ * (a 6 GiB testbed store fills up otherwise).
+ */
 export async function removeTestRepos(): Promise<void> {
+  for (const child of running) {
+    process.stderr.write(`lifeboat pid ${child.pid} (${child.spawnargs.slice(-1).join(' ')}) left running by a test: killed\n`);
+    child.kill('SIGKILL');
+  }
   for (const prefix of created) await removeRepo({ prefix });
   created.clear();
 }
