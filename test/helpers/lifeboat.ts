@@ -136,6 +136,10 @@ export async function removeTestRepos(): Promise<void> {
   }
   for (const prefix of created) await removeRepo({ prefix });
   created.clear();
+  // A worker still alive 30 s after its last hook keeps ava waiting until its timeout: say why.
+  setTimeout(() => {
+    process.stderr.write(`test worker still alive after its tests, held by: ${process.getActiveResourcesInfo().join(', ')}\n`);
+  }, 30_000).unref();
 }
 
 export async function removeRepo(repo: Pick<TestRepo, 'prefix'>): Promise<void> {
