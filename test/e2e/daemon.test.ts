@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
+import { Lease } from '../../src/coord/index.js';
 import { wsrepStatus } from '../../src/galera/index.js';
 import { nodeClient, withClusterLock } from '../helpers/galera.js';
 import { lifeboat, removeTestRepos, startLifeboat, type TestRepo, testRepo } from '../helpers/lifeboat.js';
@@ -57,15 +58,14 @@ async function desynced(n: number): Promise<boolean> {
   }
 }
 
-/** Waits until no one holds the cluster lease `name` (its row expired or absent). */
+/** Waits until no one holds the cluster lease `name`. */
 async function leaseFree(name: string, withinMs: number): Promise<void> {
   const c = await nodeClient(1);
   try {
+    await Lease.ensureSchema(c);
+    const lease = new Lease(c, name, 'test', 1);
     for (const started = Date.now(); Date.now() - started < withinMs; await sleep(250)) {
-      const rows = await c
-        .query<{ held: number }>('SELECT expires_at > NOW(3) AS held FROM lifeboat.leases WHERE name = ?', [name])
-        .catch(() => []);
-      if (!rows[0]?.held) return;
+      if ((await lease.current()) === null) return;
     }
     throw new Error(`lease '${name}' still held after ${withinMs / 1000} s`);
   } finally {

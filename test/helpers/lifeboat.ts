@@ -77,12 +77,13 @@ export interface Run {
   readonly stderr: string;
 }
 
-/** Starts the real `lifeboat` CLI as a child process; `stderr()` is what it logged so far. */
 /** Lifeboat processes still running: a test that fails half-way never leaves one behind its file. */
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
+
+/** Starts the real `lifeboat` CLI as a child process; `stderr()` is what it logged so far. */
 
 export function startLifeboat(
   repo: TestRepo,
