@@ -3,6 +3,7 @@ import { type Drill, type N, openDrill, state, testbed, waitUntil, watch } from 
 import { nodeClient } from '../test/helpers/galera.js';
 import { onProduction } from './measure.js';
 import { type BenchOptions, type BenchResult, median, percentile, runRounds, type Sample, spread, timing } from './rounds.js';
+import { pacedWriter, type WriterLatency } from './writer.js';
 
 // `npm run bench detect`: whole-server losses (detection latency from each survivor), link blips
 // and partitions (false verdicts), and what the probes cost a writer on the cluster (write latency
@@ -39,29 +40,23 @@ async function loss(d: Drill, victim: N): Promise<number[]> {
   return [...at.values()];
 }
 
-/** A writer on node 1 for `seconds`: commit latencies (ms) and the other statements the cluster received per second. */
-async function writer(seconds: number): Promise<{ p50: number; p99: number; qps: number }> {
-  const c = await nodeClient(1);
-  try {
-    await c.execute('CREATE DATABASE IF NOT EXISTS bench_detect');
-    await c.execute('CREATE TABLE IF NOT EXISTS bench_detect.w (id INT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB');
-    const latencies: number[] = [];
-    const started = performance.now();
-    const { queries } = await onProduction(async () => {
-      while (performance.now() - started < seconds * 1000) {
-        const t0 = performance.now();
-        await c.execute('INSERT INTO bench_detect.w (v) VALUES (1)');
-        latencies.push(performance.now() - t0);
-      }
-    });
-    const elapsed = (performance.now() - started) / 1000;
-    await c.execute('TRUNCATE TABLE bench_detect.w');
-    // the writer's own statements are not the probes'
-    return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), qps: (queries - latencies.length) / elapsed };
-  } finally {
-    await c.close();
-  }
+/** A paced writer on node 1 for `seconds`, and the other statements the cluster received per second meanwhile. */
+async function writer(seconds: number): Promise<WriterLatency & { qps: number }> {
+  const setup = await nodeClient(1);
+  await setup.execute('CREATE DATABASE IF NOT EXISTS bench_detect');
+  await setup.close();
+  const started = performance.now();
+  const { result, queries } = await onProduction(async () => {
+    const w = await pacedWriter(1, 'bench_detect.w', WRITE_PERIOD_MS);
+    await sleep(seconds * 1000);
+    return w.stop();
+  });
+  const elapsed = (performance.now() - started) / 1000;
+  // the writer's own statements (its commits, the table's CREATE and TRUNCATE) are not the probes'
+  return { ...result, qps: (queries - result.commits - 2) / elapsed };
 }
+
+const WRITE_PERIOD_MS = 10;
 
 export async function benchDetect(options: BenchOptions): Promise<BenchResult> {
   const plan = options.quick ? QUICK : FULL;
@@ -105,7 +100,7 @@ export async function benchDetect(options: BenchOptions): Promise<BenchResult> {
     );
 
     // what probing costs a writer: the three daemons probing vs stopped, interleaved
-    const seconds = options.quick ? 5 : 15;
+    const seconds = options.quick ? 10 : 30;
     const running = (n: N): boolean => {
       const child = d.daemons.get(n)?.child;
       return !!child && child.exitCode === null && child.signalCode === null;
@@ -134,7 +129,7 @@ export async function benchDetect(options: BenchOptions): Promise<BenchResult> {
         else await stopAll();
         const w = await writer(seconds);
         qps[label]?.push(w.qps);
-        return timing(w.p99 / 1000, { 'p50 commit': w.p50 / 1000 });
+        return timing(w.p99 / 1000, { 'p50 commit': w.p50 / 1000, 'worst commit': w.max / 1000 });
       },
     });
     const [overhead] = await runRounds(
@@ -145,7 +140,7 @@ export async function benchDetect(options: BenchOptions): Promise<BenchResult> {
     if (overhead) {
       const q = (label: string): string => median(qps[label] ?? []).toFixed(1);
       notes.push(
-        `writer on n1 (${seconds} s per side): p99 ${(overhead.ours.wallSeconds.median * 1000).toFixed(1)} ms probing vs ${((overhead.baseline?.wallSeconds.median ?? Number.NaN) * 1000).toFixed(1)} ms without (ratio ${overhead.ratio?.median.toFixed(2)}); other queries on the cluster ${q('probing')}/s probing vs ${q('no probes')}/s`,
+        `writer on n1 committing every ${WRITE_PERIOD_MS} ms (${seconds} s per side, latency from each commit's scheduled time): p99 ${(overhead.ours.wallSeconds.median * 1000).toFixed(1)} ms probing vs ${((overhead.baseline?.wallSeconds.median ?? Number.NaN) * 1000).toFixed(1)} ms without (ratio ${overhead.ratio?.median.toFixed(2)}); other queries on the cluster ${q('probing')}/s probing vs ${q('no probes')}/s`,
       );
     }
     const figures = { 'detection latency (s, per survivor verdict)': { ...spread(latencies), perRound: latencies } };

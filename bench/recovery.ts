@@ -7,6 +7,7 @@ import { localRecoveryNode, openRepository } from '../src/app/runtime.js';
 import { nullLogger } from '../src/lib/logger.js';
 import {
   autoRecovery,
+  clusterSize,
   component,
   errorLog,
   errorLogSize,
@@ -19,41 +20,38 @@ import {
 import { nodeClient } from '../test/helpers/galera.js';
 import { lifeboat, lifeboatEnv, removeRepo, testRepo } from '../test/helpers/lifeboat.js';
 import { ensureData } from './db.js';
-import { type BenchOptions, type BenchResult, median, percentile, runRounds, type Sample, spread, timing } from './rounds.js';
+import { type BenchOptions, type BenchResult, median, runRounds, type Sample, spread, timing } from './rounds.js';
+import { pacedWriter, type WriterLatency } from './writer.js';
 
 // `npm run bench recovery`: what recovery costs on the testbed. A replacement node (datadir
 // emptied) rebuilt by Lifeboat (the verified snapshot restored into it, then IST) against the
 // stock way (start it empty: a full SST from a live donor), with the write latency that writers
-// on the two other nodes see meanwhile (one of them is the donor); then, with the daemons'
+// on the two other nodes see meanwhile (the donor's apart from the other's); then, with the daemons'
 // automatic recovery, the time from quorum loss to Primary and from a whole-cluster crash to all
 // three Synced. (The files restore into an empty volume is `npm run bench files`, pair `restore`.)
 
-/** A writer on each of nodes 1 and 2 until stopped: the worse of their p99 commit latencies (ms). */
-function writers(): { stop: () => Promise<number> } {
-  let going = true;
-  const loops = ([1, 2] as const).map(async (n) => {
-    const latencies: number[] = [];
-    const c = await nodeClient(n);
-    try {
-      await c.execute(`CREATE TABLE IF NOT EXISTS bench_recovery.w${n} (id INT AUTO_INCREMENT PRIMARY KEY, v INT)`);
-      while (going) {
-        const t0 = performance.now();
-        await c.execute(`INSERT INTO bench_recovery.w${n} (v) VALUES (1)`, [], { timeoutMs: 120_000 });
-        latencies.push(performance.now() - t0);
-        await sleep(5);
-      }
-      await c.execute(`TRUNCATE TABLE bench_recovery.w${n}`);
-    } finally {
-      await c.close();
-    }
-    return percentile(latencies, 99);
-  });
+/** A paced writer on each of nodes 1 and 2 until stopped. */
+async function writers(): Promise<{ stop: () => Promise<Record<'n1' | 'n2', WriterLatency>> }> {
+  const [w1, w2] = await Promise.all([
+    pacedWriter(1, 'bench_recovery.w1', WRITE_PERIOD_MS),
+    pacedWriter(2, 'bench_recovery.w2', WRITE_PERIOD_MS),
+  ]);
   return {
     stop: async () => {
-      going = false;
-      return Math.max(...(await Promise.all(loops)));
+      const [n1, n2] = await Promise.all([w1.stop(), w2.stop()]);
+      return { n1, n2 };
     },
   };
+}
+
+const WRITE_PERIOD_MS = 10;
+
+/** The donor Galera chose for n3's state transfer, from n3's log (`Selected 0.0 (n1)(SYNCED) as donor`). */
+function donorOf(log: string): 'n1' | 'n2' | undefined {
+  const name = [...log.matchAll(/Member \d+\.\d+ \(n3\) requested state transfer .*? Selected \d+\.\d+ \((n[12])\)/g)].at(
+    -1,
+  )?.[1];
+  return name === 'n1' || name === 'n2' ? name : undefined;
 }
 
 async function replacementPair(options: BenchOptions, notes: string[]): Promise<ReturnType<typeof runRounds>> {
@@ -83,25 +81,35 @@ async function replacementPair(options: BenchOptions, notes: string[]): Promise<
       ],
     };
     const how: Record<string, string[]> = { ours: [], baseline: [] };
-    const p99s: Record<string, number[]> = { ours: [], baseline: [] };
+    const donor: Record<string, WriterLatency[]> = { ours: [], baseline: [] };
+    const other: Record<string, WriterLatency[]> = { ours: [], baseline: [] };
     /** n3 replaced (crashed, datadir emptied), then brought back by `rebuild` while two writers commit */
     const replaced = (side: 'ours' | 'baseline', rebuild: () => Promise<void>) => async (): Promise<Sample> => {
       testbed('node-crash', 3);
       testbed('node-wipe', 3);
+      // the loss itself stalls every commit until the cluster has evicted the dead member (~5 s
+      // here); a recovery starts after that (a verdict needs longer), so the writers measure the rebuild only
+      await waitUntil('n3 evicted', async () => (await clusterSize()) === 2, 60_000);
       const from = errorLogSize(3);
-      const w = writers();
+      const w = await writers();
       await sleep(500);
       const t0 = performance.now();
       await rebuild();
       await waitUntil('n3 Synced', async () => (await component(3)) === 'Primary', 600_000);
       const seconds = (performance.now() - t0) / 1000;
-      const p99 = await w.stop();
-      p99s[side]?.push(p99);
+      const latency = await w.stop();
       const log = errorLog(3, from);
       how[side]?.push(
         /rsync SST completed on joiner/.test(log) ? 'SST' : /rsync IST completed on joiner/.test(log) ? 'IST' : '?',
       );
-      return timing(seconds, { 'writers p99 commit': p99 / 1000 });
+      const d = donorOf(log);
+      if (!d) throw new Error("bench recovery: no donor named in n3's log");
+      donor[side]?.push(latency[d]);
+      other[side]?.push(latency[d === 'n1' ? 'n2' : 'n1']);
+      return timing(seconds, {
+        'donor writer p99 commit': latency[d].p99 / 1000,
+        'donor writer worst commit': latency[d].max / 1000,
+      });
     };
     const pairs = await runRounds(
       {
@@ -121,8 +129,11 @@ async function replacementPair(options: BenchOptions, notes: string[]): Promise<
       },
       options.rounds,
     );
+    const ms = (xs: readonly WriterLatency[] | undefined, f: (l: WriterLatency) => number): string =>
+      `${median((xs ?? []).map(f)).toFixed(1)} ms`;
     notes.push(
-      `replacement node on ${(dataBytes / 2 ** 30).toFixed(2)} GiB InnoDB: joined by ${how.ours?.join(', ')} (ours) and ${how.baseline?.join(', ')} (baseline), as Galera's log says; writers' p99 commit latency meanwhile (the worse of a writer on n1 and one on n2, the donor is one of them): ${median(p99s.ours ?? []).toFixed(1)} ms (ours) vs ${median(p99s.baseline ?? []).toFixed(1)} ms (baseline), medians over rounds`,
+      `replacement node on ${(dataBytes / 2 ** 30).toFixed(2)} GiB InnoDB: joined by ${how.ours?.join(', ')} (ours) and ${how.baseline?.join(', ')} (baseline), as Galera's log says`,
+      `writers committing every ${WRITE_PERIOD_MS} ms on n1 and n2 meanwhile, latency from each commit's scheduled time, medians over rounds: the donor's p99 ${ms(donor.ours, (l) => l.p99)} (ours) vs ${ms(donor.baseline, (l) => l.p99)} (baseline), its worst commit ${ms(donor.ours, (l) => l.max)} vs ${ms(donor.baseline, (l) => l.max)}; the other node's p99 ${ms(other.ours, (l) => l.p99)} vs ${ms(other.baseline, (l) => l.p99)}`,
     );
     return pairs;
   } finally {

@@ -162,7 +162,8 @@ export class Repository {
   ): Promise<{ content: Readable; explain: (err: unknown) => Promise<Error> }> {
     const source = await this.store.get(record.key, options.signal ? { signal: options.signal } : {});
     const stored = new HashCounter();
-    const raw = new HashCounter();
+    // the content is hashed only when the record has its digest (an archive compressed by a child has none)
+    const raw = record.raw ? new HashCounter() : undefined;
     const check = new VerifyTail(record, stored, raw);
     const progress = options.progress ?? nullProgress;
     stored.on('data', (chunk: Buffer) => progress.advance(chunk.length));
@@ -186,7 +187,9 @@ export class Repository {
       consumerLeft = true;
       sink.destroy();
     });
-    const flowing = pipeline(source, stored, decompress, raw, check, sink);
+    const flowing = raw
+      ? pipeline(source, stored, decompress, raw, check, sink)
+      : pipeline(source, stored, decompress, check, sink);
     const explain = async (err: unknown): Promise<Error> => {
       await flowing.catch(() => {});
       return this.explainFailure(record, stored, err, options.signal);
@@ -311,7 +314,7 @@ class VerifyTail extends Transform {
   constructor(
     private readonly record: ObjectRecord,
     private readonly stored: HashCounter,
-    private readonly raw: HashCounter,
+    private readonly raw: HashCounter | undefined,
   ) {
     super();
   }
@@ -323,7 +326,7 @@ class VerifyTail extends Transform {
   override _flush(cb: TransformCallback): void {
     const problem =
       mismatch('stored', this.stored.digest(), this.record.stored) ??
-      (this.record.raw ? mismatch('content', this.raw.digest(), this.record.raw) : undefined);
+      (this.record.raw && this.raw ? mismatch('content', this.raw.digest(), this.record.raw) : undefined);
     if (!problem) {
       cb();
       return;
