@@ -7,6 +7,7 @@ import test from 'ava';
 import { loadConfig } from '../../config/load.js';
 import { type StagingSource, snapshotSource, syncStaging } from '../../jobs/staging-sync.js';
 import { openRepository } from '../../src/app/runtime.js';
+import type { SqlClient } from '../../src/galera/index.js';
 import { PermanentError } from '../../src/lib/errors.js';
 import { nullLogger } from '../../src/lib/logger.js';
 import {
@@ -259,6 +260,9 @@ test.serial(
         // the scratch server dies with its parent (its death signal), within seconds on a loaded machine
         for (let i = 0; i < 100 && scratchServersSafe(scratchServers).length > 0; i++) await sleep(100);
         t.deepEqual(scratchServersSafe(scratchServers), [], `no scratch mariadbd after a kill in ${phase}`);
+        // the server finishes a statement the killed client sent (the switch's multi-table RENAME,
+        // which information_schema can observe half-way): read Staging once none is left
+        await statementsEnded(staging, live);
         const now = await counts(staging, live);
         if (phase !== 'switch') t.deepEqual(now, previous, `previous Staging intact after a kill in ${phase}`);
         else
@@ -274,6 +278,19 @@ test.serial(
       t.is(Number(view?.n), 22);
     }),
 );
+
+/** Waits until no other session of `staging` runs a statement naming `schema`. */
+async function statementsEnded(staging: SqlClient, schema: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const running = await staging.query(
+      'SELECT id FROM information_schema.processlist WHERE id <> CONNECTION_ID() AND INSTR(info, ?) > 0',
+      [schema],
+    );
+    if (running.length === 0) return;
+    await sleep(50);
+  }
+  throw new Error(`statements on ${schema} still running 10 s after the kill`);
+}
 
 /** pgrep exits 1 when nothing matches. */
 function scratchServersSafe(list: () => string[]): string[] {
