@@ -21,6 +21,7 @@ import {
 } from '../../src/staging/index.js';
 import { cleanup, describeTree, put, sampleTree, tempDir, treeDiff } from '../files/fixtures.js';
 import { counts, createShop, HOST_MAP, holding, PROD_HOSTS, piiOf } from '../fixtures/shop.js';
+import { waitUntil } from '../helpers/drill.js';
 import { nodeClient, withClusterLock } from '../helpers/galera.js';
 import { lifeboat, lifeboatEnv, removeRepo, startLifeboat, testRepo } from '../helpers/lifeboat.js';
 import { STAGING_ACCOUNT, stagingClient } from '../helpers/staging.js';
@@ -280,16 +281,17 @@ test.serial(
 );
 
 /** Waits until no other session of `staging` runs a statement naming `schema`. */
-async function statementsEnded(staging: SqlClient, schema: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const running = await staging.query(
-      'SELECT id FROM information_schema.processlist WHERE id <> CONNECTION_ID() AND INSTR(info, ?) > 0',
-      [schema],
-    );
-    if (running.length === 0) return;
-    await sleep(50);
-  }
-  throw new Error(`statements on ${schema} still running 10 s after the kill`);
+function statementsEnded(staging: SqlClient, schema: string): Promise<void> {
+  return waitUntil(
+    `statements on ${schema} to end after the kill`,
+    async () =>
+      (
+        await staging.query('SELECT id FROM information_schema.processlist WHERE id <> CONNECTION_ID() AND INSTR(info, ?) > 0', [
+          schema,
+        ])
+      ).length === 0,
+    10_000,
+  );
 }
 
 /** pgrep exits 1 when nothing matches. */
